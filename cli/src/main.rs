@@ -1,0 +1,3 @@
+//! The `plenum` command line.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! The harness the integration tests in `tests/tests/` share.

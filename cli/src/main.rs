@@ -1,3 +1,49 @@
-//! The `plenum` command line.
+//! `plenum`: the command line and headless node.
+//!
+//! Every command opens the profile in the data directory, sends one or more requests
+//! through the same API the web UI uses, and prints the answer: for people by default,
+//! as JSON with `--json`. Errors are one line on stderr; exit code 1 (2 for usage).
 
-fn main() {}
+mod commands;
+mod output;
+mod unlock;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Plenum: a peer-to-peer, offline-first workspace for groups.
+#[derive(Parser)]
+#[command(name = "plenum", version, about, long_about = None)]
+struct Cli {
+    /// The data directory (default: the platform's data directory, e.g. ~/.local/share/plenum).
+    #[arg(long, global = true, env = "PLENUM_DATA", value_name = "DIR")]
+    data: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// Read the passphrase from this file descriptor (one line).
+    #[arg(long, global = true, value_name = "N")]
+    passphrase_fd: Option<u32>,
+    #[command(subcommand)]
+    command: commands::Command,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match commands::run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the outermost context, then its causes.
+            let mut line = e.to_string();
+            for cause in e.chain().skip(1) {
+                line.push_str(": ");
+                line.push_str(&cause.to_string());
+            }
+            eprintln!("plenum: {line}");
+            ExitCode::FAILURE
+        }
+    }
+}
+

@@ -1,0 +1,338 @@
+//! The subcommands and how each maps onto API requests.
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use plenum_core::api::{Request, Response};
+use plenum_core::docs::CardEdit;
+use plenum_core::{Node, NodeConfig, Protection};
+
+use crate::Cli;
+use crate::output::print_response;
+use crate::unlock::{PassphraseSource, data_dir, default_key_file};
+
+#[derive(Subcommand)]
+pub(crate) enum Command {
+    /// Create a profile in the data directory.
+    Init {
+        /// Your name, as the people in your groups will see it.
+        #[arg(long)]
+        name: String,
+        /// Keep the storage key in a key file instead of behind a passphrase. Anyone who
+        /// gets both the key file and the data directory can read everything.
+        #[arg(long)]
+        no_passphrase: bool,
+        /// Where to put the key file (default: the platform's config directory).
+        #[arg(long, value_name = "PATH", requires = "no_passphrase")]
+        key_file: Option<PathBuf>,
+        /// How long unlocking should take, in milliseconds (default 1000). Lower it only
+        /// for tests; it is what slows down guessing a stolen profile's passphrase.
+        #[arg(long, value_name = "MS", default_value_t = 1000, hide = true)]
+        kdf_ms: u64,
+    },
+    /// Show this device's profile.
+    Profile,
+    /// Groups on this device.
+    #[command(subcommand)]
+    Group(GroupCommand),
+    /// A group's members.
+    #[command(subcommand)]
+    Member(MemberCommand),
+    /// A group's chat channels.
+    #[command(subcommand)]
+    Channel(ChannelCommand),
+    /// Chat messages.
+    #[command(subcommand)]
+    Chat(ChatCommand),
+    /// Markdown pads.
+    #[command(subcommand)]
+    Pad(PadCommand),
+    /// Task boards.
+    #[command(subcommand)]
+    Board(BoardCommand),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum GroupCommand {
+    /// Found a group; prints its id.
+    Create { name: String },
+    /// List your groups.
+    List,
+    /// Show one group.
+    Show { group: String },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum MemberCommand {
+    /// List a group's members.
+    List { group: String },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ChannelCommand {
+    /// Open a new channel.
+    Create { group: String, name: String },
+    /// List a group's channels.
+    List { group: String },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ChatCommand {
+    /// Send a message; prints its id.
+    Send {
+        group: String,
+        text: String,
+        #[arg(long, value_name = "NAME")]
+        channel: Option<String>,
+        /// The id (or unique prefix) of the message this replies to.
+        #[arg(long, value_name = "ID")]
+        reply_to: Option<String>,
+    },
+    /// Show a channel's messages.
+    Log {
+        group: String,
+        #[arg(long, value_name = "NAME")]
+        channel: Option<String>,
+    },
+    /// Edit one of your messages.
+    Edit { group: String, id: String, text: String },
+    /// Delete a message for everyone (yours, or any as an admin).
+    Delete { group: String, id: String },
+    /// React to a message.
+    React {
+        group: String,
+        id: String,
+        emoji: String,
+        /// Take the reaction back.
+        #[arg(long)]
+        remove: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum PadCommand {
+    /// Create a pad.
+    Create { group: String, name: String },
+    /// List a group's pads.
+    List { group: String },
+    /// Print a pad's text.
+    Cat { group: String, name: String },
+    /// Replace a pad's text with standard input.
+    Write { group: String, name: String },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum BoardCommand {
+    /// Create a board.
+    Create { group: String, name: String },
+    /// List a group's boards.
+    List { group: String },
+    /// Show a board's columns and cards.
+    Show { group: String, name: String },
+    /// Columns.
+    #[command(subcommand)]
+    Column(ColumnCommand),
+    /// Cards.
+    #[command(subcommand)]
+    Card(CardCommand),
+}
+
+#[derive(Subcommand)]
+pub(crate) enum ColumnCommand {
+    /// Add a column at the right.
+    Add { group: String, board: String, title: String },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum CardCommand {
+    /// Add a card at the bottom of a column.
+    Add { group: String, board: String, column: String, title: String },
+    /// Move a card to a column (at the bottom, or at --index).
+    Move {
+        group: String,
+        board: String,
+        card: String,
+        column: String,
+        /// Position in the column; 0 is the top.
+        #[arg(long)]
+        index: Option<usize>,
+    },
+    /// Change a card's fields.
+    Edit(CardEditArgs),
+    /// Comment on a card.
+    Comment { group: String, board: String, card: String, text: String },
+    /// Archive a card (or restore it with --restore).
+    Archive {
+        group: String,
+        board: String,
+        card: String,
+        #[arg(long)]
+        restore: bool,
+    },
+    /// Add a checklist item to a card.
+    Checklist { group: String, board: String, card: String, text: String },
+    /// Tick (or with --undo, untick) a checklist item.
+    Check {
+        group: String,
+        board: String,
+        card: String,
+        item: String,
+        #[arg(long)]
+        undo: bool,
+    },
+}
+
+#[derive(Args)]
+pub(crate) struct CardEditArgs {
+    group: String,
+    board: String,
+    card: String,
+    #[arg(long)]
+    title: Option<String>,
+    #[arg(long)]
+    description: Option<String>,
+    /// Due date, YYYY-MM-DD.
+    #[arg(long, value_name = "DATE", conflicts_with = "no_due")]
+    due: Option<String>,
+    /// Remove the due date.
+    #[arg(long)]
+    no_due: bool,
+    /// Assign a member (name or id); repeatable.
+    #[arg(long, value_name = "MEMBER")]
+    assign: Vec<String>,
+    /// Unassign a member (name or id); repeatable.
+    #[arg(long, value_name = "MEMBER")]
+    unassign: Vec<String>,
+    /// Add a label; repeatable.
+    #[arg(long)]
+    label: Vec<String>,
+    /// Remove a label; repeatable.
+    #[arg(long)]
+    unlabel: Vec<String>,
+}
+
+pub(crate) fn run(cli: Cli) -> Result<()> {
+    let dir = data_dir(cli.data)?;
+    let passphrase = PassphraseSource { fd: cli.passphrase_fd, env: std::env::var("PLENUM_PASSPHRASE").ok() };
+    let runtime = tokio::runtime::Builder::new_current_thread().build().context("starting the runtime")?;
+    let json = cli.json;
+
+    if let Command::Init { name, no_passphrase, key_file, kdf_ms } = cli.command {
+        let config = NodeConfig { data_dir: dir.clone(), kdf_target: Duration::from_millis(kdf_ms) };
+        let protection = if no_passphrase {
+            Protection::KeyFile(match key_file {
+                Some(path) => path,
+                None => default_key_file(&dir)?,
+            })
+        } else {
+            let passphrase = passphrase.read("Choose a passphrase: ", true)?;
+            if passphrase.trim().is_empty() {
+                bail!("the passphrase is empty; choose one, or use --no-passphrase");
+            }
+            Protection::Passphrase { passphrase, kdf_target: config.kdf_target }
+        };
+        let node = Node::init(&config, &name, protection)?;
+        let response = runtime.block_on(node.call(Request::Profile))?;
+        return print_response(&response, json, &format!("Created a profile for {name} in {}", dir.display()));
+    }
+
+    let method = Node::unlock_method(&dir)?;
+    let node = Node::open(&NodeConfig::new(&dir), passphrase.unlock(&method)?)?;
+    let call = |request: Request| -> Result<Response> { Ok(runtime.block_on(node.call(request))?) };
+    let (request, quiet_hint) = request_for(cli.command, &call)?;
+    let response = call(request)?;
+    print_response(&response, json, quiet_hint)
+}
+
+type Call<'a> = dyn Fn(Request) -> Result<Response> + 'a;
+
+/// The request a command sends, and what to print on success when there is no data.
+fn request_for(command: Command, call: &Call<'_>) -> Result<(Request, &'static str)> {
+    use Request as R;
+    Ok(match command {
+        Command::Init { .. } => unreachable!("handled before opening the node"),
+        Command::Profile => (R::Profile, ""),
+        Command::Group(GroupCommand::Create { name }) => (R::GroupCreate { name }, "id"),
+        Command::Group(GroupCommand::List) => (R::GroupList, ""),
+        Command::Group(GroupCommand::Show { group }) => (R::GroupShow { group }, ""),
+        Command::Member(MemberCommand::List { group }) => (R::MemberList { group }, ""),
+        Command::Channel(ChannelCommand::Create { group, name }) => (R::ChannelCreate { group, name }, "id"),
+        Command::Channel(ChannelCommand::List { group }) => (R::ChannelList { group }, ""),
+        Command::Chat(ChatCommand::Send { group, text, channel, reply_to }) => {
+            (R::ChatSend { group, channel, text, reply_to }, "id")
+        }
+        Command::Chat(ChatCommand::Log { group, channel }) => (R::ChatLog { group, channel }, ""),
+        Command::Chat(ChatCommand::Edit { group, id, text }) => (R::ChatEdit { group, message: id, text }, "id"),
+        Command::Chat(ChatCommand::Delete { group, id }) => (R::ChatDelete { group, message: id }, "id"),
+        Command::Chat(ChatCommand::React { group, id, emoji, remove }) => {
+            (R::ChatReact { group, message: id, emoji, remove }, "id")
+        }
+        Command::Pad(PadCommand::Create { group, name }) => (R::PadCreate { group, name }, "id"),
+        Command::Pad(PadCommand::List { group }) => (R::PadList { group }, ""),
+        Command::Pad(PadCommand::Cat { group, name }) => (R::PadGet { group, pad: name }, "text"),
+        Command::Pad(PadCommand::Write { group, name }) => {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text).context("reading the new text from standard input")?;
+            (R::PadWrite { group, pad: name, text }, "id")
+        }
+        Command::Board(BoardCommand::Create { group, name }) => (R::BoardCreate { group, name }, "id"),
+        Command::Board(BoardCommand::List { group }) => (R::BoardList { group }, ""),
+        Command::Board(BoardCommand::Show { group, name }) => (R::BoardShow { group, board: name }, ""),
+        Command::Board(BoardCommand::Column(ColumnCommand::Add { group, board, title })) => {
+            (R::ColumnAdd { group, board, title }, "")
+        }
+        Command::Board(BoardCommand::Card(card)) => (card_request(card, call)?, ""),
+    })
+}
+
+fn card_request(command: CardCommand, call: &Call<'_>) -> Result<Request> {
+    use Request as R;
+    Ok(match command {
+        CardCommand::Add { group, board, column, title } => R::CardAdd { group, board, column, title },
+        CardCommand::Move { group, board, card, column, index } => R::CardMove { group, board, card, column, index },
+        CardCommand::Comment { group, board, card, text } => R::CardComment { group, board, card, text },
+        CardCommand::Archive { group, board, card, restore } => R::CardArchive { group, board, card, restore },
+        CardCommand::Checklist { group, board, card, text } => R::ChecklistAdd { group, board, card, text },
+        CardCommand::Check { group, board, card, item, undo } => {
+            R::ChecklistCheck { group, board, card, item, done: !undo }
+        }
+        CardCommand::Edit(args) => {
+            let members = |names: &[String]| -> Result<Vec<_>> {
+                if names.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let Response::Members(members) = call(R::MemberList { group: args.group.clone() })? else {
+                    return Err(anyhow!("unexpected answer to a member list"));
+                };
+                names
+                    .iter()
+                    .map(|name| {
+                        let lower = name.to_lowercase();
+                        let found: Vec<_> = members
+                            .iter()
+                            .filter(|m| m.id.to_string().starts_with(&lower) || m.name.to_lowercase() == lower)
+                            .collect();
+                        match found.as_slice() {
+                            [one] => Ok(one.id),
+                            [] => bail!("no member `{name}`; see `plenum member list {}`", args.group),
+                            _ => bail!("`{name}` matches several members; use their id"),
+                        }
+                    })
+                    .collect()
+            };
+            let edit = CardEdit {
+                title: args.title.clone(),
+                description: args.description.clone(),
+                due: if args.no_due { Some(None) } else { args.due.clone().map(Some) },
+                add_assignees: members(&args.assign)?,
+                remove_assignees: members(&args.unassign)?,
+                add_labels: args.label.clone(),
+                remove_labels: args.unlabel.clone(),
+            };
+            R::CardEdit { group: args.group, board: args.board, card: args.card, edit }
+        }
+    })
+}

@@ -1,0 +1,126 @@
+//! Printing answers: JSON for scripts, plain text for people.
+
+use std::io::Write;
+
+use anyhow::Result;
+use plenum_core::api::{BoardView, MessageView, Response};
+
+/// Prints `response`. With `json`, the response's data as JSON. Otherwise `hint` picks
+/// the form: `"id"` prints only the id of what was made or changed (for scripts that
+/// capture it), `"text"` prints a pad's text as is, `""` a readable rendering, and
+/// anything else is printed as a confirmation line.
+pub(crate) fn print_response(response: &Response, json: bool, hint: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        let value = serde_json::to_value(response)?;
+        let data = value.get("data").cloned().unwrap_or(serde_json::Value::Null);
+        writeln!(out, "{}", serde_json::to_string_pretty(&data)?)?;
+        return Ok(());
+    }
+    match (hint, response) {
+        ("id", Response::Group(g)) => writeln!(out, "{}", g.id)?,
+        ("id", Response::Channel(c)) => writeln!(out, "{}", c.id)?,
+        ("id", Response::Message(m)) => writeln!(out, "{}", m.message.id)?,
+        ("id", Response::Pad(p)) => writeln!(out, "{}", p.id)?,
+        ("id", Response::Board(b)) => writeln!(out, "{}", b.id)?,
+        ("text", Response::Pad(p)) => write!(out, "{}", p.text)?,
+        ("", _) => human(&mut out, response)?,
+        (message, _) => writeln!(out, "{message}")?,
+    }
+    Ok(())
+}
+
+fn human(out: &mut impl Write, response: &Response) -> Result<()> {
+    match response {
+        Response::Done => {}
+        Response::Profile(p) => {
+            writeln!(out, "name:          {}", p.name)?;
+            writeln!(out, "transport key: {}", p.transport_key)?;
+            writeln!(out, "created:       {}", p.created_at)?;
+        }
+        Response::Group(g) => writeln!(out, "{}  {}  ({} members, you are {:?})", g.id, g.name, g.members, g.role)?,
+        Response::Groups(groups) => {
+            if groups.is_empty() {
+                writeln!(out, "No groups yet. Create one with `plenum group create NAME`.")?;
+            }
+            for g in groups {
+                writeln!(out, "{}  {}  ({} members)", g.id, g.name, g.members)?;
+            }
+        }
+        Response::Members(members) => {
+            for m in members {
+                let verified = if m.verified { "verified" } else { "not verified" };
+                let me = if m.me { " (you)" } else { "" };
+                writeln!(out, "{}  {}{me}  {:?}, {verified}", m.id.short(), m.name, m.role)?;
+            }
+        }
+        Response::Channel(c) => writeln!(out, "{}  #{}", c.id, c.name)?,
+        Response::Channels(channels) => {
+            for c in channels {
+                writeln!(out, "{}  #{}", c.id.short(), c.name)?;
+            }
+        }
+        Response::Message(m) => message(out, m)?,
+        Response::Messages(messages) => {
+            if messages.is_empty() {
+                writeln!(out, "No messages yet.")?;
+            }
+            for m in messages {
+                message(out, m)?;
+            }
+        }
+        Response::Pad(p) => write!(out, "{}", p.text)?,
+        Response::Heads(heads) => writeln!(out, "{}", heads.join(" "))?,
+        Response::Docs(docs) => {
+            for d in docs {
+                writeln!(out, "{}  {}", d.id.short(), d.name)?;
+            }
+        }
+        Response::Board(b) => board(out, b)?,
+        _ => writeln!(out, "{}", serde_json::to_string(response)?)?,
+    }
+    Ok(())
+}
+
+fn message(out: &mut impl Write, view: &MessageView) -> Result<()> {
+    let m = &view.message;
+    let time = m.sent_at.to_string();
+    let when = time.get(..16).unwrap_or(&time).replace('T', " ");
+    let reply = m.reply_to.map(|r| format!(" ↪ {}", r.short())).unwrap_or_default();
+    let body = if m.deleted { "(deleted)".to_owned() } else { m.text.clone() };
+    let edited = if m.edited && !m.deleted { " (edited)" } else { "" };
+    let reactions: Vec<String> = m.reactions.iter().map(|(emoji, who)| format!("{emoji}{}", who.len())).collect();
+    let reactions = if reactions.is_empty() { String::new() } else { format!("  [{}]", reactions.join(" ")) };
+    writeln!(out, "{}  {when}  {}{reply}: {body}{edited}{reactions}", m.id.short(), view.author_name)?;
+    Ok(())
+}
+
+fn board(out: &mut impl Write, view: &BoardView) -> Result<()> {
+    let b = &view.board;
+    writeln!(out, "{}", b.name)?;
+    for column in &b.columns {
+        writeln!(out, "\n## {} ({})", column.title, column.cards.len())?;
+        for card in &column.cards {
+            let mut extras = Vec::new();
+            if let Some(due) = &card.due {
+                extras.push(format!("due {due}"));
+            }
+            if !card.labels.is_empty() {
+                extras.push(card.labels.join(", "));
+            }
+            if !card.checklist.is_empty() {
+                let done = card.checklist.iter().filter(|i| i.done).count();
+                extras.push(format!("{done}/{} done", card.checklist.len()));
+            }
+            if !card.comments.is_empty() {
+                extras.push(format!("{} comments", card.comments.len()));
+            }
+            let extras = if extras.is_empty() { String::new() } else { format!("  ({})", extras.join("; ")) };
+            writeln!(out, "- {}  {}{extras}", card.id.short(), card.title)?;
+        }
+    }
+    if !b.archived.is_empty() {
+        writeln!(out, "\nArchived: {}", b.archived.len())?;
+    }
+    Ok(())
+}

@@ -1,0 +1,433 @@
+//! The one API every front end speaks: [`Request`] in, [`Response`] out, [`Event`]s
+//! pushed. The CLI, the web UI (over HTTP and WebSocket) and the Tauri shells all use
+//! these types; the UI's TypeScript types are generated from them.
+//!
+//! Wherever a request names a group, channel, pad, board or message, a unique name, the
+//! full id or a unique id prefix (at least 4 hex characters) works.
+
+use serde::{Deserialize, Serialize};
+
+use crate::docs::{Board, CardEdit, ChannelInfo, ChatMessage, DocInfo, Splice};
+use crate::group::Role;
+use crate::ids::{DocId, GroupId, ItemId, MemberId};
+use crate::time::Timestamp;
+
+/// Something a front end asks the node to do.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Request {
+    /// This device's profile.
+    Profile,
+    /// Found a group of one; this device becomes its admin.
+    GroupCreate {
+        /// The group's name.
+        name: String,
+    },
+    /// All groups on this device.
+    GroupList,
+    /// One group.
+    GroupShow {
+        /// Name or id.
+        group: String,
+    },
+    /// The group's members.
+    MemberList {
+        /// Name or id.
+        group: String,
+    },
+    /// Open a new chat channel.
+    ChannelCreate {
+        /// Group name or id.
+        group: String,
+        /// The channel's name.
+        name: String,
+    },
+    /// The group's channels.
+    ChannelList {
+        /// Group name or id.
+        group: String,
+    },
+    /// Send a chat message.
+    ChatSend {
+        /// Group name or id.
+        group: String,
+        /// Channel name or id; `general` when absent.
+        channel: Option<String>,
+        /// The message.
+        text: String,
+        /// The message this replies to.
+        reply_to: Option<String>,
+    },
+    /// A channel's messages, in display order.
+    ChatLog {
+        /// Group name or id.
+        group: String,
+        /// Channel name or id; `general` when absent.
+        channel: Option<String>,
+    },
+    /// Edit one of your messages.
+    ChatEdit {
+        /// Group name or id.
+        group: String,
+        /// Message id or unique prefix.
+        message: String,
+        /// The new text.
+        text: String,
+    },
+    /// Delete a message for everyone (its author or an admin).
+    ChatDelete {
+        /// Group name or id.
+        group: String,
+        /// Message id or unique prefix.
+        message: String,
+    },
+    /// Add or remove a reaction.
+    ChatReact {
+        /// Group name or id.
+        group: String,
+        /// Message id or unique prefix.
+        message: String,
+        /// The emoji.
+        emoji: String,
+        /// Remove instead of add.
+        #[serde(default)]
+        remove: bool,
+    },
+    /// Create a Markdown pad.
+    PadCreate {
+        /// Group name or id.
+        group: String,
+        /// The pad's name.
+        name: String,
+    },
+    /// The group's pads.
+    PadList {
+        /// Group name or id.
+        group: String,
+    },
+    /// A pad's text and heads.
+    PadGet {
+        /// Group name or id.
+        group: String,
+        /// Pad name or id.
+        pad: String,
+    },
+    /// Apply editor splices at the heads the editor saw.
+    PadSplice {
+        /// Group name or id.
+        group: String,
+        /// Pad name or id.
+        pad: String,
+        /// The heads (hex change hashes) the editor's positions refer to.
+        heads: Vec<String>,
+        /// The splices, in UTF-16 code units, applied in order.
+        splices: Vec<Splice>,
+    },
+    /// Replace a pad's whole text (diffed, so concurrent edits elsewhere survive).
+    PadWrite {
+        /// Group name or id.
+        group: String,
+        /// Pad name or id.
+        pad: String,
+        /// The new text.
+        text: String,
+    },
+    /// Create a task board.
+    BoardCreate {
+        /// Group name or id.
+        group: String,
+        /// The board's name.
+        name: String,
+    },
+    /// The group's boards.
+    BoardList {
+        /// Group name or id.
+        group: String,
+    },
+    /// A board with its columns and cards.
+    BoardShow {
+        /// Group name or id.
+        group: String,
+        /// Board name or id.
+        board: String,
+    },
+    /// Add a column at the right.
+    ColumnAdd {
+        /// Group name or id.
+        group: String,
+        /// Board name or id.
+        board: String,
+        /// The column's title.
+        title: String,
+    },
+    /// Add a card at the bottom of a column.
+    CardAdd {
+        /// Group name or id.
+        group: String,
+        /// Board name or id.
+        board: String,
+        /// Column title or id.
+        column: String,
+        /// The card's title.
+        title: String,
+    },
+    /// Move a card to a column, at an index in its visible order (end when absent).
+    CardMove {
+        /// Group name or id.
+        group: String,
+        /// Board name or id.
+        board: String,
+        /// Card title or id.
+        card: String,
+        /// Column title or id.
+        column: String,
+        /// Position in the column, 0 = top.
+        index: Option<usize>,
+    },
+    /// Change a card's fields.
+    CardEdit {
+        /// Group name or id.
+        group: String,
+        /// Board name or id.
+        board: String,
+        /// Card title or id.
+        card: String,
+        /// What to change.
+        edit: CardEdit,
+    },
+    /// Comment on a card.
+    CardComment {
+        /// Group name or id.
+        group: String,
+        /// Board name or id.
+        board: String,
+        /// Card title or id.
+        card: String,
+        /// The comment.
+        text: String,
+    },
+    /// Archive (or restore) a card.
+    CardArchive {
+        /// Group name or id.
+        group: String,
+        /// Board name or id.
+        board: String,
+        /// Card title or id.
+        card: String,
+        /// Restore instead of archive.
+        #[serde(default)]
+        restore: bool,
+    },
+    /// Add an item to a card's checklist.
+    ChecklistAdd {
+        /// Group name or id.
+        group: String,
+        /// Board name or id.
+        board: String,
+        /// Card title or id.
+        card: String,
+        /// The item's text.
+        text: String,
+    },
+    /// Tick or untick a checklist item.
+    ChecklistCheck {
+        /// Group name or id.
+        group: String,
+        /// Board name or id.
+        board: String,
+        /// Card title or id.
+        card: String,
+        /// Item text or id.
+        item: String,
+        /// Ticked or not.
+        done: bool,
+    },
+}
+
+/// The node's answer to a [`Request`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", content = "data", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Response {
+    /// Done; nothing to report.
+    Done,
+    /// This device's profile.
+    Profile(ProfileView),
+    /// One group.
+    Group(GroupSummary),
+    /// Several groups.
+    Groups(Vec<GroupSummary>),
+    /// A group's members.
+    Members(Vec<MemberView>),
+    /// One channel.
+    Channel(ChannelInfo),
+    /// Several channels.
+    Channels(Vec<ChannelInfo>),
+    /// One message.
+    Message(MessageView),
+    /// A channel's messages in display order.
+    Messages(Vec<MessageView>),
+    /// One pad.
+    Pad(PadView),
+    /// A pad's heads after a splice (hex change hashes).
+    Heads(Vec<String>),
+    /// Several pads or boards.
+    Docs(Vec<DocInfo>),
+    /// One board.
+    Board(BoardView),
+}
+
+/// Something that happened, pushed to every listening front end.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum Event {
+    /// A group was created, joined, renamed, or its membership or directory changed.
+    GroupChanged {
+        /// The group.
+        group: GroupId,
+    },
+    /// A message was sent, edited, deleted or reacted to.
+    Message {
+        /// The group.
+        group: GroupId,
+        /// The channel.
+        channel: ItemId,
+        /// The message as it now is.
+        message: MessageView,
+    },
+    /// A pad's text changed.
+    PadChanged {
+        /// The group.
+        group: GroupId,
+        /// The pad.
+        pad: DocId,
+    },
+    /// A board changed.
+    BoardChanged {
+        /// The group.
+        group: GroupId,
+        /// The board.
+        board: DocId,
+    },
+    /// This listener fell behind and missed events: reload what is on screen.
+    Lagged {
+        /// How many events were missed.
+        missed: u64,
+    },
+}
+
+/// Why a request failed: a kind front ends can branch on and one line for people.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[error("{message}")]
+pub struct ApiError {
+    /// The kind of failure.
+    pub kind: ErrorKind,
+    /// What went wrong and what to do about it.
+    pub message: String,
+}
+
+/// Kinds of [`ApiError`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// A group, channel, pad, board, card or message that does not exist.
+    NotFound,
+    /// A name or id prefix that matches more than one thing.
+    Ambiguous,
+    /// Input that is not acceptable (empty message, bad date, …).
+    Invalid,
+    /// Not allowed for this member.
+    Forbidden,
+    /// The store failed (disk full, damaged database, …).
+    Storage,
+    /// Data received or stored is damaged or forged.
+    Integrity,
+}
+
+impl ApiError {
+    /// An error of `kind` with a message.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> ApiError {
+        ApiError { kind, message: message.into() }
+    }
+}
+
+/// This device's profile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProfileView {
+    /// The name others see.
+    pub name: String,
+    /// The transport public key (hex), from which the network identity derives.
+    pub transport_key: String,
+    /// When the profile was created.
+    pub created_at: Timestamp,
+}
+
+/// A group as listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GroupSummary {
+    /// The group id.
+    pub id: GroupId,
+    /// The group's current name.
+    pub name: String,
+    /// How many members it has.
+    pub members: usize,
+    /// This device's member id in the group.
+    pub me: MemberId,
+    /// This device's role.
+    pub role: Role,
+}
+
+/// A member as listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MemberView {
+    /// The member id.
+    pub id: MemberId,
+    /// The member's display name.
+    pub name: String,
+    /// Admin or member.
+    pub role: Role,
+    /// Whether this device has compared safety numbers with them.
+    pub verified: bool,
+    /// Whether this is this device.
+    pub me: bool,
+    /// When they joined.
+    pub joined_at: Timestamp,
+}
+
+/// A chat message with its author's name and channel.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct MessageView {
+    /// The message.
+    #[serde(flatten)]
+    pub message: ChatMessage,
+    /// The author's display name in the group.
+    pub author_name: String,
+    /// The channel.
+    pub channel: ItemId,
+}
+
+/// A pad's current state.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PadView {
+    /// The pad.
+    pub id: DocId,
+    /// Its name.
+    pub name: String,
+    /// The Markdown text.
+    pub text: String,
+    /// The heads the text is at (hex), for the editor's next splices.
+    pub heads: Vec<String>,
+}
+
+/// A board with its columns and cards.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BoardView {
+    /// The board.
+    pub id: DocId,
+    /// Columns, cards and archived cards.
+    #[serde(flatten)]
+    pub board: Board,
+}

@@ -1,0 +1,223 @@
+//! The node: one per data directory. Owns the store, the loaded documents and the
+//! writer; front ends talk to it only through [`Node::call`] and [`Node::events`].
+
+mod boards;
+mod chat;
+mod engine;
+mod groups;
+mod ingest;
+mod pads;
+mod resolve;
+mod writer;
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures_core::Stream;
+use tokio::sync::broadcast;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
+
+use crate::api::{ApiError, ErrorKind, Event, Request, Response};
+use crate::identity::{Profile, check_name};
+use crate::store::{Protection, Slot, Store, StoreError, Unlock, UnlockMethod, WriteBatch};
+use crate::time::Timestamp;
+use engine::{State, Tx, encode};
+use writer::{Durable, Writer};
+
+/// Events buffered per listener before it is told it lagged.
+const EVENT_BUFFER: usize = 1024;
+
+/// Where and how a node runs.
+#[derive(Clone, Debug)]
+pub struct NodeConfig {
+    /// The data directory (database and unlock header).
+    pub data_dir: PathBuf,
+    /// How long passphrase key derivation should take on this device (when creating).
+    pub kdf_target: Duration,
+}
+
+impl NodeConfig {
+    /// Defaults for a data directory: key derivation calibrated to about one second.
+    pub fn new(data_dir: impl Into<PathBuf>) -> NodeConfig {
+        NodeConfig { data_dir: data_dir.into(), kdf_target: Duration::from_secs(1) }
+    }
+}
+
+/// Why a node could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NodeError {
+    /// The store refused (not initialised, wrong passphrase, in use, damaged, …).
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// A name given to `init` is not acceptable.
+    #[error("{0}")]
+    InvalidName(String),
+    /// The profile record is missing or damaged.
+    #[error("{0}")]
+    Profile(String),
+    /// The writer thread could not start.
+    #[error("could not start the storage writer: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A running Plenum node. Cheap to clone; all clones share one state.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    state: Arc<Mutex<State>>,
+    writer: Writer,
+    events: broadcast::Sender<Event>,
+}
+
+impl Node {
+    /// Creates a new profile in `config.data_dir` and starts its node.
+    pub fn init(config: &NodeConfig, name: &str, protection: Protection) -> Result<Node, NodeError> {
+        let name = check_name("display", name).map_err(|e| NodeError::InvalidName(e.to_string()))?;
+        let store = Store::init(&config.data_dir, protection)?;
+        let profile = Profile::new(name, Timestamp::now());
+        let mut batch = WriteBatch::default();
+        batch.put(Slot::Profile, encode(&profile));
+        store.commit(&[batch])?;
+        Self::start(store, profile)
+    }
+
+    /// How the profile in `dir` is unlocked.
+    pub fn unlock_method(dir: &Path) -> Result<UnlockMethod, NodeError> {
+        Ok(Store::unlock_method(dir)?)
+    }
+
+    /// Unlocks the profile in `config.data_dir` and starts its node.
+    pub fn open(config: &NodeConfig, unlock: Unlock) -> Result<Node, NodeError> {
+        let store = Store::open(&config.data_dir, unlock)?;
+        let bytes = store.get(Slot::Profile)?.ok_or_else(|| {
+            NodeError::Profile("the data directory has no profile record; run `plenum init`".into())
+        })?;
+        let profile: Profile = postcard::from_bytes(&bytes)
+            .map_err(|e| NodeError::Profile(format!("the profile record is damaged ({e})")))?;
+        Self::start(store, profile)
+    }
+
+    fn start(store: Store, profile: Profile) -> Result<Node, NodeError> {
+        let store = Arc::new(store);
+        let state = State::open(store.clone(), profile).map_err(|e| NodeError::Profile(e.message))?;
+        let state = Arc::new(Mutex::new(state));
+        let writer = Writer::start(store, state.clone())?;
+        let (events, _) = broadcast::channel(EVENT_BUFFER);
+        Ok(Node { inner: Arc::new(Inner { state, writer, events }) })
+    }
+
+    /// Carries out a request.
+    ///
+    /// The request is applied before this returns, in call order (so a front end may
+    /// pipeline requests: call several times, then await the futures); the future
+    /// resolves once the change is durable on disk. Applying may read from disk, so
+    /// call this from a thread that may block briefly.
+    pub fn call(&self, request: Request) -> impl Future<Output = Result<Response, ApiError>> + Send + 'static {
+        let applied = self.apply(request);
+        async move {
+            let (response, durable) = applied?;
+            if let Some(durable) = durable {
+                match durable.await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return Err(ApiError::new(ErrorKind::Storage, format!("could not save: {e}"))),
+                    Err(_) => return Err(ApiError::new(ErrorKind::Storage, "the storage writer stopped")),
+                }
+            }
+            Ok(response)
+        }
+    }
+
+    /// Everything that changes from now on, for as long as the stream is held. A slow
+    /// listener gets [`Event::Lagged`] and should reload what it shows.
+    pub fn events(&self) -> impl Stream<Item = Event> + Send + 'static {
+        BroadcastStream::new(self.inner.events.subscribe()).map(|item| match item {
+            Ok(event) => event,
+            Err(BroadcastStreamRecvError::Lagged(missed)) => Event::Lagged { missed },
+        })
+    }
+
+    fn apply(&self, request: Request) -> Result<(Response, Option<Durable>), ApiError> {
+        let mut state = self.lock()?;
+        let mut tx = Tx::default();
+        // A request that fails halfway may already have changed documents in memory
+        // (a new pad before its directory entry was refused, say); those changes are
+        // committed like any other, so memory and disk never disagree.
+        let result = state.handle(&mut tx, request, Timestamp::now());
+        let mut durable = None;
+        if !tx.batch.is_empty() || !tx.touched.is_empty() {
+            state.next.batches.push(tx.batch);
+            state.next.touched.append(&mut tx.touched);
+            let (done, wake) = state.next.wait();
+            if wake {
+                self.inner.writer.wake();
+            }
+            durable = Some(done);
+        }
+        drop(state);
+        let response = result?;
+        for event in tx.events {
+            // No listeners is fine: events are only for whoever is watching.
+            let _ = self.inner.events.send(event);
+        }
+        Ok((response, durable))
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, State>, ApiError> {
+        self.inner
+            .state
+            .lock()
+            .map_err(|_| ApiError::new(ErrorKind::Storage, "the node's state is poisoned by an earlier crash; restart Plenum"))
+    }
+}
+
+impl State {
+    fn handle(&mut self, tx: &mut Tx, request: Request, now: Timestamp) -> Result<Response, ApiError> {
+        use Request as R;
+        match request {
+            R::Profile => Ok(self.profile_view()),
+            R::GroupCreate { name } => self.group_create(tx, &name, now),
+            R::GroupList => self.group_list(),
+            R::GroupShow { group } => self.group_show(&group),
+            R::MemberList { group } => self.member_list(&group),
+            R::ChannelCreate { group, name } => self.channel_create(tx, &group, &name, now),
+            R::ChannelList { group } => self.channel_list(&group),
+            R::ChatSend { group, channel, text, reply_to } => {
+                self.chat_send(tx, &group, channel.as_deref(), &text, reply_to.as_deref(), now)
+            }
+            R::ChatLog { group, channel } => self.chat_log(&group, channel.as_deref()),
+            R::ChatEdit { group, message, text } => self.chat_edit(tx, &group, &message, &text, now),
+            R::ChatDelete { group, message } => self.chat_delete(tx, &group, &message, now),
+            R::ChatReact { group, message, emoji, remove } => {
+                self.chat_react(tx, &group, &message, &emoji, !remove)
+            }
+            R::PadCreate { group, name } => self.pad_create(tx, &group, &name, now),
+            R::PadList { group } => self.pad_list(&group),
+            R::PadGet { group, pad } => self.pad_get(&group, &pad),
+            R::PadSplice { group, pad, heads, splices } => self.pad_splice(tx, &group, &pad, &heads, &splices),
+            R::PadWrite { group, pad, text } => self.pad_write(tx, &group, &pad, &text),
+            R::BoardCreate { group, name } => self.board_create(tx, &group, &name, now),
+            R::BoardList { group } => self.board_list(&group),
+            R::BoardShow { group, board } => self.board_show(&group, &board),
+            R::ColumnAdd { group, board, title } => self.column_add(tx, &group, &board, &title, now),
+            R::CardAdd { group, board, column, title } => self.card_add(tx, &group, &board, &column, &title, now),
+            R::CardMove { group, board, card, column, index } => {
+                self.card_move(tx, &group, &board, &card, &column, index)
+            }
+            R::CardEdit { group, board, card, edit } => self.card_edit(tx, &group, &board, &card, edit),
+            R::CardComment { group, board, card, text } => self.card_comment(tx, &group, &board, &card, &text, now),
+            R::CardArchive { group, board, card, restore } => self.card_archive(tx, &group, &board, &card, !restore),
+            R::ChecklistAdd { group, board, card, text } => self.checklist_add(tx, &group, &board, &card, &text),
+            R::ChecklistCheck { group, board, card, item, done } => {
+                self.checklist_check(tx, &group, &board, &card, &item, done)
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! Chat requests. A channel is a chain of segment documents, one per key epoch and
+//! calendar month (DESIGN §3, history policy): every device computes the same segment
+//! id, so devices that start a month's segment concurrently write into one document.
+
+use crate::api::{ApiError, Event, MessageView, Response};
+use crate::docs::{self, ChatMessage};
+use crate::group::directory_doc;
+use crate::ids::{DocId, GroupId, Hash, ItemId};
+use crate::time::Timestamp;
+
+use super::engine::{State, Tx, doc_error};
+use super::groups::DEFAULT_CHANNEL;
+use super::resolve::resolve;
+
+/// The segment of `channel` for `epoch` and `month` (`YYYY-MM`).
+fn segment_id(group: &GroupId, channel: &ItemId, epoch: &Hash, month: &str) -> DocId {
+    let name = [b"chat segment".as_slice(), channel.as_bytes(), epoch.as_bytes(), month.as_bytes()].concat();
+    DocId::derived(group, &name)
+}
+
+/// Where a message lives.
+struct Located {
+    group: GroupId,
+    channel: ItemId,
+    segment: DocId,
+    id: ItemId,
+}
+
+impl State {
+    pub(super) fn chat_send(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        channel: Option<&str>,
+        text: &str,
+        reply_to: Option<&str>,
+        now: Timestamp,
+    ) -> Result<Response, ApiError> {
+        let group = self.resolve_group(group)?;
+        let channel = self.channel(&group, channel.unwrap_or(DEFAULT_CHANNEL))?.id;
+        let reply_to = match reply_to {
+            Some(query) => Some(self.locate(&group, query)?.id),
+            None => None,
+        };
+        let epoch = self.group(&group)?.state.current_epoch();
+        let month = now.month();
+        let segment = segment_id(&group, &channel, &epoch, &month);
+        if !self.has_doc(&group, &segment)? {
+            self.create_doc(tx, &group, segment)?;
+            let epoch_hex = epoch.to_string();
+            self.edit(tx, &group, &directory_doc(&group), |doc| {
+                docs::directory::add_segment(doc, channel, segment, &epoch_hex, &month)
+            })?;
+        }
+        let author = self.me(&group)?.id();
+        let loaded = self.doc(&group, &segment)?;
+        if loaded.chat_tail.is_none() {
+            // First send into this segment since it was loaded: learn its clock and
+            // its last message once, then keep both up to date.
+            let messages = docs::chat::messages(&loaded.doc).map_err(doc_error)?;
+            let last = docs::chat::order_messages(messages).pop();
+            loaded.chat_tail = Some(last.map(|m| (m.hlc, m.id)));
+        }
+        let tail = loaded.chat_tail.flatten();
+        if let Some((hlc, _)) = tail {
+            self.clock.observe(hlc, now);
+        }
+        let hlc = self.clock.tick(now);
+        let id = ItemId::random();
+        let after = tail.map(|(_, id)| id);
+        self.edit(tx, &group, &segment, |doc| {
+            docs::chat::send(doc, id, author, text, reply_to, hlc, after, now)
+        })?;
+        self.doc(&group, &segment)?.chat_tail = Some(Some((hlc, id)));
+        self.message_changed(tx, Located { group, channel, segment, id })
+    }
+
+    pub(super) fn chat_log(&mut self, group: &str, channel: Option<&str>) -> Result<Response, ApiError> {
+        let group = self.resolve_group(group)?;
+        let channel = self.channel(&group, channel.unwrap_or(DEFAULT_CHANNEL))?;
+        let mut messages = Vec::new();
+        for segment in &channel.segments {
+            messages.extend(self.segment_messages(&group, &segment.doc)?);
+        }
+        let views = docs::chat::order_messages(messages)
+            .into_iter()
+            .map(|m| self.view(&group, channel.id, m))
+            .collect();
+        Ok(Response::Messages(views))
+    }
+
+    pub(super) fn chat_edit(&mut self, tx: &mut Tx, group: &str, message: &str, text: &str, now: Timestamp) -> Result<Response, ApiError> {
+        let group = self.resolve_group(group)?;
+        let at = self.locate(&group, message)?;
+        let me = self.me(&group)?.id();
+        self.edit(tx, &group, &at.segment, |doc| docs::chat::edit(doc, at.id, me, text, now))?;
+        self.message_changed(tx, at)
+    }
+
+    pub(super) fn chat_delete(&mut self, tx: &mut Tx, group: &str, message: &str, now: Timestamp) -> Result<Response, ApiError> {
+        let group = self.resolve_group(group)?;
+        let at = self.locate(&group, message)?;
+        let me = self.me(&group)?.id();
+        let admin = self.group(&group)?.state.is_admin(&me);
+        self.edit(tx, &group, &at.segment, |doc| docs::chat::delete(doc, at.id, me, admin, now))?;
+        self.message_changed(tx, at)
+    }
+
+    pub(super) fn chat_react(&mut self, tx: &mut Tx, group: &str, message: &str, emoji: &str, on: bool) -> Result<Response, ApiError> {
+        let group = self.resolve_group(group)?;
+        let at = self.locate(&group, message)?;
+        let me = self.me(&group)?.id();
+        self.edit(tx, &group, &at.segment, |doc| docs::chat::react(doc, at.id, me, emoji, on))?;
+        self.message_changed(tx, at)
+    }
+
+    fn message_changed(&mut self, tx: &mut Tx, at: Located) -> Result<Response, ApiError> {
+        let loaded = self.doc(&at.group, &at.segment)?;
+        let message = docs::chat::message(&loaded.doc, at.id).map_err(doc_error)?;
+        let view = self.view(&at.group, at.channel, message);
+        tx.events.push(Event::Message { group: at.group, channel: at.channel, message: view.clone() });
+        Ok(Response::Message(view))
+    }
+
+    fn segment_messages(&mut self, group: &GroupId, segment: &DocId) -> Result<Vec<ChatMessage>, ApiError> {
+        let loaded = self.doc(group, segment)?;
+        docs::chat::messages(&loaded.doc).map_err(doc_error)
+    }
+
+    /// Finds a message by id or unique id prefix in any channel of the group.
+    fn locate(&mut self, group: &GroupId, query: &str) -> Result<Located, ApiError> {
+        let channels = self.directory(group)?.channels;
+        let mut candidates = Vec::new();
+        for channel in channels {
+            for segment in channel.segments {
+                for message in self.segment_messages(group, &segment.doc)? {
+                    let at = Located { group: *group, channel: channel.id, segment: segment.doc, id: message.id };
+                    candidates.push((message.id.to_string(), String::new(), at));
+                }
+            }
+        }
+        resolve("message", query, candidates, "see `plenum chat log GROUP` for message ids")
+    }
+
+    fn view(&self, group: &GroupId, channel: ItemId, message: ChatMessage) -> MessageView {
+        let author_name = self
+            .groups
+            .get(group)
+            .and_then(|g| g.state.members.get(&message.author))
+            .map_or_else(|| format!("unknown member {}", message.author.short()), |m| m.info.name.clone());
+        MessageView { message, author_name, channel }
+    }
+}

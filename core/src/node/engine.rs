@@ -1,0 +1,350 @@
+//! The node's state machine: groups, loaded documents, and the edit pipeline
+//! (Automerge changes → envelope → write batch). Synchronous; the [`Node`](super::Node)
+//! serialises access behind one lock so edits apply in request order.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::Arc;
+
+use automerge::AutoCommit;
+use serde::{Deserialize, Serialize};
+
+use crate::api::{ApiError, ErrorKind, Event};
+use crate::crypto::SecretKey;
+use crate::docs::{self, Directory, DocError, Hlc, HlcClock};
+use crate::envelope::{self, Envelope, Header, Kind, doc_key, group_tag};
+use crate::group::{GroupSecrets, GroupState, directory_doc};
+use crate::identity::{MemberKeys, Profile};
+use crate::ids::{DocId, GroupId, Hash, ItemId, MemberId};
+use crate::store::{Slot, Store, StoreError, WriteBatch};
+
+use super::ingest::Pending;
+use super::writer::NextCommit;
+
+/// Envelopes since the last snapshot that trigger a new one: at least this many, and
+/// at least a quarter of the document's envelopes, so saves stay geometric.
+const SNAPSHOT_MIN_TAIL: u64 = 256;
+
+/// What the store keeps per group.
+#[derive(Clone, Serialize, Deserialize)]
+pub(super) struct GroupRecord {
+    pub(super) state: GroupState,
+    pub(super) secrets: GroupSecrets,
+    pub(super) verified: BTreeSet<MemberId>,
+}
+
+/// What the store keeps per document: a compacted Automerge save and, per author, the
+/// last seq it covers; envelopes above those are replayed on load.
+#[derive(Serialize, Deserialize)]
+struct DocRecord {
+    id: DocId,
+    snapshot: Vec<u8>,
+    covered: BTreeMap<MemberId, u64>,
+}
+
+/// An author's latest envelope in one document.
+#[derive(Serialize, Deserialize)]
+struct AuthorRecord {
+    author: MemberId,
+    seq: u64,
+    head: Hash,
+}
+
+pub(super) struct LoadedDoc {
+    pub(super) doc: AutoCommit,
+    /// For chat segments: the last message in display order, once someone has sent
+    /// here since loading (`Some(None)`: the segment is empty).
+    pub(super) chat_tail: Option<Option<(Hlc, ItemId)>>,
+    authors: HashMap<MemberId, (u64, Hash)>,
+    envelopes: u64,
+    tail: u64,
+}
+
+impl LoadedDoc {
+    /// The latest (seq, envelope hash) of `author` in this document.
+    pub(super) fn head(&self, author: &MemberId) -> Option<(u64, Hash)> {
+        self.authors.get(author).copied()
+    }
+
+    /// Appends an envelope (already applied to `doc`) to its author's log: the envelope,
+    /// the author's new head and, when the tail is long, a fresh snapshot all go into
+    /// `tx`, so they commit atomically.
+    pub(super) fn record(&mut self, batch: &mut WriteBatch, group: &GroupId, sealed: &Envelope) {
+        let header = sealed.header();
+        let (doc, author, seq) = (header.doc, header.author, header.seq);
+        self.authors.insert(author, (seq, sealed.hash()));
+        self.envelopes += 1;
+        self.tail += 1;
+        batch.put(Slot::Envelope(group, &doc, &author, seq), sealed.as_bytes().to_vec());
+        let record = AuthorRecord { author, seq, head: sealed.hash() };
+        batch.put(Slot::Author(group, &doc, &author), encode(&record));
+        if self.tail >= SNAPSHOT_MIN_TAIL.max(self.envelopes / 4) {
+            let covered = self.authors.iter().map(|(a, (s, _))| (*a, *s)).collect();
+            let snapshot = DocRecord { id: doc, snapshot: self.doc.save(), covered };
+            batch.put(Slot::Doc(group, &doc), encode(&snapshot));
+            self.tail = 0;
+        }
+    }
+}
+
+/// One request's effects: its writes (committed atomically, together with the sealing
+/// of its local changes), the documents it changed, and the events to emit.
+#[derive(Default)]
+pub(super) struct Tx {
+    pub(super) batch: WriteBatch,
+    pub(super) touched: Vec<(GroupId, DocId)>,
+    pub(super) events: Vec<Event>,
+}
+
+pub(super) struct State {
+    pub(super) store: Arc<Store>,
+    pub(super) profile: Profile,
+    pub(super) groups: BTreeMap<GroupId, GroupRecord>,
+    docs: HashMap<(GroupId, DocId), LoadedDoc>,
+    /// Directory views, dropped whenever a directory document changes: nearly every
+    /// request resolves names through them.
+    pub(super) directories: HashMap<GroupId, Directory>,
+    pub(super) pending: Pending,
+    pub(super) clock: HlcClock,
+    pub(super) next: NextCommit,
+}
+
+pub(super) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    // Serializing plain data into a Vec cannot fail.
+    postcard::to_allocvec(value).unwrap_or_default()
+}
+
+fn decode<T: for<'de> Deserialize<'de>>(what: &str, bytes: &[u8]) -> Result<T, ApiError> {
+    postcard::from_bytes(bytes).map_err(|e| {
+        ApiError::new(ErrorKind::Integrity, format!("stored {what} record is damaged ({e})"))
+    })
+}
+
+pub(super) fn storage_error(e: StoreError) -> ApiError {
+    ApiError::new(ErrorKind::Storage, e.to_string())
+}
+
+pub(super) fn doc_error(e: DocError) -> ApiError {
+    let kind = match &e {
+        DocError::Automerge(_) | DocError::Malformed(_) => ErrorKind::Integrity,
+        DocError::NotAuthor => ErrorKind::Forbidden,
+        DocError::UnknownMessage(_) => ErrorKind::NotFound,
+        _ => ErrorKind::Invalid,
+    };
+    ApiError::new(kind, e.to_string())
+}
+
+fn integrity(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(ErrorKind::Integrity, format!("stored data failed its integrity check: {e}"))
+}
+
+impl State {
+    pub(super) fn open(store: Arc<Store>, profile: Profile) -> Result<State, ApiError> {
+        let mut groups = BTreeMap::new();
+        for bytes in store.groups().map_err(storage_error)? {
+            let record: GroupRecord = decode("group", &bytes)?;
+            groups.insert(record.state.id, record);
+        }
+        Ok(State {
+            store,
+            profile,
+            groups,
+            docs: HashMap::new(),
+            directories: HashMap::new(),
+            pending: Pending::default(),
+            clock: HlcClock::default(),
+            next: NextCommit::default(),
+        })
+    }
+
+    pub(super) fn group(&self, group: &GroupId) -> Result<&GroupRecord, ApiError> {
+        self.groups.get(group).ok_or_else(|| {
+            ApiError::new(ErrorKind::NotFound, format!("no group {group} on this device"))
+        })
+    }
+
+    pub(super) fn me(&self, group: &GroupId) -> Result<MemberKeys, ApiError> {
+        Ok(self.group(group)?.secrets.member.clone())
+    }
+
+    /// Drops cached documents whose last commit failed, so they reload from disk.
+    pub(super) fn forget(&mut self, stale: impl IntoIterator<Item = (GroupId, DocId)>) {
+        for (group, doc) in stale {
+            self.docs.remove(&(group, doc));
+            self.next.unsealed.remove(&(group, doc));
+            self.directories.remove(&group);
+        }
+    }
+
+    /// Puts a new group (its record only; documents are added with [`State::create_doc`]).
+    pub(super) fn insert_group(&mut self, tx: &mut Tx, record: GroupRecord) {
+        let id = record.state.id;
+        tx.batch.put(Slot::Group(&id), encode(&record));
+        self.groups.insert(id, record);
+    }
+
+    /// Registers a new, empty document.
+    pub(super) fn create_doc(&mut self, tx: &mut Tx, group: &GroupId, doc: DocId) -> Result<(), ApiError> {
+        let actor = self.me(group)?.actor_id();
+        let record = DocRecord { id: doc, snapshot: Vec::new(), covered: BTreeMap::new() };
+        tx.batch.put(Slot::Doc(group, &doc), encode(&record));
+        let loaded = LoadedDoc {
+            doc: docs::new_doc(actor),
+            chat_tail: None,
+            authors: HashMap::new(),
+            envelopes: 0,
+            tail: 0,
+        };
+        self.docs.insert((*group, doc), loaded);
+        Ok(())
+    }
+
+    /// Whether a document exists on this device.
+    pub(super) fn has_doc(&mut self, group: &GroupId, doc: &DocId) -> Result<bool, ApiError> {
+        if self.docs.contains_key(&(*group, *doc)) {
+            return Ok(true);
+        }
+        Ok(self.store.get(Slot::Doc(group, doc)).map_err(storage_error)?.is_some())
+    }
+
+    /// The document, loaded from the store on first use.
+    pub(super) fn doc(&mut self, group: &GroupId, doc: &DocId) -> Result<&mut LoadedDoc, ApiError> {
+        let key = (*group, *doc);
+        if !self.docs.contains_key(&key) {
+            let loaded = self.load(group, doc)?;
+            self.docs.insert(key, loaded);
+        }
+        self.docs.get_mut(&key).ok_or_else(|| integrity("document vanished from the cache"))
+    }
+
+    fn load(&self, group: &GroupId, doc: &DocId) -> Result<LoadedDoc, ApiError> {
+        let record = self.group(group)?;
+        let bytes = self.store.get(Slot::Doc(group, doc)).map_err(storage_error)?.ok_or_else(|| {
+            ApiError::new(ErrorKind::NotFound, format!("no document {doc} in group {group}"))
+        })?;
+        let stored: DocRecord = decode("document", &bytes)?;
+        let actor = record.secrets.member.actor_id();
+        let mut automerge = if stored.snapshot.is_empty() {
+            docs::new_doc(actor)
+        } else {
+            docs::load_doc(&stored.snapshot, actor).map_err(doc_error)?
+        };
+        let mut authors = HashMap::new();
+        let mut changes = Vec::new();
+        let (mut envelopes, mut tail) = (0, 0);
+        for bytes in self.store.authors_of(group, doc).map_err(storage_error)? {
+            let author: AuthorRecord = decode("author", &bytes)?;
+            authors.insert(author.author, (author.seq, author.head));
+            envelopes += author.seq;
+            let covered = stored.covered.get(&author.author).copied().unwrap_or(0);
+            for (_, bytes) in self.store.envelopes(group, doc, &author.author, covered).map_err(storage_error)? {
+                let envelope = Envelope::decode(&bytes).map_err(integrity)?;
+                let epoch = envelope.header().epoch;
+                let key = record.secrets.epoch_key(&epoch).ok_or_else(|| {
+                    integrity(format!("no key for epoch {epoch} of a stored envelope"))
+                })?;
+                // The store authenticates what it returns, and envelopes were verified
+                // when they arrived, so the signature is not checked again here.
+                changes.extend(envelope.open_stored_changes(&doc_key(&key, doc)).map_err(integrity)?);
+                tail += 1;
+            }
+        }
+        automerge.apply_changes(changes).map_err(integrity)?;
+        Ok(LoadedDoc { doc: automerge, chat_tail: None, authors, envelopes, tail })
+    }
+
+    /// Runs a local edit on a document. Its Automerge changes wait in
+    /// [`NextCommit`] and are sealed into the author's next envelope when the writer
+    /// takes them. Changes made before `edit` fails are kept too: they are in the
+    /// document.
+    pub(super) fn edit<R>(
+        &mut self,
+        tx: &mut Tx,
+        group: &GroupId,
+        doc_id: &DocId,
+        edit: impl FnOnce(&mut AutoCommit) -> Result<R, DocError>,
+    ) -> Result<R, ApiError> {
+        self.group(group)?;
+        let loaded = self.doc(group, doc_id)?;
+        let before = loaded.doc.get_heads();
+        let result = edit(&mut loaded.doc);
+        let changes = loaded.doc.get_changes(&before);
+        if !changes.is_empty() {
+            self.next.unsealed.entry((*group, *doc_id)).or_default().extend(changes);
+            tx.touched.push((*group, *doc_id));
+            if *doc_id == directory_doc(group) {
+                self.directories.remove(group);
+            }
+        }
+        result.map_err(doc_error)
+    }
+
+    /// Seals every document's unsealed local changes, one envelope per document, into
+    /// the next commit. Called by the writer, under the state lock, just before it
+    /// commits.
+    pub(super) fn seal_unsealed(&mut self) {
+        let unsealed = std::mem::take(&mut self.next.unsealed);
+        let mut batch = WriteBatch::default();
+        for ((group, doc_id), mut changes) in unsealed {
+            if let Err(e) = self.seal(&mut batch, &group, &doc_id, &mut changes) {
+                // Unreachable in practice (the edit checked the group and loaded the
+                // document); dropping the cache entry keeps memory and disk consistent.
+                tracing::error!("could not seal changes to {doc_id}: {e}");
+                self.forget([(group, doc_id)]);
+            }
+        }
+        if !batch.is_empty() {
+            self.next.batches.push(batch);
+        }
+    }
+
+    fn seal(&mut self, batch: &mut WriteBatch, group: &GroupId, doc_id: &DocId, changes: &mut [automerge::Change]) -> Result<(), ApiError> {
+        let record = self.group(group)?;
+        let me = record.secrets.member.clone();
+        let epoch = record.state.current_epoch();
+        let key = record
+            .secrets
+            .epoch_key(&epoch)
+            .ok_or_else(|| integrity(format!("this device lacks the key of the current epoch {epoch}")))?;
+        let loaded = self.doc(group, doc_id)?;
+        let (seq, prev) = loaded.head(&me.id()).map_or((1, Hash([0; 32])), |(s, h)| (s + 1, h));
+        let header = Header {
+            kind: Kind::Changes,
+            group_tag: group_tag(group),
+            doc: *doc_id,
+            author: me.id(),
+            seq,
+            prev,
+            epoch,
+            change_hashes: changes.iter().map(automerge::Change::hash).collect(),
+        };
+        let plaintext = envelope::encode_changes(changes);
+        let sealed = Envelope::seal(header, &doc_key(&key, doc_id), &plaintext, &me);
+        loaded.record(batch, group, &sealed);
+        Ok(())
+    }
+
+    /// Seals a group's create operation as the first envelope of its membership log.
+    pub(super) fn seal_create_op(&mut self, tx: &mut Tx, group: &GroupId, plaintext: &[u8], key: &SecretKey) -> Result<(), ApiError> {
+        let record = self.group(group)?;
+        let me = record.secrets.member.clone();
+        let epoch = record.state.current_epoch();
+        let log = crate::group::membership_doc(group);
+        let header = Header {
+            kind: Kind::Membership,
+            group_tag: group_tag(group),
+            doc: log,
+            author: me.id(),
+            seq: 1,
+            prev: Hash([0; 32]),
+            epoch,
+            change_hashes: Vec::new(),
+        };
+        let sealed = Envelope::seal(header, &doc_key(key, &log), plaintext, &me);
+        let stored = DocRecord { id: log, snapshot: Vec::new(), covered: BTreeMap::new() };
+        tx.batch.put(Slot::Doc(group, &log), encode(&stored));
+        tx.batch.put(Slot::Envelope(group, &log, &me.id(), 1), sealed.as_bytes().to_vec());
+        let author = AuthorRecord { author: me.id(), seq: 1, head: sealed.hash() };
+        tx.batch.put(Slot::Author(group, &log, &me.id()), encode(&author));
+        Ok(())
+    }
+}

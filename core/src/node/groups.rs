@@ -1,0 +1,142 @@
+//! Requests about the profile, groups, members and channels.
+
+use std::collections::BTreeSet;
+
+use crate::api::{ApiError, ErrorKind, Event, GroupSummary, MemberView, ProfileView, Response};
+use crate::docs::{self, ChannelInfo, Directory};
+use crate::group::{self, directory_doc};
+use crate::identity::check_name;
+use crate::ids::{GroupId, ItemId};
+use crate::time::Timestamp;
+
+use super::engine::{GroupRecord, State, Tx, doc_error};
+use super::resolve::resolve;
+
+/// The channel every group starts with, and the default for `chat send`.
+pub(super) const DEFAULT_CHANNEL: &str = "general";
+
+pub(super) fn invalid(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(ErrorKind::Invalid, e.to_string())
+}
+
+impl State {
+    pub(super) fn profile_view(&self) -> Response {
+        Response::Profile(ProfileView {
+            name: self.profile.display_name.clone(),
+            transport_key: hex::encode(self.profile.transport_public()),
+            created_at: self.profile.created_at,
+        })
+    }
+
+    pub(super) fn group_create(&mut self, tx: &mut Tx, name: &str, now: Timestamp) -> Result<Response, ApiError> {
+        let name = check_name("group", name).map_err(invalid)?;
+        let new = group::create(name.clone(), self.profile.display_name.clone(), self.profile.transport_public(), now);
+        let id = new.state.id;
+        let epoch = new.state.current_epoch();
+        let key = new.secrets.epoch_key(&epoch).ok_or_else(|| invalid("new group lacks its epoch key"))?;
+        let op = new.op.encode();
+        self.insert_group(tx, GroupRecord { state: new.state, secrets: new.secrets, verified: BTreeSet::new() });
+        self.seal_create_op(tx, &id, &op, &key)?;
+        let directory = directory_doc(&id);
+        self.create_doc(tx, &id, directory)?;
+        let general = ItemId::random();
+        self.edit(tx, &id, &directory, |doc| {
+            docs::directory::init(doc, &name, now)?;
+            docs::directory::add_channel(doc, general, DEFAULT_CHANNEL, now)
+        })?;
+        tx.events.push(Event::GroupChanged { group: id });
+        Ok(Response::Group(self.summary(&id)?))
+    }
+
+    pub(super) fn group_list(&mut self) -> Result<Response, ApiError> {
+        let ids: Vec<GroupId> = self.groups.keys().copied().collect();
+        let mut groups = ids.iter().map(|id| self.summary(id)).collect::<Result<Vec<_>, _>>()?;
+        groups.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));
+        Ok(Response::Groups(groups))
+    }
+
+    pub(super) fn group_show(&mut self, query: &str) -> Result<Response, ApiError> {
+        let id = self.resolve_group(query)?;
+        Ok(Response::Group(self.summary(&id)?))
+    }
+
+    pub(super) fn member_list(&mut self, query: &str) -> Result<Response, ApiError> {
+        let id = self.resolve_group(query)?;
+        let record = self.group(&id)?;
+        let me = record.secrets.member.id();
+        let members = record
+            .state
+            .members
+            .values()
+            .map(|m| MemberView {
+                id: m.info.id,
+                name: m.info.name.clone(),
+                role: m.role,
+                verified: record.verified.contains(&m.info.id),
+                me: m.info.id == me,
+                joined_at: m.joined_at,
+            })
+            .collect();
+        Ok(Response::Members(members))
+    }
+
+    pub(super) fn channel_create(&mut self, tx: &mut Tx, group: &str, name: &str, now: Timestamp) -> Result<Response, ApiError> {
+        let id = self.resolve_group(group)?;
+        let name = check_name("channel", name).map_err(invalid)?;
+        if self.directory(&id)?.channels.iter().any(|c| c.name.to_lowercase() == name.to_lowercase()) {
+            return Err(invalid(format!("a channel named `{name}` already exists in this group")));
+        }
+        let channel = ItemId::random();
+        self.edit(tx, &id, &directory_doc(&id), |doc| docs::directory::add_channel(doc, channel, &name, now))?;
+        tx.events.push(Event::GroupChanged { group: id });
+        let info = self.channel(&id, &channel.to_string())?;
+        Ok(Response::Channel(info))
+    }
+
+    pub(super) fn channel_list(&mut self, group: &str) -> Result<Response, ApiError> {
+        let id = self.resolve_group(group)?;
+        Ok(Response::Channels(self.directory(&id)?.channels))
+    }
+
+    /// The group a person means by `query`.
+    pub(super) fn resolve_group(&mut self, query: &str) -> Result<GroupId, ApiError> {
+        if let Ok(id) = query.parse::<GroupId>() {
+            if self.groups.contains_key(&id) {
+                return Ok(id);
+            }
+        }
+        let ids: Vec<GroupId> = self.groups.keys().copied().collect();
+        let mut candidates = Vec::with_capacity(ids.len());
+        for id in ids {
+            let name = self.directory(&id)?.name;
+            candidates.push((id.to_string(), name, id));
+        }
+        resolve("group", query, candidates, "see `plenum group list`")
+    }
+
+    /// A channel of the group by name or id.
+    pub(super) fn channel(&mut self, group: &GroupId, query: &str) -> Result<ChannelInfo, ApiError> {
+        let channels = self.directory(group)?.channels;
+        let candidates = channels.into_iter().map(|c| (c.id.to_string(), c.name.clone(), c)).collect();
+        resolve("channel", query, candidates, "see `plenum channel list GROUP`")
+    }
+
+    /// The group's directory: name, channels, pads and boards.
+    pub(super) fn directory(&mut self, group: &GroupId) -> Result<Directory, ApiError> {
+        if let Some(cached) = self.directories.get(group) {
+            return Ok(cached.clone());
+        }
+        let loaded = self.doc(group, &directory_doc(group))?;
+        let directory = docs::directory::read(&loaded.doc).map_err(doc_error)?;
+        self.directories.insert(*group, directory.clone());
+        Ok(directory)
+    }
+
+    fn summary(&mut self, id: &GroupId) -> Result<GroupSummary, ApiError> {
+        let name = self.directory(id)?.name;
+        let record = self.group(id)?;
+        let me = record.secrets.member.id();
+        let role = record.state.members.get(&me).map_or(group::Role::Member, |m| m.role);
+        Ok(GroupSummary { id: *id, name, members: record.state.members.len(), me, role })
+    }
+}

@@ -1,0 +1,9 @@
+//! Plenum's integration tests: one binary (compiles once, links once), one module per
+//! area. Each test drives the real `plenum` binary against its own temporary profile.
+
+mod integration {
+    mod at_rest;
+    mod bad_input;
+    mod crash;
+    mod offline;
+}

@@ -98,7 +98,11 @@ pub(crate) enum ChatCommand {
         channel: Option<String>,
     },
     /// Edit one of your messages.
-    Edit { group: String, id: String, text: String },
+    Edit {
+        group: String,
+        id: String,
+        text: String,
+    },
     /// Delete a message for everyone (yours, or any as an admin).
     Delete { group: String, id: String },
     /// React to a message.
@@ -143,13 +147,22 @@ pub(crate) enum BoardCommand {
 #[derive(Subcommand)]
 pub(crate) enum ColumnCommand {
     /// Add a column at the right.
-    Add { group: String, board: String, title: String },
+    Add {
+        group: String,
+        board: String,
+        title: String,
+    },
 }
 
 #[derive(Subcommand)]
 pub(crate) enum CardCommand {
     /// Add a card at the bottom of a column.
-    Add { group: String, board: String, column: String, title: String },
+    Add {
+        group: String,
+        board: String,
+        column: String,
+        title: String,
+    },
     /// Move a card to a column (at the bottom, or at --index).
     Move {
         group: String,
@@ -163,7 +176,12 @@ pub(crate) enum CardCommand {
     /// Change a card's fields.
     Edit(CardEditArgs),
     /// Comment on a card.
-    Comment { group: String, board: String, card: String, text: String },
+    Comment {
+        group: String,
+        board: String,
+        card: String,
+        text: String,
+    },
     /// Archive a card (or restore it with --restore).
     Archive {
         group: String,
@@ -173,7 +191,12 @@ pub(crate) enum CardCommand {
         restore: bool,
     },
     /// Add a checklist item to a card.
-    Checklist { group: String, board: String, card: String, text: String },
+    Checklist {
+        group: String,
+        board: String,
+        card: String,
+        text: String,
+    },
     /// Tick (or with --undo, untick) a checklist item.
     Check {
         group: String,
@@ -216,12 +239,26 @@ pub(crate) struct CardEditArgs {
 
 pub(crate) fn run(cli: Cli) -> Result<()> {
     let dir = data_dir(cli.data)?;
-    let passphrase = PassphraseSource { fd: cli.passphrase_fd, env: std::env::var("PLENUM_PASSPHRASE").ok() };
-    let runtime = tokio::runtime::Builder::new_current_thread().build().context("starting the runtime")?;
+    let passphrase = PassphraseSource {
+        fd: cli.passphrase_fd,
+        env: std::env::var("PLENUM_PASSPHRASE").ok(),
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .context("starting the runtime")?;
     let json = cli.json;
 
-    if let Command::Init { name, no_passphrase, key_file, kdf_ms } = cli.command {
-        let config = NodeConfig { data_dir: dir.clone(), kdf_target: Duration::from_millis(kdf_ms) };
+    if let Command::Init {
+        name,
+        no_passphrase,
+        key_file,
+        kdf_ms,
+    } = cli.command
+    {
+        let config = NodeConfig {
+            data_dir: dir.clone(),
+            kdf_target: Duration::from_millis(kdf_ms),
+        };
         let protection = if no_passphrase {
             Protection::KeyFile(match key_file {
                 Some(path) => path,
@@ -232,11 +269,18 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             if passphrase.trim().is_empty() {
                 bail!("the passphrase is empty; choose one, or use --no-passphrase");
             }
-            Protection::Passphrase { passphrase, kdf_target: config.kdf_target }
+            Protection::Passphrase {
+                passphrase,
+                kdf_target: config.kdf_target,
+            }
         };
         let node = Node::init(&config, &name, protection)?;
         let response = runtime.block_on(node.call(Request::Profile))?;
-        return print_response(&response, json, &format!("Created a profile for {name} in {}", dir.display()));
+        return print_response(
+            &response,
+            json,
+            &format!("Created a profile for {name} in {}", dir.display()),
+        );
     }
 
     let method = Node::unlock_method(&dir)?;
@@ -259,31 +303,86 @@ fn request_for(command: Command, call: &Call<'_>) -> Result<(Request, &'static s
         Command::Group(GroupCommand::List) => (R::GroupList, ""),
         Command::Group(GroupCommand::Show { group }) => (R::GroupShow { group }, ""),
         Command::Member(MemberCommand::List { group }) => (R::MemberList { group }, ""),
-        Command::Channel(ChannelCommand::Create { group, name }) => (R::ChannelCreate { group, name }, "id"),
+        Command::Channel(ChannelCommand::Create { group, name }) => {
+            (R::ChannelCreate { group, name }, "id")
+        }
         Command::Channel(ChannelCommand::List { group }) => (R::ChannelList { group }, ""),
-        Command::Chat(ChatCommand::Send { group, text, channel, reply_to }) => {
-            (R::ChatSend { group, channel, text, reply_to }, "id")
-        }
+        Command::Chat(ChatCommand::Send {
+            group,
+            text,
+            channel,
+            reply_to,
+        }) => (
+            R::ChatSend {
+                group,
+                channel,
+                text,
+                reply_to,
+            },
+            "id",
+        ),
         Command::Chat(ChatCommand::Log { group, channel }) => (R::ChatLog { group, channel }, ""),
-        Command::Chat(ChatCommand::Edit { group, id, text }) => (R::ChatEdit { group, message: id, text }, "id"),
-        Command::Chat(ChatCommand::Delete { group, id }) => (R::ChatDelete { group, message: id }, "id"),
-        Command::Chat(ChatCommand::React { group, id, emoji, remove }) => {
-            (R::ChatReact { group, message: id, emoji, remove }, "id")
+        Command::Chat(ChatCommand::Edit { group, id, text }) => (
+            R::ChatEdit {
+                group,
+                message: id,
+                text,
+            },
+            "id",
+        ),
+        Command::Chat(ChatCommand::Delete { group, id }) => {
+            (R::ChatDelete { group, message: id }, "id")
         }
+        Command::Chat(ChatCommand::React {
+            group,
+            id,
+            emoji,
+            remove,
+        }) => (
+            R::ChatReact {
+                group,
+                message: id,
+                emoji,
+                remove,
+            },
+            "id",
+        ),
         Command::Pad(PadCommand::Create { group, name }) => (R::PadCreate { group, name }, "id"),
         Command::Pad(PadCommand::List { group }) => (R::PadList { group }, ""),
         Command::Pad(PadCommand::Cat { group, name }) => (R::PadGet { group, pad: name }, "text"),
         Command::Pad(PadCommand::Write { group, name }) => {
             let mut text = String::new();
-            std::io::stdin().read_to_string(&mut text).context("reading the new text from standard input")?;
-            (R::PadWrite { group, pad: name, text }, "id")
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("reading the new text from standard input")?;
+            (
+                R::PadWrite {
+                    group,
+                    pad: name,
+                    text,
+                },
+                "id",
+            )
         }
-        Command::Board(BoardCommand::Create { group, name }) => (R::BoardCreate { group, name }, "id"),
+        Command::Board(BoardCommand::Create { group, name }) => {
+            (R::BoardCreate { group, name }, "id")
+        }
         Command::Board(BoardCommand::List { group }) => (R::BoardList { group }, ""),
-        Command::Board(BoardCommand::Show { group, name }) => (R::BoardShow { group, board: name }, ""),
-        Command::Board(BoardCommand::Column(ColumnCommand::Add { group, board, title })) => {
-            (R::ColumnAdd { group, board, title }, "")
+        Command::Board(BoardCommand::Show { group, name }) => {
+            (R::BoardShow { group, board: name }, "")
         }
+        Command::Board(BoardCommand::Column(ColumnCommand::Add {
+            group,
+            board,
+            title,
+        })) => (
+            R::ColumnAdd {
+                group,
+                board,
+                title,
+            },
+            "",
+        ),
         Command::Board(BoardCommand::Card(card)) => (card_request(card, call)?, ""),
     })
 }
@@ -291,20 +390,85 @@ fn request_for(command: Command, call: &Call<'_>) -> Result<(Request, &'static s
 fn card_request(command: CardCommand, call: &Call<'_>) -> Result<Request> {
     use Request as R;
     Ok(match command {
-        CardCommand::Add { group, board, column, title } => R::CardAdd { group, board, column, title },
-        CardCommand::Move { group, board, card, column, index } => R::CardMove { group, board, card, column, index },
-        CardCommand::Comment { group, board, card, text } => R::CardComment { group, board, card, text },
-        CardCommand::Archive { group, board, card, restore } => R::CardArchive { group, board, card, restore },
-        CardCommand::Checklist { group, board, card, text } => R::ChecklistAdd { group, board, card, text },
-        CardCommand::Check { group, board, card, item, undo } => {
-            R::ChecklistCheck { group, board, card, item, done: !undo }
-        }
+        CardCommand::Add {
+            group,
+            board,
+            column,
+            title,
+        } => R::CardAdd {
+            group,
+            board,
+            column,
+            title,
+        },
+        CardCommand::Move {
+            group,
+            board,
+            card,
+            column,
+            index,
+        } => R::CardMove {
+            group,
+            board,
+            card,
+            column,
+            index,
+        },
+        CardCommand::Comment {
+            group,
+            board,
+            card,
+            text,
+        } => R::CardComment {
+            group,
+            board,
+            card,
+            text,
+        },
+        CardCommand::Archive {
+            group,
+            board,
+            card,
+            restore,
+        } => R::CardArchive {
+            group,
+            board,
+            card,
+            restore,
+        },
+        CardCommand::Checklist {
+            group,
+            board,
+            card,
+            text,
+        } => R::ChecklistAdd {
+            group,
+            board,
+            card,
+            text,
+        },
+        CardCommand::Check {
+            group,
+            board,
+            card,
+            item,
+            undo,
+        } => R::ChecklistCheck {
+            group,
+            board,
+            card,
+            item,
+            done: !undo,
+        },
         CardCommand::Edit(args) => {
             let members = |names: &[String]| -> Result<Vec<_>> {
                 if names.is_empty() {
                     return Ok(Vec::new());
                 }
-                let Response::Members(members) = call(R::MemberList { group: args.group.clone() })? else {
+                let Response::Members(members) = call(R::MemberList {
+                    group: args.group.clone(),
+                })?
+                else {
                     return Err(anyhow!("unexpected answer to a member list"));
                 };
                 names
@@ -313,11 +477,17 @@ fn card_request(command: CardCommand, call: &Call<'_>) -> Result<Request> {
                         let lower = name.to_lowercase();
                         let found: Vec<_> = members
                             .iter()
-                            .filter(|m| m.id.to_string().starts_with(&lower) || m.name.to_lowercase() == lower)
+                            .filter(|m| {
+                                m.id.to_string().starts_with(&lower)
+                                    || m.name.to_lowercase() == lower
+                            })
                             .collect();
                         match found.as_slice() {
                             [one] => Ok(one.id),
-                            [] => bail!("no member `{name}`; see `plenum member list {}`", args.group),
+                            [] => bail!(
+                                "no member `{name}`; see `plenum member list {}`",
+                                args.group
+                            ),
                             _ => bail!("`{name}` matches several members; use their id"),
                         }
                     })
@@ -326,13 +496,22 @@ fn card_request(command: CardCommand, call: &Call<'_>) -> Result<Request> {
             let edit = CardEdit {
                 title: args.title.clone(),
                 description: args.description.clone(),
-                due: if args.no_due { Some(None) } else { args.due.clone().map(Some) },
+                due: if args.no_due {
+                    Some(None)
+                } else {
+                    args.due.clone().map(Some)
+                },
                 add_assignees: members(&args.assign)?,
                 remove_assignees: members(&args.unassign)?,
                 add_labels: args.label.clone(),
                 remove_labels: args.unlabel.clone(),
             };
-            R::CardEdit { group: args.group, board: args.board, card: args.card, edit }
+            R::CardEdit {
+                group: args.group,
+                board: args.board,
+                card: args.card,
+                edit,
+            }
         }
     })
 }

@@ -13,7 +13,10 @@ pub(crate) fn print_response(response: &Response, json: bool, hint: &str) -> Res
     let mut out = std::io::stdout().lock();
     if json {
         let value = serde_json::to_value(response)?;
-        let data = value.get("data").cloned().unwrap_or(serde_json::Value::Null);
+        let data = value
+            .get("data")
+            .cloned()
+            .unwrap_or(serde_json::Value::Null);
         writeln!(out, "{}", serde_json::to_string_pretty(&data)?)?;
         return Ok(());
     }
@@ -38,10 +41,17 @@ fn human(out: &mut impl Write, response: &Response) -> Result<()> {
             writeln!(out, "transport key: {}", p.transport_key)?;
             writeln!(out, "created:       {}", p.created_at)?;
         }
-        Response::Group(g) => writeln!(out, "{}  {}  ({} members, you are {:?})", g.id, g.name, g.members, g.role)?,
+        Response::Group(g) => writeln!(
+            out,
+            "{}  {}  ({} members, you are {:?})",
+            g.id, g.name, g.members, g.role
+        )?,
         Response::Groups(groups) => {
             if groups.is_empty() {
-                writeln!(out, "No groups yet. Create one with `plenum group create NAME`.")?;
+                writeln!(
+                    out,
+                    "No groups yet. Create one with `plenum group create NAME`."
+                )?;
             }
             for g in groups {
                 writeln!(out, "{}  {}  ({} members)", g.id, g.name, g.members)?;
@@ -49,9 +59,19 @@ fn human(out: &mut impl Write, response: &Response) -> Result<()> {
         }
         Response::Members(members) => {
             for m in members {
-                let verified = if m.verified { "verified" } else { "not verified" };
+                let verified = if m.verified {
+                    "verified"
+                } else {
+                    "not verified"
+                };
                 let me = if m.me { " (you)" } else { "" };
-                writeln!(out, "{}  {}{me}  {:?}, {verified}", m.id.short(), m.name, m.role)?;
+                writeln!(
+                    out,
+                    "{}  {}{me}  {:?}, {verified}",
+                    m.id.short(),
+                    m.name,
+                    m.role
+                )?;
             }
         }
         Response::Channel(c) => writeln!(out, "{}  #{}", c.id, c.name)?,
@@ -86,12 +106,36 @@ fn message(out: &mut impl Write, view: &MessageView) -> Result<()> {
     let m = &view.message;
     let time = m.sent_at.to_string();
     let when = time.get(..16).unwrap_or(&time).replace('T', " ");
-    let reply = m.reply_to.map(|r| format!(" ↪ {}", r.short())).unwrap_or_default();
-    let body = if m.deleted { "(deleted)".to_owned() } else { m.text.clone() };
-    let edited = if m.edited && !m.deleted { " (edited)" } else { "" };
-    let reactions: Vec<String> = m.reactions.iter().map(|(emoji, who)| format!("{emoji}{}", who.len())).collect();
-    let reactions = if reactions.is_empty() { String::new() } else { format!("  [{}]", reactions.join(" ")) };
-    writeln!(out, "{}  {when}  {}{reply}: {body}{edited}{reactions}", m.id.short(), view.author_name)?;
+    let reply = m
+        .reply_to
+        .map(|r| format!(" ↪ {}", r.short()))
+        .unwrap_or_default();
+    let body = if m.deleted {
+        "(deleted)".to_owned()
+    } else {
+        m.text.clone()
+    };
+    let edited = if m.edited && !m.deleted {
+        " (edited)"
+    } else {
+        ""
+    };
+    let reactions: Vec<String> = m
+        .reactions
+        .iter()
+        .map(|(emoji, who)| format!("{emoji}{}", who.len()))
+        .collect();
+    let reactions = if reactions.is_empty() {
+        String::new()
+    } else {
+        format!("  [{}]", reactions.join(" "))
+    };
+    writeln!(
+        out,
+        "{}  {when}  {}{reply}: {body}{edited}{reactions}",
+        m.id.short(),
+        view.author_name
+    )?;
     Ok(())
 }
 
@@ -115,7 +159,11 @@ fn board(out: &mut impl Write, view: &BoardView) -> Result<()> {
             if !card.comments.is_empty() {
                 extras.push(format!("{} comments", card.comments.len()));
             }
-            let extras = if extras.is_empty() { String::new() } else { format!("  ({})", extras.join("; ")) };
+            let extras = if extras.is_empty() {
+                String::new()
+            } else {
+                format!("  ({})", extras.join("; "))
+            };
             writeln!(out, "- {}  {}{extras}", card.id.short(), card.title)?;
         }
     }

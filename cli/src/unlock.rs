@@ -21,9 +21,13 @@ pub(crate) fn data_dir(flag: Option<PathBuf>) -> Result<PathBuf> {
 /// directory, outside the data directory, named after the data directory so several
 /// profiles don't collide.
 pub(crate) fn default_key_file(data: &Path) -> Result<PathBuf> {
-    let base = dirs::config_dir().context("no config directory on this platform; pass --key-file PATH")?;
+    let base =
+        dirs::config_dir().context("no config directory on this platform; pass --key-file PATH")?;
     let absolute = std::path::absolute(data).unwrap_or_else(|_| data.to_path_buf());
-    let digest = plenum_core::crypto::hash("plenum key file name v1", &[absolute.as_os_str().as_encoded_bytes()]);
+    let digest = plenum_core::crypto::hash(
+        "plenum key file name v1",
+        &[absolute.as_os_str().as_encoded_bytes()],
+    );
     let tag = hex::encode(&digest[..8]);
     Ok(base.join("plenum"))
 }
@@ -32,14 +36,18 @@ pub(crate) fn default_key_file(data: &Path) -> Result<PathBuf> {
 /// directory, outside the data directory, named after the data directory so several
 /// profiles don't collide.
 pub(crate) fn default_key_file(data: &Path) -> Result<PathBuf> {
-    let base = dirs::config_dir().context("no config directory on this platform; pass --key-file PATH")?;
+    let base =
+        dirs::config_dir().context("no config directory on this platform; pass --key-file PATH")?;
     let absolute = std::path::absolute(data).unwrap_or_else(|_| data.to_path_buf());
-    let tag = &hex::encode(absolute.to_string_lossy().as_bytes().iter().fold([0u8; 8], |mut acc, b| {
-        // A short, stable name; collisions only matter between one person's profiles.
-        acc.rotate_left(1);
-        acc[0] ^= b;
-        acc
-    }))[..16];
+    let tag = &hex::encode(absolute.to_string_lossy().as_bytes().iter().fold(
+        [0u8; 8],
+        |mut acc, b| {
+            // A short, stable name; collisions only matter between one person's profiles.
+            acc.rotate_left(1);
+            acc[0] ^= b;
+            acc
+        },
+    ))[..16];
     Ok(base.join("plenum").join("keys").join(format!("{tag}.key")))
 }
 
@@ -57,7 +65,9 @@ impl PassphraseSource {
             let file = std::fs::File::open(format!("/dev/fd/{fd}"))
                 .with_context(|| format!("cannot read the passphrase from file descriptor {fd}"))?;
             let mut line = Zeroizing::new(String::new());
-            BufReader::new(file).read_line(&mut line).context("reading the passphrase")?;
+            BufReader::new(file)
+                .read_line(&mut line)
+                .context("reading the passphrase")?;
             let trimmed = Zeroizing::new(line.trim_end_matches(['\n', '\r']).to_owned());
             return Ok(trimmed);
         }
@@ -65,9 +75,12 @@ impl PassphraseSource {
             return Ok(Zeroizing::new(env.clone()));
         }
         if !std::io::stdin().is_terminal() {
-            bail!("a passphrase is needed: run in a terminal, or use --passphrase-fd N or PLENUM_PASSPHRASE");
+            bail!(
+                "a passphrase is needed: run in a terminal, or use --passphrase-fd N or PLENUM_PASSPHRASE"
+            );
         }
-        let first = Zeroizing::new(rpassword::prompt_password(prompt).context("reading the passphrase")?);
+        let first =
+            Zeroizing::new(rpassword::prompt_password(prompt).context("reading the passphrase")?);
         if confirm {
             let again = Zeroizing::new(rpassword::prompt_password("Repeat the passphrase: ")?);
             if *first != *again {

@@ -19,13 +19,20 @@ use plenum_core::{Node, NodeConfig, Protection, Unlock};
 type Runtime = tokio::runtime::Runtime;
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with("--")).collect();
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--"))
+        .collect();
     if args.first().map(String::as_str) == Some("open-child") {
         open_child(Path::new(&args[1]));
         return;
     }
     let which = args.first().cloned();
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
     let run = |name: &str| which.as_deref().is_none_or(|w| w == name);
     if run("chat") {
         chat_append(&rt);
@@ -48,8 +55,20 @@ fn new_profile() -> (Profile, Node) {
     let root = tempfile::tempdir().expect("tempdir");
     let data = root.path().join("data");
     let key = root.path().join("storage.key");
-    let node = Node::init(&NodeConfig::new(&data), "Bench", Protection::KeyFile(key.clone())).expect("init");
-    (Profile { _root: root, data, key }, node)
+    let node = Node::init(
+        &NodeConfig::new(&data),
+        "Bench",
+        Protection::KeyFile(key.clone()),
+    )
+    .expect("init");
+    (
+        Profile {
+            _root: root,
+            data,
+            key,
+        },
+        node,
+    )
 }
 
 fn call(rt: &Runtime, node: &Node, request: Request) -> Response {
@@ -57,7 +76,13 @@ fn call(rt: &Runtime, node: &Node, request: Request) -> Response {
 }
 
 fn group(rt: &Runtime, node: &Node) -> String {
-    match call(rt, node, Request::GroupCreate { name: "Bench".into() }) {
+    match call(
+        rt,
+        node,
+        Request::GroupCreate {
+            name: "Bench".into(),
+        },
+    ) {
         Response::Group(g) => g.id.to_string(),
         other => panic!("unexpected {other:?}"),
     }
@@ -68,7 +93,12 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
 }
 
 fn send(group: &str, i: usize) -> Request {
-    Request::ChatSend { group: group.into(), channel: None, text: format!("message number {i}"), reply_to: None }
+    Request::ChatSend {
+        group: group.into(),
+        channel: None,
+        text: format!("message number {i}"),
+        reply_to: None,
+    }
 }
 
 /// Pipelines `requests`, keeping at most `depth` in flight, as a WebSocket client does.
@@ -124,21 +154,67 @@ fn open_profile(rt: &Runtime) {
     pipelined(rt, &node, (0..10_000).map(|i| send(&group, i)), 256);
     // Directory + one chat segment + 49 pads + 49 boards = 100 documents.
     for i in 0..49 {
-        call(rt, &node, Request::PadCreate { group: group.clone(), name: format!("pad {i}") });
-        let text = format!("# Pad {i}\n\n{}\n", "Some notes from the meeting. ".repeat(20));
-        call(rt, &node, Request::PadWrite { group: group.clone(), pad: format!("pad {i}"), text });
+        call(
+            rt,
+            &node,
+            Request::PadCreate {
+                group: group.clone(),
+                name: format!("pad {i}"),
+            },
+        );
+        let text = format!(
+            "# Pad {i}\n\n{}\n",
+            "Some notes from the meeting. ".repeat(20)
+        );
+        call(
+            rt,
+            &node,
+            Request::PadWrite {
+                group: group.clone(),
+                pad: format!("pad {i}"),
+                text,
+            },
+        );
         let board = format!("board {i}");
-        call(rt, &node, Request::BoardCreate { group: group.clone(), name: board.clone() });
-        call(rt, &node, Request::ColumnAdd { group: group.clone(), board: board.clone(), title: "To do".into() });
+        call(
+            rt,
+            &node,
+            Request::BoardCreate {
+                group: group.clone(),
+                name: board.clone(),
+            },
+        );
+        call(
+            rt,
+            &node,
+            Request::ColumnAdd {
+                group: group.clone(),
+                board: board.clone(),
+                title: "To do".into(),
+            },
+        );
         for c in 0..5 {
             let title = format!("card {c}");
-            call(rt, &node, Request::CardAdd { group: group.clone(), board: board.clone(), column: "To do".into(), title });
+            call(
+                rt,
+                &node,
+                Request::CardAdd {
+                    group: group.clone(),
+                    board: board.clone(),
+                    column: "To do".into(),
+                    title,
+                },
+            );
         }
     }
     drop(node);
     // A fresh process, so the resident memory is the node's and not this benchmark's.
     let out = std::process::Command::new(std::env::current_exe().expect("exe"))
-        .args(["open-child", profile.data.to_str().expect("utf-8 path"), profile.key.to_str().expect("utf-8")])
+        .args([
+            "open-child",
+            profile.data.to_str().expect("utf-8 path"),
+            profile.key.to_str().expect("utf-8"),
+        ])
         .output()
         .expect("run child");
     print!("{}", String::from_utf8_lossy(&out.stdout));
@@ -157,16 +233,27 @@ fn rss_mb() -> f64 {
 }
 
 fn open_child(data: &Path) {
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     let started = Instant::now();
     let node = Node::open(&NodeConfig::new(data), Unlock::Auto).expect("open");
     let groups = call(&rt, &node, Request::GroupList);
     let ready = started.elapsed();
-    let Response::Groups(groups) = groups else { panic!("groups") };
+    let Response::Groups(groups) = groups else {
+        panic!("groups")
+    };
     let rss_ready = rss_mb();
     let t = Instant::now();
-    let Response::Messages(log) = call(&rt, &node, Request::ChatLog { group: groups[0].id.to_string(), channel: None })
-    else {
+    let Response::Messages(log) = call(
+        &rt,
+        &node,
+        Request::ChatLog {
+            group: groups[0].id.to_string(),
+            channel: None,
+        },
+    ) else {
         panic!("messages")
     };
     let log_time = t.elapsed();
@@ -190,7 +277,10 @@ struct Trace {
 }
 
 fn load_trace() -> Trace {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/benches/data/automerge-paper.json.gz");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/benches/data/automerge-paper.json.gz"
+    );
     let mut json = String::new();
     flate2::read::GzDecoder::new(std::fs::File::open(path).expect("trace file"))
         .read_to_string(&mut json)
@@ -213,7 +303,10 @@ fn load_trace() -> Trace {
                 .collect()
         })
         .collect();
-    Trace { txns, end: value["endContent"].as_str().expect("end").to_owned() }
+    Trace {
+        txns,
+        end: value["endContent"].as_str().expect("end").to_owned(),
+    }
 }
 
 fn pad_trace(rt: &Runtime) {
@@ -223,21 +316,35 @@ fn pad_trace(rt: &Runtime) {
     // Bare Automerge: the same splices, one commit per trace transaction, in memory.
     let started = Instant::now();
     let mut doc = plenum_core::docs::new_doc(automerge::ActorId::random());
-    let text = doc.put_object(automerge::ROOT, "text", automerge::ObjType::Text).expect("text");
+    let text = doc
+        .put_object(automerge::ROOT, "text", automerge::ObjType::Text)
+        .expect("text");
     for txn in &trace.txns {
         for (pos, del, ins) in txn {
-            doc.splice_text(&text, *pos, *del as isize, ins).expect("splice");
+            doc.splice_text(&text, *pos, *del as isize, ins)
+                .expect("splice");
         }
         doc.commit();
     }
     let bare = started.elapsed();
-    assert_eq!(doc.text(&text).expect("text"), trace.end, "bare replay diverged");
+    assert_eq!(
+        doc.text(&text).expect("text"),
+        trace.end,
+        "bare replay diverged"
+    );
 
     // Through the Node API: sealed, signed, encrypted and durably stored, pipelined as
     // an editor's WebSocket would send them, so group commit batches the fsyncs.
     let (_profile, node) = new_profile();
     let group = group(rt, &node);
-    let Response::Pad(pad) = call(rt, &node, Request::PadCreate { group: group.clone(), name: "paper".into() }) else {
+    let Response::Pad(pad) = call(
+        rt,
+        &node,
+        Request::PadCreate {
+            group: group.clone(),
+            name: "paper".into(),
+        },
+    ) else {
         panic!("pad")
     };
     let pad_id = pad.id.to_string();
@@ -246,11 +353,20 @@ fn pad_trace(rt: &Runtime) {
         group: group.clone(),
         pad: pad_id.clone(),
         heads: Vec::new(),
-        splices: txn.iter().map(|(pos, del, ins)| Splice { pos: *pos, delete: *del, insert: ins.clone() }).collect(),
+        splices: txn
+            .iter()
+            .map(|(pos, del, ins)| Splice {
+                pos: *pos,
+                delete: *del,
+                insert: ins.clone(),
+            })
+            .collect(),
     });
     pipelined(rt, &node, requests, 1024);
     let through_node = started.elapsed();
-    let Response::Pad(done) = call(rt, &node, Request::PadGet { group, pad: pad_id }) else { panic!("pad") };
+    let Response::Pad(done) = call(rt, &node, Request::PadGet { group, pad: pad_id }) else {
+        panic!("pad")
+    };
     assert_eq!(done.text, trace.end, "node replay diverged");
     println!(
         "pad trace automerge-paper ({} transactions, {patches} patches): bare Automerge {:.2} s, through the Node API {:.2} s = {:.2}x",

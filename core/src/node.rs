@@ -3,6 +3,8 @@
 
 mod boards;
 mod chat;
+#[cfg(test)]
+mod convergence_tests;
 mod engine;
 mod groups;
 mod ingest;
@@ -43,7 +45,10 @@ pub struct NodeConfig {
 impl NodeConfig {
     /// Defaults for a data directory: key derivation calibrated to about one second.
     pub fn new(data_dir: impl Into<PathBuf>) -> NodeConfig {
-        NodeConfig { data_dir: data_dir.into(), kdf_target: Duration::from_secs(1) }
+        NodeConfig {
+            data_dir: data_dir.into(),
+            kdf_target: Duration::from_secs(1),
+        }
     }
 }
 
@@ -79,8 +84,13 @@ struct Inner {
 
 impl Node {
     /// Creates a new profile in `config.data_dir` and starts its node.
-    pub fn init(config: &NodeConfig, name: &str, protection: Protection) -> Result<Node, NodeError> {
-        let name = check_name("display", name).map_err(|e| NodeError::InvalidName(e.to_string()))?;
+    pub fn init(
+        config: &NodeConfig,
+        name: &str,
+        protection: Protection,
+    ) -> Result<Node, NodeError> {
+        let name =
+            check_name("display", name).map_err(|e| NodeError::InvalidName(e.to_string()))?;
         let store = Store::init(&config.data_dir, protection)?;
         let profile = Profile::new(name, Timestamp::now());
         let mut batch = WriteBatch::default();
@@ -107,11 +117,18 @@ impl Node {
 
     fn start(store: Store, profile: Profile) -> Result<Node, NodeError> {
         let store = Arc::new(store);
-        let state = State::open(store.clone(), profile).map_err(|e| NodeError::Profile(e.message))?;
+        let state =
+            State::open(store.clone(), profile).map_err(|e| NodeError::Profile(e.message))?;
         let state = Arc::new(Mutex::new(state));
         let writer = Writer::start(store, state.clone())?;
         let (events, _) = broadcast::channel(EVENT_BUFFER);
-        Ok(Node { inner: Arc::new(Inner { state, writer, events }) })
+        Ok(Node {
+            inner: Arc::new(Inner {
+                state,
+                writer,
+                events,
+            }),
+        })
     }
 
     /// Carries out a request.
@@ -120,18 +137,54 @@ impl Node {
     /// pipeline requests: call several times, then await the futures); the future
     /// resolves once the change is durable on disk. Applying may read from disk, so
     /// call this from a thread that may block briefly.
-    pub fn call(&self, request: Request) -> impl Future<Output = Result<Response, ApiError>> + Send + 'static {
+    pub fn call(
+        &self,
+        request: Request,
+    ) -> impl Future<Output = Result<Response, ApiError>> + Send + 'static {
         let applied = self.apply(request);
         async move {
             let (response, durable) = applied?;
             if let Some(durable) = durable {
                 match durable.await {
                     Ok(Ok(())) => {}
-                    Ok(Err(e)) => return Err(ApiError::new(ErrorKind::Storage, format!("could not save: {e}"))),
-                    Err(_) => return Err(ApiError::new(ErrorKind::Storage, "the storage writer stopped")),
+                    Ok(Err(e)) => {
+                        return Err(ApiError::new(
+                            ErrorKind::Storage,
+                            format!("could not save: {e}"),
+                        ));
+                    }
+                    Err(_) => {
+                        return Err(ApiError::new(
+                            ErrorKind::Storage,
+                            "the storage writer stopped",
+                        ));
+                    }
                 }
             }
             Ok(response)
+        }
+    }
+
+    /// Takes an envelope written by another device of one of this device's groups:
+    /// verified, checked against its author's chain, stored and applied (or held until
+    /// the envelopes before it arrive). Resolves once it is durable.
+    pub fn receive(
+        &self,
+        envelope: &[u8],
+    ) -> impl Future<Output = Result<(), ApiError>> + Send + 'static {
+        let applied =
+            self.apply_with(|state, tx, _| state.ingest(tx, envelope).map(|_| Response::Done));
+        async move {
+            let (_, durable) = applied?;
+            if let Some(durable) = durable {
+                durable
+                    .await
+                    .map_err(|_| ApiError::new(ErrorKind::Storage, "the storage writer stopped"))?
+                    .map_err(|e| {
+                        ApiError::new(ErrorKind::Storage, format!("could not save: {e}"))
+                    })?;
+            }
+            Ok(())
         }
     }
 
@@ -145,12 +198,20 @@ impl Node {
     }
 
     fn apply(&self, request: Request) -> Result<(Response, Option<Durable>), ApiError> {
+        self.apply_with(|state, tx, now| state.handle(tx, request, now))
+    }
+
+    /// Runs `work` on the state and queues its writes for the next commit.
+    fn apply_with(
+        &self,
+        work: impl FnOnce(&mut State, &mut Tx, Timestamp) -> Result<Response, ApiError>,
+    ) -> Result<(Response, Option<Durable>), ApiError> {
         let mut state = self.lock()?;
         let mut tx = Tx::default();
-        // A request that fails halfway may already have changed documents in memory
-        // (a new pad before its directory entry was refused, say); those changes are
+        // Work that fails halfway may already have changed documents in memory (a new
+        // pad before its directory entry was refused, say); those changes are
         // committed like any other, so memory and disk never disagree.
-        let result = state.handle(&mut tx, request, Timestamp::now());
+        let result = work(&mut state, &mut tx, Timestamp::now());
         let mut durable = None;
         if !tx.batch.is_empty() || !tx.touched.is_empty() {
             state.next.batches.push(tx.batch);
@@ -171,15 +232,22 @@ impl Node {
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, State>, ApiError> {
-        self.inner
-            .state
-            .lock()
-            .map_err(|_| ApiError::new(ErrorKind::Storage, "the node's state is poisoned by an earlier crash; restart Plenum"))
+        self.inner.state.lock().map_err(|_| {
+            ApiError::new(
+                ErrorKind::Storage,
+                "the node's state is poisoned by an earlier crash; restart Plenum",
+            )
+        })
     }
 }
 
 impl State {
-    fn handle(&mut self, tx: &mut Tx, request: Request, now: Timestamp) -> Result<Response, ApiError> {
+    fn handle(
+        &mut self,
+        tx: &mut Tx,
+        request: Request,
+        now: Timestamp,
+    ) -> Result<Response, ApiError> {
         use Request as R;
         match request {
             R::Profile => Ok(self.profile_view()),
@@ -189,35 +257,94 @@ impl State {
             R::MemberList { group } => self.member_list(&group),
             R::ChannelCreate { group, name } => self.channel_create(tx, &group, &name, now),
             R::ChannelList { group } => self.channel_list(&group),
-            R::ChatSend { group, channel, text, reply_to } => {
-                self.chat_send(tx, &group, channel.as_deref(), &text, reply_to.as_deref(), now)
-            }
+            R::ChatSend {
+                group,
+                channel,
+                text,
+                reply_to,
+            } => self.chat_send(
+                tx,
+                &group,
+                channel.as_deref(),
+                &text,
+                reply_to.as_deref(),
+                now,
+            ),
             R::ChatLog { group, channel } => self.chat_log(&group, channel.as_deref()),
-            R::ChatEdit { group, message, text } => self.chat_edit(tx, &group, &message, &text, now),
+            R::ChatEdit {
+                group,
+                message,
+                text,
+            } => self.chat_edit(tx, &group, &message, &text, now),
             R::ChatDelete { group, message } => self.chat_delete(tx, &group, &message, now),
-            R::ChatReact { group, message, emoji, remove } => {
-                self.chat_react(tx, &group, &message, &emoji, !remove)
-            }
+            R::ChatReact {
+                group,
+                message,
+                emoji,
+                remove,
+            } => self.chat_react(tx, &group, &message, &emoji, !remove),
             R::PadCreate { group, name } => self.pad_create(tx, &group, &name, now),
             R::PadList { group } => self.pad_list(&group),
             R::PadGet { group, pad } => self.pad_get(&group, &pad),
-            R::PadSplice { group, pad, heads, splices } => self.pad_splice(tx, &group, &pad, &heads, &splices),
+            R::PadSplice {
+                group,
+                pad,
+                heads,
+                splices,
+            } => self.pad_splice(tx, &group, &pad, &heads, &splices),
             R::PadWrite { group, pad, text } => self.pad_write(tx, &group, &pad, &text),
             R::BoardCreate { group, name } => self.board_create(tx, &group, &name, now),
             R::BoardList { group } => self.board_list(&group),
             R::BoardShow { group, board } => self.board_show(&group, &board),
-            R::ColumnAdd { group, board, title } => self.column_add(tx, &group, &board, &title, now),
-            R::CardAdd { group, board, column, title } => self.card_add(tx, &group, &board, &column, &title, now),
-            R::CardMove { group, board, card, column, index } => {
-                self.card_move(tx, &group, &board, &card, &column, index)
-            }
-            R::CardEdit { group, board, card, edit } => self.card_edit(tx, &group, &board, &card, edit),
-            R::CardComment { group, board, card, text } => self.card_comment(tx, &group, &board, &card, &text, now),
-            R::CardArchive { group, board, card, restore } => self.card_archive(tx, &group, &board, &card, !restore),
-            R::ChecklistAdd { group, board, card, text } => self.checklist_add(tx, &group, &board, &card, &text),
-            R::ChecklistCheck { group, board, card, item, done } => {
-                self.checklist_check(tx, &group, &board, &card, &item, done)
-            }
+            R::ColumnAdd {
+                group,
+                board,
+                title,
+            } => self.column_add(tx, &group, &board, &title, now),
+            R::CardAdd {
+                group,
+                board,
+                column,
+                title,
+            } => self.card_add(tx, &group, &board, &column, &title, now),
+            R::CardMove {
+                group,
+                board,
+                card,
+                column,
+                index,
+            } => self.card_move(tx, &group, &board, &card, &column, index),
+            R::CardEdit {
+                group,
+                board,
+                card,
+                edit,
+            } => self.card_edit(tx, &group, &board, &card, edit),
+            R::CardComment {
+                group,
+                board,
+                card,
+                text,
+            } => self.card_comment(tx, &group, &board, &card, &text, now),
+            R::CardArchive {
+                group,
+                board,
+                card,
+                restore,
+            } => self.card_archive(tx, &group, &board, &card, !restore),
+            R::ChecklistAdd {
+                group,
+                board,
+                card,
+                text,
+            } => self.checklist_add(tx, &group, &board, &card, &text),
+            R::ChecklistCheck {
+                group,
+                board,
+                card,
+                item,
+                done,
+            } => self.checklist_check(tx, &group, &board, &card, &item, done),
         }
     }
 }

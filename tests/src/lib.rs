@@ -13,8 +13,16 @@ use tempfile::TempDir;
 pub fn plenum_bin() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     // target/<profile>/deps/integration-… → target/<profile>/plenum
-    let bin = exe.parent().and_then(Path::parent).expect("target dir").join("plenum");
-    assert!(bin.exists(), "{} is missing: run `cargo build -p plenum` (scripts/test does)", bin.display());
+    let bin = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target dir")
+        .join("plenum");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build -p plenum` (scripts/test does)",
+        bin.display()
+    );
     bin
 }
 
@@ -50,7 +58,10 @@ impl From<Output> for Run {
 impl Profile {
     /// An empty profile directory (not initialised).
     pub fn empty() -> Profile {
-        let root = tempfile::Builder::new().prefix("plenum-test-").tempdir().expect("tempdir");
+        let root = tempfile::Builder::new()
+            .prefix("plenum-test-")
+            .tempdir()
+            .expect("tempdir");
         let data = root.path().join("data");
         Profile { root, data }
     }
@@ -71,8 +82,10 @@ impl Profile {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(plenum_bin());
         cmd.arg("--data").arg(&self.data).args(args);
-        cmd.env_remove("PLENUM_DATA").env_remove("PLENUM_PASSPHRASE");
-        cmd.env("HOME", self.root.path()).env("XDG_CONFIG_HOME", self.root.path().join("config"));
+        cmd.env_remove("PLENUM_DATA")
+            .env_remove("PLENUM_PASSPHRASE");
+        cmd.env("HOME", self.root.path())
+            .env("XDG_CONFIG_HOME", self.root.path().join("config"));
         cmd.env("XDG_DATA_HOME", self.root.path().join("share"));
         cmd.stdin(Stdio::null());
         cmd
@@ -93,7 +106,12 @@ impl Profile {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn plenum");
-        child.stdin.take().expect("stdin").write_all(stdin.as_bytes()).expect("write stdin");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(stdin.as_bytes())
+            .expect("write stdin");
         child.wait_with_output().expect("wait for plenum").into()
     }
 
@@ -109,7 +127,8 @@ impl Profile {
         let mut all = vec!["--json"];
         all.extend_from_slice(args);
         let out = self.ok(&all);
-        serde_json::from_str(&out).unwrap_or_else(|e| panic!("plenum {args:?} printed invalid JSON ({e}): {out}"))
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("plenum {args:?} printed invalid JSON ({e}): {out}"))
     }
 
     /// Runs `plenum`, asserts it failed with exit code 1 and one helpful line on
@@ -125,10 +144,23 @@ impl Profile {
 /// line on stderr starting with `plenum:`, no panic.
 pub fn assert_one_line_error(run: &Run, what: &[&str]) {
     assert_eq!(run.code, Some(1), "plenum {what:?} should exit 1: {run:?}");
-    assert!(!run.stderr.contains("panicked"), "plenum {what:?} panicked: {}", run.stderr);
+    assert!(
+        !run.stderr.contains("panicked"),
+        "plenum {what:?} panicked: {}",
+        run.stderr
+    );
     let lines: Vec<&str> = run.stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "plenum {what:?} should print one line on stderr: {:?}", run.stderr);
-    assert!(lines[0].starts_with("plenum: "), "unexpected error line: {}", lines[0]);
+    assert_eq!(
+        lines.len(),
+        1,
+        "plenum {what:?} should print one line on stderr: {:?}",
+        run.stderr
+    );
+    assert!(
+        lines[0].starts_with("plenum: "),
+        "unexpected error line: {}",
+        lines[0]
+    );
 }
 
 /// Every file under `dir`, recursively.

@@ -12,13 +12,21 @@ use super::groups::invalid;
 use super::resolve::resolve;
 
 impl State {
-    pub(super) fn board_create(&mut self, tx: &mut Tx, group: &str, name: &str, now: Timestamp) -> Result<Response, ApiError> {
+    pub(super) fn board_create(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<Response, ApiError> {
         let group = self.resolve_group(group)?;
         let name = check_name("board", name).map_err(invalid)?;
         let board = DocId::random();
         self.create_doc(tx, &group, board)?;
         self.edit(tx, &group, &board, |doc| docs::board::init(doc, &name))?;
-        self.edit(tx, &group, &directory_doc(&group), |doc| docs::directory::add_board(doc, board, &name, now))?;
+        self.edit(tx, &group, &directory_doc(&group), |doc| {
+            docs::directory::add_board(doc, board, &name, now)
+        })?;
         tx.events.push(Event::GroupChanged { group });
         self.board_response(&group, board)
     }
@@ -33,103 +41,235 @@ impl State {
         self.board_response(&group, info.id)
     }
 
-    pub(super) fn column_add(&mut self, tx: &mut Tx, group: &str, board: &str, title: &str, now: Timestamp) -> Result<Response, ApiError> {
+    pub(super) fn column_add(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        board: &str,
+        title: &str,
+        now: Timestamp,
+    ) -> Result<Response, ApiError> {
         let (group, info) = self.resolve_board(group, board)?;
         let title = check_name("column", title).map_err(invalid)?;
         let column = ItemId::random();
-        self.edit(tx, &group, &info.id, |doc| docs::board::add_column(doc, column, &title, now))?;
+        self.edit(tx, &group, &info.id, |doc| {
+            docs::board::add_column(doc, column, &title, now)
+        })?;
         self.board_changed(tx, &group, info.id)
     }
 
-    pub(super) fn card_add(&mut self, tx: &mut Tx, group: &str, board: &str, column: &str, title: &str, now: Timestamp) -> Result<Response, ApiError> {
+    pub(super) fn card_add(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        board: &str,
+        column: &str,
+        title: &str,
+        now: Timestamp,
+    ) -> Result<Response, ApiError> {
         let (group, info) = self.resolve_board(group, board)?;
         let column = self.resolve_column(&group, info.id, column)?;
         let by = self.me(&group)?.id();
         let card = ItemId::random();
-        self.edit(tx, &group, &info.id, |doc| docs::board::add_card(doc, card, column, title, by, now))?;
+        self.edit(tx, &group, &info.id, |doc| {
+            docs::board::add_card(doc, card, column, title, by, now)
+        })?;
         self.board_changed(tx, &group, info.id)
     }
 
-    pub(super) fn card_move(&mut self, tx: &mut Tx, group: &str, board: &str, card: &str, column: &str, index: Option<usize>) -> Result<Response, ApiError> {
+    pub(super) fn card_move(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        board: &str,
+        card: &str,
+        column: &str,
+        index: Option<usize>,
+    ) -> Result<Response, ApiError> {
         let (group, info) = self.resolve_board(group, board)?;
         let card = self.resolve_card(&group, info.id, card)?.id;
         let column = self.resolve_column(&group, info.id, column)?;
         let index = index.unwrap_or(usize::MAX);
-        self.edit(tx, &group, &info.id, |doc| docs::board::move_card(doc, card, column, index))?;
+        self.edit(tx, &group, &info.id, |doc| {
+            docs::board::move_card(doc, card, column, index)
+        })?;
         self.board_changed(tx, &group, info.id)
     }
 
-    pub(super) fn card_edit(&mut self, tx: &mut Tx, group: &str, board: &str, card: &str, edit: CardEdit) -> Result<Response, ApiError> {
+    pub(super) fn card_edit(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        board: &str,
+        card: &str,
+        edit: CardEdit,
+    ) -> Result<Response, ApiError> {
         let (group, info) = self.resolve_board(group, board)?;
         let card = self.resolve_card(&group, info.id, card)?.id;
-        self.edit(tx, &group, &info.id, |doc| docs::board::edit_card(doc, card, &edit))?;
+        self.edit(tx, &group, &info.id, |doc| {
+            docs::board::edit_card(doc, card, &edit)
+        })?;
         self.board_changed(tx, &group, info.id)
     }
 
-    pub(super) fn card_comment(&mut self, tx: &mut Tx, group: &str, board: &str, card: &str, text: &str, now: Timestamp) -> Result<Response, ApiError> {
+    pub(super) fn card_comment(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        board: &str,
+        card: &str,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<Response, ApiError> {
         let (group, info) = self.resolve_board(group, board)?;
         let card = self.resolve_card(&group, info.id, card)?.id;
         let author = self.me(&group)?.id();
         let comment = ItemId::random();
-        self.edit(tx, &group, &info.id, |doc| docs::board::comment(doc, card, comment, author, text, now))?;
+        self.edit(tx, &group, &info.id, |doc| {
+            docs::board::comment(doc, card, comment, author, text, now)
+        })?;
         self.board_changed(tx, &group, info.id)
     }
 
-    pub(super) fn card_archive(&mut self, tx: &mut Tx, group: &str, board: &str, card: &str, archived: bool) -> Result<Response, ApiError> {
+    pub(super) fn card_archive(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        board: &str,
+        card: &str,
+        archived: bool,
+    ) -> Result<Response, ApiError> {
         let (group, info) = self.resolve_board(group, board)?;
         let card = self.resolve_card(&group, info.id, card)?.id;
-        self.edit(tx, &group, &info.id, |doc| docs::board::archive_card(doc, card, archived))?;
+        self.edit(tx, &group, &info.id, |doc| {
+            docs::board::archive_card(doc, card, archived)
+        })?;
         self.board_changed(tx, &group, info.id)
     }
 
-    pub(super) fn checklist_add(&mut self, tx: &mut Tx, group: &str, board: &str, card: &str, text: &str) -> Result<Response, ApiError> {
+    pub(super) fn checklist_add(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        board: &str,
+        card: &str,
+        text: &str,
+    ) -> Result<Response, ApiError> {
         let (group, info) = self.resolve_board(group, board)?;
         let card = self.resolve_card(&group, info.id, card)?.id;
         let item = ItemId::random();
-        self.edit(tx, &group, &info.id, |doc| docs::board::checklist_add(doc, card, item, text))?;
+        self.edit(tx, &group, &info.id, |doc| {
+            docs::board::checklist_add(doc, card, item, text)
+        })?;
         self.board_changed(tx, &group, info.id)
     }
 
-    pub(super) fn checklist_check(&mut self, tx: &mut Tx, group: &str, board: &str, card: &str, item: &str, done: bool) -> Result<Response, ApiError> {
+    pub(super) fn checklist_check(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        board: &str,
+        card: &str,
+        item: &str,
+        done: bool,
+    ) -> Result<Response, ApiError> {
         let (group, info) = self.resolve_board(group, board)?;
         let card = self.resolve_card(&group, info.id, card)?;
-        let candidates = card.checklist.iter().map(|i| (i.id.to_string(), i.text.clone(), i.id)).collect();
-        let item = resolve("checklist item", item, candidates, "see `plenum board show GROUP BOARD`")?;
-        self.edit(tx, &group, &info.id, |doc| docs::board::checklist_toggle(doc, card.id, item, done))?;
+        let candidates = card
+            .checklist
+            .iter()
+            .map(|i| (i.id.to_string(), i.text.clone(), i.id))
+            .collect();
+        let item = resolve(
+            "checklist item",
+            item,
+            candidates,
+            "see `plenum board show GROUP BOARD`",
+        )?;
+        self.edit(tx, &group, &info.id, |doc| {
+            docs::board::checklist_toggle(doc, card.id, item, done)
+        })?;
         self.board_changed(tx, &group, info.id)
     }
 
-    fn board_changed(&mut self, tx: &mut Tx, group: &GroupId, board: DocId) -> Result<Response, ApiError> {
-        tx.events.push(Event::BoardChanged { group: *group, board });
+    fn board_changed(
+        &mut self,
+        tx: &mut Tx,
+        group: &GroupId,
+        board: DocId,
+    ) -> Result<Response, ApiError> {
+        tx.events.push(Event::BoardChanged {
+            group: *group,
+            board,
+        });
         self.board_response(group, board)
     }
 
     fn board_response(&mut self, group: &GroupId, board: DocId) -> Result<Response, ApiError> {
         let loaded = self.doc(group, &board)?;
         let view = docs::board::read(&loaded.doc).map_err(doc_error)?;
-        Ok(Response::Board(BoardView { id: board, board: view }))
+        Ok(Response::Board(BoardView {
+            id: board,
+            board: view,
+        }))
     }
 
     fn resolve_board(&mut self, group: &str, board: &str) -> Result<(GroupId, DocInfo), ApiError> {
         let group = self.resolve_group(group)?;
         let boards = self.directory(&group)?.boards;
-        let candidates = boards.into_iter().map(|b| (b.id.to_string(), b.name.clone(), b)).collect();
-        Ok((group, resolve("board", board, candidates, "see `plenum board list GROUP`")?))
+        let candidates = boards
+            .into_iter()
+            .map(|b| (b.id.to_string(), b.name.clone(), b))
+            .collect();
+        Ok((
+            group,
+            resolve("board", board, candidates, "see `plenum board list GROUP`")?,
+        ))
     }
 
-    fn resolve_column(&mut self, group: &GroupId, board: DocId, column: &str) -> Result<ItemId, ApiError> {
+    fn resolve_column(
+        &mut self,
+        group: &GroupId,
+        board: DocId,
+        column: &str,
+    ) -> Result<ItemId, ApiError> {
         let loaded = self.doc(group, &board)?;
         let view = docs::board::read(&loaded.doc).map_err(doc_error)?;
-        let candidates = view.columns.into_iter().map(|c| (c.id.to_string(), c.title.clone(), c.id)).collect();
-        resolve("column", column, candidates, "see `plenum board show GROUP BOARD`")
+        let candidates = view
+            .columns
+            .into_iter()
+            .map(|c| (c.id.to_string(), c.title.clone(), c.id))
+            .collect();
+        resolve(
+            "column",
+            column,
+            candidates,
+            "see `plenum board show GROUP BOARD`",
+        )
     }
 
     /// A card by title or id, archived ones included (so they can be restored).
-    fn resolve_card(&mut self, group: &GroupId, board: DocId, card: &str) -> Result<Card, ApiError> {
+    fn resolve_card(
+        &mut self,
+        group: &GroupId,
+        board: DocId,
+        card: &str,
+    ) -> Result<Card, ApiError> {
         let loaded = self.doc(group, &board)?;
         let view = docs::board::read(&loaded.doc).map_err(doc_error)?;
-        let cards = view.columns.into_iter().flat_map(|c| c.cards).chain(view.archived);
-        let candidates = cards.map(|c| (c.id.to_string(), c.title.clone(), c)).collect();
-        resolve("card", card, candidates, "see `plenum board show GROUP BOARD`")
+        let cards = view
+            .columns
+            .into_iter()
+            .flat_map(|c| c.cards)
+            .chain(view.archived);
+        let candidates = cards
+            .map(|c| (c.id.to_string(), c.title.clone(), c))
+            .collect();
+        resolve(
+            "card",
+            card,
+            candidates,
+            "see `plenum board show GROUP BOARD`",
+        )
     }
 }

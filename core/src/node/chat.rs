@@ -14,7 +14,13 @@ use super::resolve::resolve;
 
 /// The segment of `channel` for `epoch` and `month` (`YYYY-MM`).
 fn segment_id(group: &GroupId, channel: &ItemId, epoch: &Hash, month: &str) -> DocId {
-    let name = [b"chat segment".as_slice(), channel.as_bytes(), epoch.as_bytes(), month.as_bytes()].concat();
+    let name = [
+        b"chat segment".as_slice(),
+        channel.as_bytes(),
+        epoch.as_bytes(),
+        month.as_bytes(),
+    ]
+    .concat();
     DocId::derived(group, &name)
 }
 
@@ -72,10 +78,22 @@ impl State {
             docs::chat::send(doc, id, author, text, reply_to, hlc, after, now)
         })?;
         self.doc(&group, &segment)?.chat_tail = Some(Some((hlc, id)));
-        self.message_changed(tx, Located { group, channel, segment, id })
+        self.message_changed(
+            tx,
+            Located {
+                group,
+                channel,
+                segment,
+                id,
+            },
+        )
     }
 
-    pub(super) fn chat_log(&mut self, group: &str, channel: Option<&str>) -> Result<Response, ApiError> {
+    pub(super) fn chat_log(
+        &mut self,
+        group: &str,
+        channel: Option<&str>,
+    ) -> Result<Response, ApiError> {
         let group = self.resolve_group(group)?;
         let channel = self.channel(&group, channel.unwrap_or(DEFAULT_CHANNEL))?;
         let mut messages = Vec::new();
@@ -89,28 +107,54 @@ impl State {
         Ok(Response::Messages(views))
     }
 
-    pub(super) fn chat_edit(&mut self, tx: &mut Tx, group: &str, message: &str, text: &str, now: Timestamp) -> Result<Response, ApiError> {
+    pub(super) fn chat_edit(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        message: &str,
+        text: &str,
+        now: Timestamp,
+    ) -> Result<Response, ApiError> {
         let group = self.resolve_group(group)?;
         let at = self.locate(&group, message)?;
         let me = self.me(&group)?.id();
-        self.edit(tx, &group, &at.segment, |doc| docs::chat::edit(doc, at.id, me, text, now))?;
+        self.edit(tx, &group, &at.segment, |doc| {
+            docs::chat::edit(doc, at.id, me, text, now)
+        })?;
         self.message_changed(tx, at)
     }
 
-    pub(super) fn chat_delete(&mut self, tx: &mut Tx, group: &str, message: &str, now: Timestamp) -> Result<Response, ApiError> {
+    pub(super) fn chat_delete(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        message: &str,
+        now: Timestamp,
+    ) -> Result<Response, ApiError> {
         let group = self.resolve_group(group)?;
         let at = self.locate(&group, message)?;
         let me = self.me(&group)?.id();
         let admin = self.group(&group)?.state.is_admin(&me);
-        self.edit(tx, &group, &at.segment, |doc| docs::chat::delete(doc, at.id, me, admin, now))?;
+        self.edit(tx, &group, &at.segment, |doc| {
+            docs::chat::delete(doc, at.id, me, admin, now)
+        })?;
         self.message_changed(tx, at)
     }
 
-    pub(super) fn chat_react(&mut self, tx: &mut Tx, group: &str, message: &str, emoji: &str, on: bool) -> Result<Response, ApiError> {
+    pub(super) fn chat_react(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        message: &str,
+        emoji: &str,
+        on: bool,
+    ) -> Result<Response, ApiError> {
         let group = self.resolve_group(group)?;
         let at = self.locate(&group, message)?;
         let me = self.me(&group)?.id();
-        self.edit(tx, &group, &at.segment, |doc| docs::chat::react(doc, at.id, me, emoji, on))?;
+        self.edit(tx, &group, &at.segment, |doc| {
+            docs::chat::react(doc, at.id, me, emoji, on)
+        })?;
         self.message_changed(tx, at)
     }
 
@@ -118,11 +162,19 @@ impl State {
         let loaded = self.doc(&at.group, &at.segment)?;
         let message = docs::chat::message(&loaded.doc, at.id).map_err(doc_error)?;
         let view = self.view(&at.group, at.channel, message);
-        tx.events.push(Event::Message { group: at.group, channel: at.channel, message: view.clone() });
+        tx.events.push(Event::Message {
+            group: at.group,
+            channel: at.channel,
+            message: view.clone(),
+        });
         Ok(Response::Message(view))
     }
 
-    fn segment_messages(&mut self, group: &GroupId, segment: &DocId) -> Result<Vec<ChatMessage>, ApiError> {
+    fn segment_messages(
+        &mut self,
+        group: &GroupId,
+        segment: &DocId,
+    ) -> Result<Vec<ChatMessage>, ApiError> {
         let loaded = self.doc(group, segment)?;
         docs::chat::messages(&loaded.doc).map_err(doc_error)
     }
@@ -134,12 +186,22 @@ impl State {
         for channel in channels {
             for segment in channel.segments {
                 for message in self.segment_messages(group, &segment.doc)? {
-                    let at = Located { group: *group, channel: channel.id, segment: segment.doc, id: message.id };
+                    let at = Located {
+                        group: *group,
+                        channel: channel.id,
+                        segment: segment.doc,
+                        id: message.id,
+                    };
                     candidates.push((message.id.to_string(), String::new(), at));
                 }
             }
         }
-        resolve("message", query, candidates, "see `plenum chat log GROUP` for message ids")
+        resolve(
+            "message",
+            query,
+            candidates,
+            "see `plenum chat log GROUP` for message ids",
+        )
     }
 
     fn view(&self, group: &GroupId, channel: ItemId, message: ChatMessage) -> MessageView {
@@ -147,7 +209,14 @@ impl State {
             .groups
             .get(group)
             .and_then(|g| g.state.members.get(&message.author))
-            .map_or_else(|| format!("unknown member {}", message.author.short()), |m| m.info.name.clone());
-        MessageView { message, author_name, channel }
+            .map_or_else(
+                || format!("unknown member {}", message.author.short()),
+                |m| m.info.name.clone(),
+            );
+        MessageView {
+            message,
+            author_name,
+            channel,
+        }
     }
 }

@@ -23,6 +23,8 @@ use super::writer::NextCommit;
 /// Envelopes since the last snapshot that trigger a new one: at least this many, and
 /// at least a quarter of the document's envelopes, so saves stay geometric.
 const SNAPSHOT_MIN_TAIL: u64 = 256;
+/// Envelope hashes remembered per loaded document for duplicate detection.
+const MAX_RECENT: usize = 65_536;
 
 /// What the store keeps per group.
 #[derive(Clone, Serialize, Deserialize)]
@@ -55,11 +57,19 @@ pub(super) struct LoadedDoc {
     /// here since loading (`Some(None)`: the segment is empty).
     pub(super) chat_tail: Option<Option<(Hlc, ItemId)>>,
     authors: HashMap<MemberId, (u64, Hash)>,
+    /// Hashes of envelopes recorded since loading, which may not be committed yet: a
+    /// duplicate arriving before its first copy is on disk must not look like a fork.
+    recent: HashMap<(MemberId, u64), Hash>,
     envelopes: u64,
     tail: u64,
 }
 
 impl LoadedDoc {
+    /// The hash of `author`'s envelope `seq`, if it was recorded since loading.
+    pub(super) fn recent(&self, author: &MemberId, seq: u64) -> Option<Hash> {
+        self.recent.get(&(*author, seq)).copied()
+    }
+
     /// The latest (seq, envelope hash) of `author` in this document.
     pub(super) fn head(&self, author: &MemberId) -> Option<(u64, Hash)> {
         self.authors.get(author).copied()
@@ -72,14 +82,30 @@ impl LoadedDoc {
         let header = sealed.header();
         let (doc, author, seq) = (header.doc, header.author, header.seq);
         self.authors.insert(author, (seq, sealed.hash()));
+        if self.recent.len() >= MAX_RECENT {
+            // Long committed by now: the store answers for these.
+            self.recent.clear();
+        }
+        self.recent.insert((author, seq), sealed.hash());
         self.envelopes += 1;
         self.tail += 1;
-        batch.put(Slot::Envelope(group, &doc, &author, seq), sealed.as_bytes().to_vec());
-        let record = AuthorRecord { author, seq, head: sealed.hash() };
+        batch.put(
+            Slot::Envelope(group, &doc, &author, seq),
+            sealed.as_bytes().to_vec(),
+        );
+        let record = AuthorRecord {
+            author,
+            seq,
+            head: sealed.hash(),
+        };
         batch.put(Slot::Author(group, &doc, &author), encode(&record));
         if self.tail >= SNAPSHOT_MIN_TAIL.max(self.envelopes / 4) {
             let covered = self.authors.iter().map(|(a, (s, _))| (*a, *s)).collect();
-            let snapshot = DocRecord { id: doc, snapshot: self.doc.save(), covered };
+            let snapshot = DocRecord {
+                id: doc,
+                snapshot: self.doc.save(),
+                covered,
+            };
             batch.put(Slot::Doc(group, &doc), encode(&snapshot));
             self.tail = 0;
         }
@@ -115,7 +141,10 @@ pub(super) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
 
 fn decode<T: for<'de> Deserialize<'de>>(what: &str, bytes: &[u8]) -> Result<T, ApiError> {
     postcard::from_bytes(bytes).map_err(|e| {
-        ApiError::new(ErrorKind::Integrity, format!("stored {what} record is damaged ({e})"))
+        ApiError::new(
+            ErrorKind::Integrity,
+            format!("stored {what} record is damaged ({e})"),
+        )
     })
 }
 
@@ -134,7 +163,10 @@ pub(super) fn doc_error(e: DocError) -> ApiError {
 }
 
 fn integrity(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(ErrorKind::Integrity, format!("stored data failed its integrity check: {e}"))
+    ApiError::new(
+        ErrorKind::Integrity,
+        format!("stored data failed its integrity check: {e}"),
+    )
 }
 
 impl State {
@@ -158,7 +190,10 @@ impl State {
 
     pub(super) fn group(&self, group: &GroupId) -> Result<&GroupRecord, ApiError> {
         self.groups.get(group).ok_or_else(|| {
-            ApiError::new(ErrorKind::NotFound, format!("no group {group} on this device"))
+            ApiError::new(
+                ErrorKind::NotFound,
+                format!("no group {group} on this device"),
+            )
         })
     }
 
@@ -175,6 +210,35 @@ impl State {
         }
     }
 
+    /// Every envelope stored for the group, read back from the store.
+    #[cfg(test)]
+    pub(super) fn stored_envelopes(&self, group: &GroupId) -> Result<Vec<Vec<u8>>, ApiError> {
+        let mut out = Vec::new();
+        for bytes in self.store.docs_of(group).map_err(storage_error)? {
+            let doc: DocRecord = decode("document", &bytes)?;
+            for bytes in self
+                .store
+                .authors_of(group, &doc.id)
+                .map_err(storage_error)?
+            {
+                let author: AuthorRecord = decode("author", &bytes)?;
+                let envelopes = self
+                    .store
+                    .envelopes(group, &doc.id, &author.author, 0)
+                    .map_err(storage_error)?;
+                out.extend(envelopes.into_iter().map(|(_, e)| e));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Drops every loaded document, so the next use reads it back from the store.
+    #[cfg(test)]
+    pub(super) fn forget_all(&mut self) {
+        self.docs.clear();
+        self.directories.clear();
+    }
+
     /// Puts a new group (its record only; documents are added with [`State::create_doc`]).
     pub(super) fn insert_group(&mut self, tx: &mut Tx, record: GroupRecord) {
         let id = record.state.id;
@@ -183,14 +247,24 @@ impl State {
     }
 
     /// Registers a new, empty document.
-    pub(super) fn create_doc(&mut self, tx: &mut Tx, group: &GroupId, doc: DocId) -> Result<(), ApiError> {
+    pub(super) fn create_doc(
+        &mut self,
+        tx: &mut Tx,
+        group: &GroupId,
+        doc: DocId,
+    ) -> Result<(), ApiError> {
         let actor = self.me(group)?.actor_id();
-        let record = DocRecord { id: doc, snapshot: Vec::new(), covered: BTreeMap::new() };
+        let record = DocRecord {
+            id: doc,
+            snapshot: Vec::new(),
+            covered: BTreeMap::new(),
+        };
         tx.batch.put(Slot::Doc(group, &doc), encode(&record));
         let loaded = LoadedDoc {
             doc: docs::new_doc(actor),
             chat_tail: None,
             authors: HashMap::new(),
+            recent: HashMap::new(),
             envelopes: 0,
             tail: 0,
         };
@@ -203,7 +277,11 @@ impl State {
         if self.docs.contains_key(&(*group, *doc)) {
             return Ok(true);
         }
-        Ok(self.store.get(Slot::Doc(group, doc)).map_err(storage_error)?.is_some())
+        Ok(self
+            .store
+            .get(Slot::Doc(group, doc))
+            .map_err(storage_error)?
+            .is_some())
     }
 
     /// The document, loaded from the store on first use.
@@ -213,14 +291,23 @@ impl State {
             let loaded = self.load(group, doc)?;
             self.docs.insert(key, loaded);
         }
-        self.docs.get_mut(&key).ok_or_else(|| integrity("document vanished from the cache"))
+        self.docs
+            .get_mut(&key)
+            .ok_or_else(|| integrity("document vanished from the cache"))
     }
 
     fn load(&self, group: &GroupId, doc: &DocId) -> Result<LoadedDoc, ApiError> {
         let record = self.group(group)?;
-        let bytes = self.store.get(Slot::Doc(group, doc)).map_err(storage_error)?.ok_or_else(|| {
-            ApiError::new(ErrorKind::NotFound, format!("no document {doc} in group {group}"))
-        })?;
+        let bytes = self
+            .store
+            .get(Slot::Doc(group, doc))
+            .map_err(storage_error)?
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorKind::NotFound,
+                    format!("no document {doc} in group {group}"),
+                )
+            })?;
         let stored: DocRecord = decode("document", &bytes)?;
         let actor = record.secrets.member.actor_id();
         let mut automerge = if stored.snapshot.is_empty() {
@@ -236,20 +323,39 @@ impl State {
             authors.insert(author.author, (author.seq, author.head));
             envelopes += author.seq;
             let covered = stored.covered.get(&author.author).copied().unwrap_or(0);
-            for (_, bytes) in self.store.envelopes(group, doc, &author.author, covered).map_err(storage_error)? {
+            for (_, bytes) in self
+                .store
+                .envelopes(group, doc, &author.author, covered)
+                .map_err(storage_error)?
+            {
                 let envelope = Envelope::decode(&bytes).map_err(integrity)?;
+                if envelope.header().kind == Kind::Membership {
+                    // The membership log is validated into the group state, not Automerge.
+                    continue;
+                }
                 let epoch = envelope.header().epoch;
                 let key = record.secrets.epoch_key(&epoch).ok_or_else(|| {
                     integrity(format!("no key for epoch {epoch} of a stored envelope"))
                 })?;
                 // The store authenticates what it returns, and envelopes were verified
                 // when they arrived, so the signature is not checked again here.
-                changes.extend(envelope.open_stored_changes(&doc_key(&key, doc)).map_err(integrity)?);
+                changes.extend(
+                    envelope
+                        .open_stored_changes(&doc_key(&key, doc))
+                        .map_err(integrity)?,
+                );
                 tail += 1;
             }
         }
         automerge.apply_changes(changes).map_err(integrity)?;
-        Ok(LoadedDoc { doc: automerge, chat_tail: None, authors, envelopes, tail })
+        Ok(LoadedDoc {
+            doc: automerge,
+            chat_tail: None,
+            authors,
+            recent: HashMap::new(),
+            envelopes,
+            tail,
+        })
     }
 
     /// Runs a local edit on a document. Its Automerge changes wait in
@@ -269,7 +375,11 @@ impl State {
         let result = edit(&mut loaded.doc);
         let changes = loaded.doc.get_changes(&before);
         if !changes.is_empty() {
-            self.next.unsealed.entry((*group, *doc_id)).or_default().extend(changes);
+            self.next
+                .unsealed
+                .entry((*group, *doc_id))
+                .or_default()
+                .extend(changes);
             tx.touched.push((*group, *doc_id));
             if *doc_id == directory_doc(group) {
                 self.directories.remove(group);
@@ -297,16 +407,25 @@ impl State {
         }
     }
 
-    fn seal(&mut self, batch: &mut WriteBatch, group: &GroupId, doc_id: &DocId, changes: &mut [automerge::Change]) -> Result<(), ApiError> {
+    fn seal(
+        &mut self,
+        batch: &mut WriteBatch,
+        group: &GroupId,
+        doc_id: &DocId,
+        changes: &mut [automerge::Change],
+    ) -> Result<(), ApiError> {
         let record = self.group(group)?;
         let me = record.secrets.member.clone();
         let epoch = record.state.current_epoch();
-        let key = record
-            .secrets
-            .epoch_key(&epoch)
-            .ok_or_else(|| integrity(format!("this device lacks the key of the current epoch {epoch}")))?;
+        let key = record.secrets.epoch_key(&epoch).ok_or_else(|| {
+            integrity(format!(
+                "this device lacks the key of the current epoch {epoch}"
+            ))
+        })?;
         let loaded = self.doc(group, doc_id)?;
-        let (seq, prev) = loaded.head(&me.id()).map_or((1, Hash([0; 32])), |(s, h)| (s + 1, h));
+        let (seq, prev) = loaded
+            .head(&me.id())
+            .map_or((1, Hash([0; 32])), |(s, h)| (s + 1, h));
         let header = Header {
             kind: Kind::Changes,
             group_tag: group_tag(group),
@@ -324,7 +443,13 @@ impl State {
     }
 
     /// Seals a group's create operation as the first envelope of its membership log.
-    pub(super) fn seal_create_op(&mut self, tx: &mut Tx, group: &GroupId, plaintext: &[u8], key: &SecretKey) -> Result<(), ApiError> {
+    pub(super) fn seal_create_op(
+        &mut self,
+        tx: &mut Tx,
+        group: &GroupId,
+        plaintext: &[u8],
+        key: &SecretKey,
+    ) -> Result<(), ApiError> {
         let record = self.group(group)?;
         let me = record.secrets.member.clone();
         let epoch = record.state.current_epoch();
@@ -340,11 +465,23 @@ impl State {
             change_hashes: Vec::new(),
         };
         let sealed = Envelope::seal(header, &doc_key(key, &log), plaintext, &me);
-        let stored = DocRecord { id: log, snapshot: Vec::new(), covered: BTreeMap::new() };
+        let stored = DocRecord {
+            id: log,
+            snapshot: Vec::new(),
+            covered: BTreeMap::new(),
+        };
         tx.batch.put(Slot::Doc(group, &log), encode(&stored));
-        tx.batch.put(Slot::Envelope(group, &log, &me.id(), 1), sealed.as_bytes().to_vec());
-        let author = AuthorRecord { author: me.id(), seq: 1, head: sealed.hash() };
-        tx.batch.put(Slot::Author(group, &log, &me.id()), encode(&author));
+        tx.batch.put(
+            Slot::Envelope(group, &log, &me.id(), 1),
+            sealed.as_bytes().to_vec(),
+        );
+        let author = AuthorRecord {
+            author: me.id(),
+            seq: 1,
+            head: sealed.hash(),
+        };
+        tx.batch
+            .put(Slot::Author(group, &log, &me.id()), encode(&author));
         Ok(())
     }
 }

@@ -28,14 +28,34 @@ impl State {
         })
     }
 
-    pub(super) fn group_create(&mut self, tx: &mut Tx, name: &str, now: Timestamp) -> Result<Response, ApiError> {
+    pub(super) fn group_create(
+        &mut self,
+        tx: &mut Tx,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<Response, ApiError> {
         let name = check_name("group", name).map_err(invalid)?;
-        let new = group::create(name.clone(), self.profile.display_name.clone(), self.profile.transport_public(), now);
+        let new = group::create(
+            name.clone(),
+            self.profile.display_name.clone(),
+            self.profile.transport_public(),
+            now,
+        );
         let id = new.state.id;
         let epoch = new.state.current_epoch();
-        let key = new.secrets.epoch_key(&epoch).ok_or_else(|| invalid("new group lacks its epoch key"))?;
+        let key = new
+            .secrets
+            .epoch_key(&epoch)
+            .ok_or_else(|| invalid("new group lacks its epoch key"))?;
         let op = new.op.encode();
-        self.insert_group(tx, GroupRecord { state: new.state, secrets: new.secrets, verified: BTreeSet::new() });
+        self.insert_group(
+            tx,
+            GroupRecord {
+                state: new.state,
+                secrets: new.secrets,
+                verified: BTreeSet::new(),
+            },
+        );
         self.seal_create_op(tx, &id, &op, &key)?;
         let directory = directory_doc(&id);
         self.create_doc(tx, &id, directory)?;
@@ -50,8 +70,16 @@ impl State {
 
     pub(super) fn group_list(&mut self) -> Result<Response, ApiError> {
         let ids: Vec<GroupId> = self.groups.keys().copied().collect();
-        let mut groups = ids.iter().map(|id| self.summary(id)).collect::<Result<Vec<_>, _>>()?;
-        groups.sort_by(|a, b| a.name.to_lowercase().cmp(&b.name.to_lowercase()).then(a.id.cmp(&b.id)));
+        let mut groups = ids
+            .iter()
+            .map(|id| self.summary(id))
+            .collect::<Result<Vec<_>, _>>()?;
+        groups.sort_by(|a, b| {
+            a.name
+                .to_lowercase()
+                .cmp(&b.name.to_lowercase())
+                .then(a.id.cmp(&b.id))
+        });
         Ok(Response::Groups(groups))
     }
 
@@ -80,14 +108,29 @@ impl State {
         Ok(Response::Members(members))
     }
 
-    pub(super) fn channel_create(&mut self, tx: &mut Tx, group: &str, name: &str, now: Timestamp) -> Result<Response, ApiError> {
+    pub(super) fn channel_create(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<Response, ApiError> {
         let id = self.resolve_group(group)?;
         let name = check_name("channel", name).map_err(invalid)?;
-        if self.directory(&id)?.channels.iter().any(|c| c.name.to_lowercase() == name.to_lowercase()) {
-            return Err(invalid(format!("a channel named `{name}` already exists in this group")));
+        if self
+            .directory(&id)?
+            .channels
+            .iter()
+            .any(|c| c.name.to_lowercase() == name.to_lowercase())
+        {
+            return Err(invalid(format!(
+                "a channel named `{name}` already exists in this group"
+            )));
         }
         let channel = ItemId::random();
-        self.edit(tx, &id, &directory_doc(&id), |doc| docs::directory::add_channel(doc, channel, &name, now))?;
+        self.edit(tx, &id, &directory_doc(&id), |doc| {
+            docs::directory::add_channel(doc, channel, &name, now)
+        })?;
         tx.events.push(Event::GroupChanged { group: id });
         let info = self.channel(&id, &channel.to_string())?;
         Ok(Response::Channel(info))
@@ -115,10 +158,22 @@ impl State {
     }
 
     /// A channel of the group by name or id.
-    pub(super) fn channel(&mut self, group: &GroupId, query: &str) -> Result<ChannelInfo, ApiError> {
+    pub(super) fn channel(
+        &mut self,
+        group: &GroupId,
+        query: &str,
+    ) -> Result<ChannelInfo, ApiError> {
         let channels = self.directory(group)?.channels;
-        let candidates = channels.into_iter().map(|c| (c.id.to_string(), c.name.clone(), c)).collect();
-        resolve("channel", query, candidates, "see `plenum channel list GROUP`")
+        let candidates = channels
+            .into_iter()
+            .map(|c| (c.id.to_string(), c.name.clone(), c))
+            .collect();
+        resolve(
+            "channel",
+            query,
+            candidates,
+            "see `plenum channel list GROUP`",
+        )
     }
 
     /// The group's directory: name, channels, pads and boards.
@@ -136,7 +191,17 @@ impl State {
         let name = self.directory(id)?.name;
         let record = self.group(id)?;
         let me = record.secrets.member.id();
-        let role = record.state.members.get(&me).map_or(group::Role::Member, |m| m.role);
-        Ok(GroupSummary { id: *id, name, members: record.state.members.len(), me, role })
+        let role = record
+            .state
+            .members
+            .get(&me)
+            .map_or(group::Role::Member, |m| m.role);
+        Ok(GroupSummary {
+            id: *id,
+            name,
+            members: record.state.members.len(),
+            me,
+            role,
+        })
     }
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use crate::api::{ApiError, ErrorKind, Event};
 use crate::envelope::{Envelope, Kind, doc_key, group_tag};
-use crate::group::directory_doc;
+use crate::group::{directory_doc, membership_doc};
 use crate::ids::{DocId, GroupId, Hash, MemberId};
 
 use super::engine::{State, Tx};
@@ -34,7 +34,8 @@ impl Pending {
             }
         }
         let h = envelope.header();
-        self.waiting.insert((group, h.doc, h.author, h.seq), envelope);
+        self.waiting
+            .insert((group, h.doc, h.author, h.seq), envelope);
     }
 
     fn take(&mut self, group: GroupId, doc: DocId, author: MemberId, seq: u64) -> Option<Envelope> {
@@ -42,6 +43,7 @@ impl Pending {
     }
 
     /// How many envelopes are waiting.
+    #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.waiting.len()
     }
@@ -76,10 +78,12 @@ impl State {
             .ok_or_else(|| refused("envelope for a group this device is not in".into()))?;
         let author = envelope.header().author;
         if !self.group(&group)?.state.is_member(&author) {
-            return Err(refused(format!("envelope by {author}, who is not a member of the group")));
+            return Err(refused(format!(
+                "envelope by {author}, who is not a member of the group"
+            )));
         }
         if envelope.header().kind == Kind::Membership {
-            return Err(refused("membership operations from other devices are not accepted yet".into()));
+            return self.ingest_create_op(tx, group, &envelope);
         }
         let (doc, mut seq) = (envelope.header().doc, envelope.header().seq);
         let outcome = self.ingest_one(tx, group, envelope)?;
@@ -98,18 +102,35 @@ impl State {
         Ok(Ingested::Applied(unblocked))
     }
 
-    fn ingest_one(&mut self, tx: &mut Tx, group: GroupId, envelope: Envelope) -> Result<Ingested, ApiError> {
+    fn ingest_one(
+        &mut self,
+        tx: &mut Tx,
+        group: GroupId,
+        envelope: Envelope,
+    ) -> Result<Ingested, ApiError> {
         let header = envelope.header().clone();
-        let key = self.group(&group)?.secrets.epoch_key(&header.epoch).ok_or_else(|| {
-            refused(format!("envelope sealed under epoch {}, whose key this device does not hold", header.epoch))
-        })?;
+        let key = self
+            .group(&group)?
+            .secrets
+            .epoch_key(&header.epoch)
+            .ok_or_else(|| {
+                refused(format!(
+                    "envelope sealed under epoch {}, whose key this device does not hold",
+                    header.epoch
+                ))
+            })?;
         if !self.has_doc(&group, &header.doc)? {
             self.create_doc(tx, &group, header.doc)?;
         }
         let loaded = self.doc(&group, &header.doc)?;
         let (head_seq, head_hash) = loaded.head(&header.author).unwrap_or((0, Hash([0; 32])));
         if header.seq <= head_seq {
-            let stored = self.stored_envelope_hash(&group, &header.doc, &header.author, header.seq)?;
+            let stored = match loaded.recent(&header.author, header.seq) {
+                Some(hash) => Some(hash),
+                None => {
+                    self.stored_envelope_hash(&group, &header.doc, &header.author, header.seq)?
+                }
+            };
             if stored == Some(envelope.hash()) {
                 return Ok(Ingested::Duplicate);
             }
@@ -128,9 +149,14 @@ impl State {
                 header.seq, header.author
             )));
         }
-        let changes = envelope.open_stored_changes(&doc_key(&key, &header.doc)).map_err(|e| refused(e.to_string()))?;
+        let changes = envelope
+            .open_stored_changes(&doc_key(&key, &header.doc))
+            .map_err(|e| refused(e.to_string()))?;
         let loaded = self.doc(&group, &header.doc)?;
-        loaded.doc.apply_changes(changes).map_err(|e| refused(format!("changes do not apply: {e}")))?;
+        loaded
+            .doc
+            .apply_changes(changes)
+            .map_err(|e| refused(format!("changes do not apply: {e}")))?;
         loaded.chat_tail = None;
         loaded.record(&mut tx.batch, &group, &envelope);
         tx.touched.push((group, header.doc));
@@ -141,9 +167,54 @@ impl State {
         Ok(Ingested::Applied(0))
     }
 
-    fn stored_envelope_hash(&self, group: &GroupId, doc: &DocId, author: &MemberId, seq: u64) -> Result<Option<Hash>, ApiError> {
+    /// Until groups of many land, the one membership operation a device accepts is its
+    /// group's create operation, which it already knows from its group state; anything
+    /// else is refused rather than half-understood.
+    fn ingest_create_op(
+        &mut self,
+        tx: &mut Tx,
+        group: GroupId,
+        envelope: &Envelope,
+    ) -> Result<Ingested, ApiError> {
+        let h = envelope.header().clone();
+        if self.stored_envelope_hash(&group, &h.doc, &h.author, h.seq)? == Some(envelope.hash()) {
+            return Ok(Ingested::Duplicate);
+        }
+        let state = &self.group(&group)?.state;
+        let founding = state.epochs.first().copied();
+        let key = self.group(&group)?.secrets.epoch_key(&h.epoch);
+        let op = key
+            .and_then(|key| envelope.open(&doc_key(&key, &h.doc)).ok())
+            .and_then(|plaintext| crate::group::Op::decode(&plaintext).ok());
+        match op {
+            Some(op)
+                if h.doc == membership_doc(&group) && h.seq == 1 && Some(op.hash()) == founding =>
+            {
+                if !self.has_doc(&group, &h.doc)? {
+                    self.create_doc(tx, &group, h.doc)?;
+                }
+                self.doc(&group, &h.doc)?
+                    .record(&mut tx.batch, &group, envelope);
+                tx.touched.push((group, h.doc));
+                Ok(Ingested::Applied(0))
+            }
+            _ => Err(refused(
+                "membership operations from other devices are not accepted yet".into(),
+            )),
+        }
+    }
+
+    fn stored_envelope_hash(
+        &self,
+        group: &GroupId,
+        doc: &DocId,
+        author: &MemberId,
+        seq: u64,
+    ) -> Result<Option<Hash>, ApiError> {
         let slot = crate::store::Slot::Envelope(group, doc, author, seq);
         let bytes = self.store.get(slot).map_err(super::engine::storage_error)?;
-        Ok(bytes.and_then(|b| Envelope::decode(&b).ok()).map(|e| e.hash()))
+        Ok(bytes
+            .and_then(|b| Envelope::decode(&b).ok())
+            .map(|e| e.hash()))
     }
 }

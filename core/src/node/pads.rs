@@ -14,13 +14,21 @@ use super::groups::invalid;
 use super::resolve::resolve;
 
 impl State {
-    pub(super) fn pad_create(&mut self, tx: &mut Tx, group: &str, name: &str, now: Timestamp) -> Result<Response, ApiError> {
+    pub(super) fn pad_create(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        name: &str,
+        now: Timestamp,
+    ) -> Result<Response, ApiError> {
         let group = self.resolve_group(group)?;
         let name = check_name("pad", name).map_err(invalid)?;
         let pad = DocId::random();
         self.create_doc(tx, &group, pad)?;
         self.edit(tx, &group, &pad, docs::pad::init)?;
-        self.edit(tx, &group, &directory_doc(&group), |doc| docs::directory::add_pad(doc, pad, &name, now))?;
+        self.edit(tx, &group, &directory_doc(&group), |doc| {
+            docs::directory::add_pad(doc, pad, &name, now)
+        })?;
         tx.events.push(Event::GroupChanged { group });
         Ok(Response::Pad(self.pad_view(&group, pad, name)?))
     }
@@ -38,35 +46,70 @@ impl State {
     /// Applies a burst of editor splices as one change. Answers with the new heads only:
     /// the editor already has the text, and copying it back per keystroke would cost
     /// O(length) on every key.
-    pub(super) fn pad_splice(&mut self, tx: &mut Tx, group: &str, pad: &str, heads: &[String], splices: &[Splice]) -> Result<Response, ApiError> {
+    pub(super) fn pad_splice(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        pad: &str,
+        heads: &[String],
+        splices: &[Splice],
+    ) -> Result<Response, ApiError> {
         let (group, info) = self.resolve_pad(group, pad)?;
         let heads = heads
             .iter()
-            .map(|h| h.parse::<ChangeHash>().map_err(|_| invalid(format!("`{h}` is not a change hash"))))
+            .map(|h| {
+                h.parse::<ChangeHash>()
+                    .map_err(|_| invalid(format!("`{h}` is not a change hash")))
+            })
             .collect::<Result<Vec<_>, _>>()?;
-        self.edit(tx, &group, &info.id, |doc| docs::pad::splice_many(doc, &heads, splices))?;
-        tx.events.push(Event::PadChanged { group, pad: info.id });
+        self.edit(tx, &group, &info.id, |doc| {
+            docs::pad::splice_many(doc, &heads, splices)
+        })?;
+        tx.events.push(Event::PadChanged {
+            group,
+            pad: info.id,
+        });
         let loaded = self.doc(&group, &info.id)?;
         Ok(Response::Heads(docs::pad::heads_hex(&mut loaded.doc)))
     }
 
-    pub(super) fn pad_write(&mut self, tx: &mut Tx, group: &str, pad: &str, text: &str) -> Result<Response, ApiError> {
+    pub(super) fn pad_write(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        pad: &str,
+        text: &str,
+    ) -> Result<Response, ApiError> {
         let (group, info) = self.resolve_pad(group, pad)?;
         self.edit(tx, &group, &info.id, |doc| docs::pad::replace(doc, text))?;
-        tx.events.push(Event::PadChanged { group, pad: info.id });
+        tx.events.push(Event::PadChanged {
+            group,
+            pad: info.id,
+        });
         Ok(Response::Pad(self.pad_view(&group, info.id, info.name)?))
     }
 
     fn resolve_pad(&mut self, group: &str, pad: &str) -> Result<(GroupId, DocInfo), ApiError> {
         let group = self.resolve_group(group)?;
         let pads = self.directory(&group)?.pads;
-        let candidates = pads.into_iter().map(|p| (p.id.to_string(), p.name.clone(), p)).collect();
-        Ok((group, resolve("pad", pad, candidates, "see `plenum pad list GROUP`")?))
+        let candidates = pads
+            .into_iter()
+            .map(|p| (p.id.to_string(), p.name.clone(), p))
+            .collect();
+        Ok((
+            group,
+            resolve("pad", pad, candidates, "see `plenum pad list GROUP`")?,
+        ))
     }
 
     fn pad_view(&mut self, group: &GroupId, pad: DocId, name: String) -> Result<PadView, ApiError> {
         let loaded = self.doc(group, &pad)?;
         let text = docs::pad::text(&loaded.doc).map_err(doc_error)?;
-        Ok(PadView { id: pad, name, text, heads: docs::pad::heads_hex(&mut loaded.doc) })
+        Ok(PadView {
+            id: pad,
+            name,
+            text,
+            heads: docs::pad::heads_hex(&mut loaded.doc),
+        })
     }
 }

@@ -9,7 +9,12 @@ const MIN_PREFIX: usize = 4;
 /// name ignoring case; a unique id prefix of at least four characters.
 ///
 /// `what` names the kind ("group", "pad", …) and `hint` is the command that lists them.
-pub(super) fn resolve<T>(what: &str, query: &str, candidates: Vec<(String, String, T)>, hint: &str) -> Result<T, ApiError> {
+pub(super) fn resolve<T>(
+    what: &str,
+    query: &str,
+    candidates: Vec<(String, String, T)>,
+    hint: &str,
+) -> Result<T, ApiError> {
     let query = query.trim();
     let lower = query.to_lowercase();
     let rules: [&dyn Fn(&(String, String, T)) -> bool; 4] = [
@@ -20,20 +25,33 @@ pub(super) fn resolve<T>(what: &str, query: &str, candidates: Vec<(String, Strin
     ];
     let mut candidates = candidates;
     for rule in rules {
-        let matched: Vec<usize> = (0..candidates.len()).filter(|&i| rule(&candidates[i])).collect();
+        let matched: Vec<usize> = (0..candidates.len())
+            .filter(|&i| rule(&candidates[i]))
+            .collect();
         match matched.as_slice() {
             [] => continue,
             [one] => return Ok(candidates.swap_remove(*one).2),
             many => {
-                let ids: Vec<String> = many.iter().take(5).map(|&i| candidates[i].0[..8].to_owned()).collect();
+                let ids: Vec<String> = many
+                    .iter()
+                    .take(5)
+                    .map(|&i| candidates[i].0[..8].to_owned())
+                    .collect();
                 return Err(ApiError::new(
                     ErrorKind::Ambiguous,
-                    format!("`{query}` matches {} {what}s ({}…); use a longer id", many.len(), ids.join("…, ")),
+                    format!(
+                        "`{query}` matches {} {what}s ({}…); use a longer id",
+                        many.len(),
+                        ids.join("…, ")
+                    ),
                 ));
             }
         }
     }
-    Err(ApiError::new(ErrorKind::NotFound, format!("no {what} `{query}`; {hint}")))
+    Err(ApiError::new(
+        ErrorKind::NotFound,
+        format!("no {what} `{query}`; {hint}"),
+    ))
 }
 
 #[cfg(test)]
@@ -54,10 +72,19 @@ mod tests {
         assert_eq!(resolve("pad", "Notes", items(), "").unwrap(), 1);
         assert_eq!(resolve("pad", "plans", items(), "").unwrap(), 3);
         assert_eq!(resolve("pad", "bbbb", items(), "").unwrap(), 3);
-        assert_eq!(resolve("pad", "NOTES", items(), "").unwrap_err().kind, ErrorKind::Ambiguous);
-        assert_eq!(resolve("pad", "aaaa", items(), "").unwrap_err().kind, ErrorKind::Ambiguous);
+        assert_eq!(
+            resolve("pad", "NOTES", items(), "").unwrap_err().kind,
+            ErrorKind::Ambiguous
+        );
+        assert_eq!(
+            resolve("pad", "aaaa", items(), "").unwrap_err().kind,
+            ErrorKind::Ambiguous
+        );
         // Too short to be a prefix.
-        assert_eq!(resolve("pad", "bbb", items(), "").unwrap_err().kind, ErrorKind::NotFound);
+        assert_eq!(
+            resolve("pad", "bbb", items(), "").unwrap_err().kind,
+            ErrorKind::NotFound
+        );
         let err = resolve("pad", "Minutes", items(), "see `plenum pad list`").unwrap_err();
         assert_eq!(err.message, "no pad `Minutes`; see `plenum pad list`");
     }

@@ -60,9 +60,13 @@ impl Writer {
     pub(super) fn start(store: Arc<Store>, state: Arc<Mutex<State>>) -> std::io::Result<Writer> {
         // One slot is enough: a pending wake-up already means "look again".
         let (wake, rx) = mpsc::sync_channel(1);
-        let thread =
-            thread::Builder::new().name("plenum-writer".into()).spawn(move || run(&store, &state, &rx))?;
-        Ok(Writer { wake: Some(wake), thread: Some(thread) })
+        let thread = thread::Builder::new()
+            .name("plenum-writer".into())
+            .spawn(move || run(&store, &state, &rx))?;
+        Ok(Writer {
+            wake: Some(wake),
+            thread: Some(thread),
+        })
     }
 
     pub(super) fn wake(&self) {

@@ -69,8 +69,14 @@ struct Header {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "kebab-case")]
 enum Method {
-    Passphrase { kdf: Kdf, wrapped_key: String },
-    KeyFile { key_file: PathBuf, key_check: String },
+    Passphrase {
+        kdf: Kdf,
+        wrapped_key: String,
+    },
+    KeyFile {
+        key_file: PathBuf,
+        key_check: String,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -84,7 +90,11 @@ struct Kdf {
 
 /// Protects the storage key `key` of the profile in `dir` and writes the header; with a
 /// key file, also creates the key file.
-pub(super) fn create(dir: &Path, protection: Protection, key: &SecretKey) -> Result<(), StoreError> {
+pub(super) fn create(
+    dir: &Path,
+    protection: Protection,
+    key: &SecretKey,
+) -> Result<(), StoreError> {
     let method = match protection {
         Protection::Passphrase {
             passphrase,
@@ -182,7 +192,13 @@ pub(super) fn unlock(dir: &Path, unlock: Unlock) -> Result<SecretKey, StoreError
                 key_file,
             })
         }
-        (Method::KeyFile { key_file, key_check }, unlock) => {
+        (
+            Method::KeyFile {
+                key_file,
+                key_check,
+            },
+            unlock,
+        ) => {
             let path = match unlock {
                 Unlock::KeyFile(path) => path,
                 _ => key_file,
@@ -214,10 +230,11 @@ fn read(dir: &Path) -> Result<Header, StoreError> {
         }
         Err(err) => return Err(StoreError::io(format!("read {}", path.display()))(err)),
     };
-    let header: Header = serde_json::from_slice(&bytes).map_err(|err| StoreError::UnlockHeader {
-        path: path.clone(),
-        detail: err.to_string(),
-    })?;
+    let header: Header =
+        serde_json::from_slice(&bytes).map_err(|err| StoreError::UnlockHeader {
+            path: path.clone(),
+            detail: err.to_string(),
+        })?;
     if header.format != FORMAT {
         return Err(StoreError::UnlockHeader {
             path,
@@ -244,9 +261,10 @@ fn outside_data_dir(dir: &Path, key_file: &Path) -> Result<PathBuf, StoreError> 
             source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
         });
     };
-    let parent = parent
-        .canonicalize()
-        .map_err(StoreError::io(format!("find the folder {}", parent.display())))?;
+    let parent = parent.canonicalize().map_err(StoreError::io(format!(
+        "find the folder {}",
+        parent.display()
+    )))?;
     let key_file = parent.join(name);
     refuse_inside(dir, &key_file)?;
     Ok(key_file)
@@ -255,7 +273,9 @@ fn outside_data_dir(dir: &Path, key_file: &Path) -> Result<PathBuf, StoreError> 
 fn refuse_inside(dir: &Path, key_file: &Path) -> Result<(), StoreError> {
     let dir_canon = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let parent = key_file.parent().unwrap_or(key_file);
-    let parent_canon = parent.canonicalize().unwrap_or_else(|_| parent.to_path_buf());
+    let parent_canon = parent
+        .canonicalize()
+        .unwrap_or_else(|_| parent.to_path_buf());
     if parent_canon.starts_with(&dir_canon) || key_file.starts_with(dir) {
         return Err(StoreError::KeyFileInsideDataDir {
             key_file: key_file.to_path_buf(),

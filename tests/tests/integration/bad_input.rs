@@ -9,7 +9,10 @@ fn unknown_things_and_empty_messages() {
     p.ok(&["chat", "send", "Tenants union", "hello"]);
 
     let err = p.fails(&["chat", "send", "No such group", "hi"]);
-    assert!(err.contains("no group `No such group`") && err.contains("plenum group list"), "{err}");
+    assert!(
+        err.contains("no group `No such group`") && err.contains("plenum group list"),
+        "{err}"
+    );
 
     let err = p.fails(&["chat", "send", "Tenants union", "   "]);
     assert!(err.contains("empty"), "{err}");
@@ -26,9 +29,33 @@ fn unknown_things_and_empty_messages() {
     let err = p.fails(&["board", "show", "Tenants union", "Nothing"]);
     assert!(err.contains("no board `Nothing`"), "{err}");
     p.ok(&["board", "create", "Tenants union", "Actions"]);
-    p.ok(&["board", "column", "add", "Tenants union", "Actions", "To do"]);
-    p.ok(&["board", "card", "add", "Tenants union", "Actions", "To do", "Flyers"]);
-    let err = p.fails(&["board", "card", "edit", "Tenants union", "Actions", "Flyers", "--due", "next week"]);
+    p.ok(&[
+        "board",
+        "column",
+        "add",
+        "Tenants union",
+        "Actions",
+        "To do",
+    ]);
+    p.ok(&[
+        "board",
+        "card",
+        "add",
+        "Tenants union",
+        "Actions",
+        "To do",
+        "Flyers",
+    ]);
+    let err = p.fails(&[
+        "board",
+        "card",
+        "edit",
+        "Tenants union",
+        "Actions",
+        "Flyers",
+        "--due",
+        "next week",
+    ]);
     assert!(err.contains("YYYY-MM-DD"), "{err}");
     let err = p.fails(&["group", "create", ""]);
     assert!(err.contains("empty"), "{err}");
@@ -80,11 +107,18 @@ fn damaged_database_files() {
         let bytes = std::fs::read(&db).expect("read db");
         let damaged = match damage {
             "truncate" => bytes[..bytes.len() / 3].to_vec(),
-            "garbage" => bytes.iter().enumerate().map(|(i, b)| b ^ (i as u8 | 1)).collect(),
+            "garbage" => bytes
+                .iter()
+                .enumerate()
+                .map(|(i, b)| b ^ (i as u8 | 1))
+                .collect(),
             _ => Vec::new(),
         };
         std::fs::write(&db, damaged).expect("write db");
         let err = p.fails(&["chat", "log", "Tenants union"]);
-        assert!(err.contains("damaged") || err.contains("corrupt"), "{damage}: {err}");
+        assert!(
+            err.contains("damaged") || err.contains("corrupt"),
+            "{damage}: {err}"
+        );
     }
 }

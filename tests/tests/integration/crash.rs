@@ -17,7 +17,11 @@ fn random_below(n: u64) -> u64 {
 
 fn logged_ids(p: &Profile) -> HashSet<String> {
     let log = p.json(&["chat", "log", "Tenants union"]);
-    log.as_array().expect("messages").iter().map(|m| m["id"].as_str().expect("id").to_owned()).collect()
+    log.as_array()
+        .expect("messages")
+        .iter()
+        .map(|m| m["id"].as_str().expect("id").to_owned())
+        .collect()
 }
 
 #[test]
@@ -30,7 +34,11 @@ fn sigkill_during_chat_send_loses_no_acknowledged_message() {
     let mut acknowledged = HashSet::new();
     for i in 0..5 {
         let started = Instant::now();
-        acknowledged.insert(p.ok(&["chat", "send", "Tenants union", &format!("warm-up {i}")]).trim().to_owned());
+        acknowledged.insert(
+            p.ok(&["chat", "send", "Tenants union", &format!("warm-up {i}")])
+                .trim()
+                .to_owned(),
+        );
         timings.push(started.elapsed());
     }
     timings.sort();
@@ -39,7 +47,10 @@ fn sigkill_during_chat_send_loses_no_acknowledged_message() {
     let (mut killed, mut finished) = (0, 0);
     let deadline = Instant::now() + Duration::from_secs(300);
     for i in 0..KILLS {
-        assert!(Instant::now() < deadline, "the kill loop ran out of time after {i} rounds");
+        assert!(
+            Instant::now() < deadline,
+            "the kill loop ran out of time after {i} rounds"
+        );
         let mut child = p
             .command(&["chat", "send", "Tenants union", &format!("message {i}")])
             .stdout(Stdio::piped())
@@ -55,19 +66,34 @@ fn sigkill_during_chat_send_loses_no_acknowledged_message() {
                 acknowledged.insert(String::from_utf8_lossy(&out.stdout).trim().to_owned());
             }
             None => killed += 1,
-            Some(code) => panic!("send {i} failed with {code}: {}", String::from_utf8_lossy(&out.stderr)),
+            Some(code) => panic!(
+                "send {i} failed with {code}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ),
         }
         if i % 20 == 19 {
             let present = logged_ids(&p);
             let lost: Vec<_> = acknowledged.difference(&present).collect();
-            assert!(lost.is_empty(), "after {i} rounds, acknowledged messages are gone: {lost:?}");
+            assert!(
+                lost.is_empty(),
+                "after {i} rounds, acknowledged messages are gone: {lost:?}"
+            );
         }
     }
     let present = logged_ids(&p);
-    assert!(acknowledged.is_subset(&present), "acknowledged messages lost");
+    assert!(
+        acknowledged.is_subset(&present),
+        "acknowledged messages lost"
+    );
     // The kills really landed across the write: some sends died, some finished.
-    assert!(killed >= 20 && finished >= 20, "kills were not spread: {killed} killed, {finished} finished");
+    assert!(
+        killed >= 20 && finished >= 20,
+        "kills were not spread: {killed} killed, {finished} finished"
+    );
     // And the profile still takes new writes.
-    let id = p.ok(&["chat", "send", "Tenants union", "after the storm"]).trim().to_owned();
+    let id = p
+        .ok(&["chat", "send", "Tenants union", "after the storm"])
+        .trim()
+        .to_owned();
     assert!(logged_ids(&p).contains(&id));
 }

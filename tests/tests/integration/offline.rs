@@ -6,15 +6,40 @@ use plenum_tests::Profile;
 #[test]
 fn chat_pad_and_board_survive_restarts() {
     let p = Profile::new("Ana");
-    let group = p.ok(&["group", "create", "Tenants union"]).trim().to_owned();
+    let group = p
+        .ok(&["group", "create", "Tenants union"])
+        .trim()
+        .to_owned();
     assert_eq!(group.len(), 64, "group create prints the id: {group}");
 
     // Chat: send, reply, edit, react, delete, across separate processes.
-    let first = p.ok(&["chat", "send", "Tenants union", "Meeting Thursday 7pm"]).trim().to_owned();
-    let second = p.ok(&["chat", "send", &group, "Bring flyers", "--reply-to", &first[..8]]).trim().to_owned();
-    p.ok(&["chat", "edit", "tenants union", &second, "Bring flyers and tape"]);
+    let first = p
+        .ok(&["chat", "send", "Tenants union", "Meeting Thursday 7pm"])
+        .trim()
+        .to_owned();
+    let second = p
+        .ok(&[
+            "chat",
+            "send",
+            &group,
+            "Bring flyers",
+            "--reply-to",
+            &first[..8],
+        ])
+        .trim()
+        .to_owned();
+    p.ok(&[
+        "chat",
+        "edit",
+        "tenants union",
+        &second,
+        "Bring flyers and tape",
+    ]);
     p.ok(&["chat", "react", "Tenants union", &first, "👍"]);
-    let third = p.ok(&["chat", "send", "Tenants union", "oops, wrong group"]).trim().to_owned();
+    let third = p
+        .ok(&["chat", "send", "Tenants union", "oops, wrong group"])
+        .trim()
+        .to_owned();
     p.ok(&["chat", "delete", "Tenants union", &third]);
 
     let log = p.json(&["chat", "log", "Tenants union"]);
@@ -23,22 +48,53 @@ fn chat_pad_and_board_survive_restarts() {
     assert_eq!(messages[0]["id"], first.as_str());
     assert_eq!(messages[0]["text"], "Meeting Thursday 7pm");
     assert_eq!(messages[0]["author_name"], "Ana");
-    assert!(messages[0]["sent_at"].as_str().expect("sent_at").ends_with('Z'), "RFC 3339 UTC");
-    assert_eq!(messages[0]["reactions"]["👍"].as_array().expect("reactors").len(), 1);
+    assert!(
+        messages[0]["sent_at"]
+            .as_str()
+            .expect("sent_at")
+            .ends_with('Z'),
+        "RFC 3339 UTC"
+    );
+    assert_eq!(
+        messages[0]["reactions"]["👍"]
+            .as_array()
+            .expect("reactors")
+            .len(),
+        1
+    );
     assert_eq!(messages[1]["reply_to"], first.as_str());
     assert_eq!(messages[1]["text"], "Bring flyers and tape");
     assert_eq!(messages[1]["edited"], true);
     assert_eq!(messages[2]["deleted"], true);
-    assert_eq!(messages[2]["text"], "", "a message deleted for everyone keeps no text");
+    assert_eq!(
+        messages[2]["text"], "",
+        "a message deleted for everyone keeps no text"
+    );
     let human = p.ok(&["chat", "log", "Tenants union"]);
-    assert!(human.contains("Ana") && human.contains("Bring flyers and tape (edited)"), "{human}");
+    assert!(
+        human.contains("Ana") && human.contains("Bring flyers and tape (edited)"),
+        "{human}"
+    );
 
     // Channels.
     p.ok(&["channel", "create", "Tenants union", "logistics"]);
-    p.ok(&["chat", "send", "Tenants union", "Van booked", "--channel", "logistics"]);
+    p.ok(&[
+        "chat",
+        "send",
+        "Tenants union",
+        "Van booked",
+        "--channel",
+        "logistics",
+    ]);
     let logistics = p.json(&["chat", "log", "Tenants union", "--channel", "logistics"]);
     assert_eq!(logistics.as_array().expect("messages").len(), 1);
-    assert_eq!(p.json(&["chat", "log", "Tenants union"]).as_array().expect("messages").len(), 3);
+    assert_eq!(
+        p.json(&["chat", "log", "Tenants union"])
+            .as_array()
+            .expect("messages")
+            .len(),
+        3
+    );
 
     // Pad: write from stdin, read back exactly.
     p.ok(&["pad", "create", "Tenants union", "Minutes"]);
@@ -52,27 +108,132 @@ fn chat_pad_and_board_survive_restarts() {
 
     // Board: columns, cards, moves, edits, comments, checklist, archive.
     p.ok(&["board", "create", "Tenants union", "Actions"]);
-    p.ok(&["board", "column", "add", "Tenants union", "Actions", "To do"]);
-    p.ok(&["board", "column", "add", "Tenants union", "Actions", "Done"]);
-    p.ok(&["board", "card", "add", "Tenants union", "Actions", "To do", "Print flyers"]);
-    p.ok(&["board", "card", "add", "Tenants union", "Actions", "To do", "Book room"]);
-    p.ok(&["board", "card", "add", "Tenants union", "Actions", "To do", "Call landlord"]);
-    p.ok(&["board", "card", "move", "Tenants union", "Actions", "Call landlord", "To do", "--index", "0"]);
-    p.ok(&["board", "card", "move", "Tenants union", "Actions", "Book room", "Done"]);
     p.ok(&[
-        "board", "card", "edit", "Tenants union", "Actions", "Print flyers", "--due", "2026-12-01", "--label",
-        "outreach", "--assign", "Ana", "--description", "200 copies",
+        "board",
+        "column",
+        "add",
+        "Tenants union",
+        "Actions",
+        "To do",
     ]);
-    p.ok(&["board", "card", "comment", "Tenants union", "Actions", "Print flyers", "Copy shop opens at 9"]);
-    p.ok(&["board", "card", "checklist", "Tenants union", "Actions", "Print flyers", "Design"]);
-    p.ok(&["board", "card", "check", "Tenants union", "Actions", "Print flyers", "Design"]);
-    p.ok(&["board", "card", "add", "Tenants union", "Actions", "Done", "Old task"]);
-    p.ok(&["board", "card", "archive", "Tenants union", "Actions", "Old task"]);
+    p.ok(&["board", "column", "add", "Tenants union", "Actions", "Done"]);
+    p.ok(&[
+        "board",
+        "card",
+        "add",
+        "Tenants union",
+        "Actions",
+        "To do",
+        "Print flyers",
+    ]);
+    p.ok(&[
+        "board",
+        "card",
+        "add",
+        "Tenants union",
+        "Actions",
+        "To do",
+        "Book room",
+    ]);
+    p.ok(&[
+        "board",
+        "card",
+        "add",
+        "Tenants union",
+        "Actions",
+        "To do",
+        "Call landlord",
+    ]);
+    p.ok(&[
+        "board",
+        "card",
+        "move",
+        "Tenants union",
+        "Actions",
+        "Call landlord",
+        "To do",
+        "--index",
+        "0",
+    ]);
+    p.ok(&[
+        "board",
+        "card",
+        "move",
+        "Tenants union",
+        "Actions",
+        "Book room",
+        "Done",
+    ]);
+    p.ok(&[
+        "board",
+        "card",
+        "edit",
+        "Tenants union",
+        "Actions",
+        "Print flyers",
+        "--due",
+        "2026-12-01",
+        "--label",
+        "outreach",
+        "--assign",
+        "Ana",
+        "--description",
+        "200 copies",
+    ]);
+    p.ok(&[
+        "board",
+        "card",
+        "comment",
+        "Tenants union",
+        "Actions",
+        "Print flyers",
+        "Copy shop opens at 9",
+    ]);
+    p.ok(&[
+        "board",
+        "card",
+        "checklist",
+        "Tenants union",
+        "Actions",
+        "Print flyers",
+        "Design",
+    ]);
+    p.ok(&[
+        "board",
+        "card",
+        "check",
+        "Tenants union",
+        "Actions",
+        "Print flyers",
+        "Design",
+    ]);
+    p.ok(&[
+        "board",
+        "card",
+        "add",
+        "Tenants union",
+        "Actions",
+        "Done",
+        "Old task",
+    ]);
+    p.ok(&[
+        "board",
+        "card",
+        "archive",
+        "Tenants union",
+        "Actions",
+        "Old task",
+    ]);
 
     let board = p.json(&["board", "show", "Tenants union", "Actions"]);
     let columns = board["columns"].as_array().expect("columns");
     let titles = |i: usize| -> Vec<String> {
-        columns[i]["cards"].as_array().expect("cards").iter().map(|c| c["title"].as_str().expect("title").to_owned()).collect()
+        columns[i]["cards"]
+            .as_array()
+            .expect("cards")
+            .iter()
+            .map(|c| c["title"].as_str().expect("title").to_owned())
+            .collect()
     };
     assert_eq!(columns[0]["title"], "To do");
     assert_eq!(titles(0), ["Call landlord", "Print flyers"]);
@@ -101,14 +262,21 @@ fn a_passphrase_profile_unlocks_from_env_and_fd() {
     let mut init = p.command(&["init", "--name", "Bo", "--kdf-ms", "50"]);
     init.env("PLENUM_PASSPHRASE", "correct horse battery staple");
     let out = init.output().expect("run init");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     let mut create = p.command(&["group", "create", "Food not bombs"]);
     create.env("PLENUM_PASSPHRASE", "correct horse battery staple");
     assert!(create.output().expect("run").status.success());
 
     // --passphrase-fd: the passphrase arrives on file descriptor 0 (stdin).
-    let run = p.run_with_stdin(&["--passphrase-fd", "0", "group", "list"], "correct horse battery staple\n");
+    let run = p.run_with_stdin(
+        &["--passphrase-fd", "0", "group", "list"],
+        "correct horse battery staple\n",
+    );
     assert_eq!(run.code, Some(0), "{}", run.stderr);
     assert!(run.stdout.contains("Food not bombs"));
 }

@@ -1,0 +1,447 @@
+//! A chat segment: one document of a channel's chain (DESIGN §3, history policy).
+//!
+//! Every message is a map at the root key of its id, created whole by its author, so
+//! devices that start the same segment concurrently never lose each other's messages.
+//! Fields: `author`, `text`, `sent_at`, `hlc_time`, `hlc_counter`, `after` (the last
+//! message its author saw), `reply_to`, `edited_at`, `deleted`, `reactions` (keys
+//! `emoji \u{1f} member` → true, so concurrent reactions never conflict) and
+//! `imported_author`.
+
+use std::collections::{BTreeMap, HashMap};
+
+use automerge::transaction::Transactable;
+use automerge::{AutoCommit, ObjId, ObjType, ROOT, ScalarValue};
+use serde::{Deserialize, Serialize};
+
+use super::fields;
+use super::{DocError, Hlc, check_text};
+use crate::ids::{ItemId, MemberId};
+use crate::time::Timestamp;
+
+/// Longest message, in bytes.
+pub const MAX_MESSAGE_LEN: usize = 64 * 1024;
+/// Longest reaction, in bytes.
+pub const MAX_EMOJI_LEN: usize = 32;
+const REACTION_SEPARATOR: char = '\u{1f}';
+
+/// A chat message as people see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChatMessage {
+    /// The message id.
+    pub id: ItemId,
+    /// The author's member id (the envelope's signer).
+    pub author: MemberId,
+    /// The text; empty once deleted for everyone.
+    pub text: String,
+    /// When the author sent it, by the author's clock.
+    pub sent_at: Timestamp,
+    /// The hybrid-logical-clock reading that orders it.
+    pub hlc: Hlc,
+    /// The last message the author saw when sending.
+    pub after: Option<ItemId>,
+    /// The message this replies to.
+    pub reply_to: Option<ItemId>,
+    /// Whether the author edited it.
+    pub edited: bool,
+    /// When it was last edited.
+    pub edited_at: Option<Timestamp>,
+    /// Whether it was deleted for everyone.
+    pub deleted: bool,
+    /// Reactions: emoji → who reacted.
+    pub reactions: BTreeMap<String, Vec<MemberId>>,
+    /// For imported messages, the original author's name (unverified).
+    pub imported_author: Option<String>,
+}
+
+fn message_obj(doc: &AutoCommit, id: ItemId) -> Result<ObjId, DocError> {
+    fields::object(doc, &ROOT, &id.to_string(), ObjType::Map).ok_or(DocError::UnknownMessage(id))
+}
+
+/// Sends a message. `after` is the last message in display order the author sees.
+#[allow(clippy::too_many_arguments)]
+pub fn send(
+    doc: &mut AutoCommit,
+    id: ItemId,
+    author: MemberId,
+    text: &str,
+    reply_to: Option<ItemId>,
+    hlc: Hlc,
+    after: Option<ItemId>,
+    now: Timestamp,
+) -> Result<(), DocError> {
+    check_text("a message", text, MAX_MESSAGE_LEN)?;
+    if message_obj(doc, id).is_ok() {
+        return Err(DocError::Exists(format!("message {id}")));
+    }
+    let m = doc.put_object(ROOT, id.to_string(), ObjType::Map)?;
+    doc.put(&m, "author", author.to_string())?;
+    doc.put(&m, "text", text)?;
+    doc.put(&m, "sent_at", ScalarValue::Uint(now.as_millis()))?;
+    doc.put(&m, "hlc_time", ScalarValue::Uint(hlc.time))?;
+    doc.put(&m, "hlc_counter", ScalarValue::Uint(u64::from(hlc.counter)))?;
+    doc.put(
+        &m,
+        "after",
+        after.map_or(ScalarValue::Null, |a| a.to_string().into()),
+    )?;
+    doc.put(
+        &m,
+        "reply_to",
+        reply_to.map_or(ScalarValue::Null, |r| r.to_string().into()),
+    )?;
+    doc.put(&m, "edited_at", ScalarValue::Null)?;
+    doc.put(&m, "deleted", false)?;
+    doc.put_object(&m, "reactions", ObjType::Map)?;
+    doc.put(&m, "imported_author", ScalarValue::Null)?;
+    doc.commit();
+    Ok(())
+}
+
+/// Edits a message: only its author may.
+pub fn edit(
+    doc: &mut AutoCommit,
+    id: ItemId,
+    editor: MemberId,
+    text: &str,
+    now: Timestamp,
+) -> Result<(), DocError> {
+    let current = message(doc, id)?;
+    if current.author != editor {
+        return Err(DocError::NotAuthor);
+    }
+    if current.deleted {
+        return Err(DocError::Deleted);
+    }
+    check_text("a message", text, MAX_MESSAGE_LEN)?;
+    let m = message_obj(doc, id)?;
+    doc.put(&m, "text", text)?;
+    doc.put(&m, "edited_at", ScalarValue::Uint(now.as_millis()))?;
+    doc.commit();
+    Ok(())
+}
+
+/// Deletes a message for everyone: its author or an admin may. The text leaves the
+/// document's current state (it stays in the history until the segment is compacted).
+pub fn delete(
+    doc: &mut AutoCommit,
+    id: ItemId,
+    by: MemberId,
+    is_admin: bool,
+    now: Timestamp,
+) -> Result<(), DocError> {
+    let current = message(doc, id)?;
+    if current.author != by && !is_admin {
+        return Err(DocError::NotAuthorOrAdmin);
+    }
+    let m = message_obj(doc, id)?;
+    doc.put(&m, "deleted", true)?;
+    doc.put(&m, "text", "")?;
+    doc.put(&m, "edited_at", ScalarValue::Uint(now.as_millis()))?;
+    doc.commit();
+    Ok(())
+}
+
+/// Adds (`on`) or takes back a reaction.
+pub fn react(
+    doc: &mut AutoCommit,
+    id: ItemId,
+    member: MemberId,
+    emoji: &str,
+    on: bool,
+) -> Result<(), DocError> {
+    check_text("a reaction", emoji, MAX_EMOJI_LEN)?;
+    if emoji.contains(REACTION_SEPARATOR) || emoji.chars().any(char::is_whitespace) {
+        return Err(DocError::Malformed(
+            "a reaction is a single emoji or word".into(),
+        ));
+    }
+    if message(doc, id)?.deleted {
+        return Err(DocError::Deleted);
+    }
+    let m = message_obj(doc, id)?;
+    let reactions = fields::object(doc, &m, "reactions", ObjType::Map)
+        .ok_or_else(|| DocError::Malformed(format!("message {id} has no reactions map")))?;
+    let key = format!("{emoji}{REACTION_SEPARATOR}{member}");
+    if on {
+        doc.put(&reactions, key, true)?;
+    } else if fields::boolean(doc, &reactions, &key).is_some() {
+        doc.delete(&reactions, key)?;
+    }
+    doc.commit();
+    Ok(())
+}
+
+fn read_message(doc: &AutoCommit, key: &str) -> Option<ChatMessage> {
+    let id: ItemId = key.parse().ok()?;
+    let m = fields::object(doc, &ROOT, key, ObjType::Map)?;
+    let item = |field: &str| fields::string(doc, &m, field).and_then(|s| s.parse::<ItemId>().ok());
+    let mut reactions: BTreeMap<String, Vec<MemberId>> = BTreeMap::new();
+    if let Some(r) = fields::object(doc, &m, "reactions", ObjType::Map) {
+        for key in fields::set_members(doc, &r) {
+            if let Some((emoji, member)) = key.split_once(REACTION_SEPARATOR) {
+                if let Ok(member) = member.parse() {
+                    reactions.entry(emoji.to_owned()).or_default().push(member);
+                }
+            }
+        }
+    }
+    let edited_at = fields::uint(doc, &m, "edited_at").map(Timestamp);
+    let deleted = fields::boolean(doc, &m, "deleted").unwrap_or(false);
+    Some(ChatMessage {
+        id,
+        author: fields::string(doc, &m, "author")?.parse().ok()?,
+        text: if deleted {
+            String::new()
+        } else {
+            fields::string(doc, &m, "text").unwrap_or_default()
+        },
+        sent_at: Timestamp(fields::uint(doc, &m, "sent_at")?),
+        hlc: Hlc {
+            time: fields::uint(doc, &m, "hlc_time")?,
+            counter: u32::try_from(fields::uint(doc, &m, "hlc_counter")?).ok()?,
+        },
+        after: item("after"),
+        reply_to: item("reply_to"),
+        edited: edited_at.is_some() && !deleted,
+        edited_at,
+        deleted,
+        reactions,
+        imported_author: fields::string(doc, &m, "imported_author"),
+    })
+}
+
+/// One message.
+pub fn message(doc: &AutoCommit, id: ItemId) -> Result<ChatMessage, DocError> {
+    read_message(doc, &id.to_string()).ok_or(DocError::UnknownMessage(id))
+}
+
+/// Every well-formed message of this segment, unordered (see [`order_messages`]).
+pub fn messages(doc: &AutoCommit) -> Result<Vec<ChatMessage>, DocError> {
+    Ok(fields::keys(doc, &ROOT)
+        .iter()
+        .filter_map(|k| read_message(doc, k))
+        .collect())
+}
+
+/// The highest clock reading in this segment.
+pub fn max_hlc(doc: &AutoCommit) -> Result<Option<Hlc>, DocError> {
+    Ok(messages(doc)?.into_iter().map(|m| m.hlc).max())
+}
+
+/// Puts messages (of one or several segments of a channel) in display order.
+///
+/// The order depends only on the messages, so every device shows the same order. The
+/// key is the hybrid-logical-clock reading, but a message may be no later than any
+/// message by another author written after seeing it (whose `after` chain leads to
+/// it): a message stamped far in the future drops back into place as soon as someone
+/// answers it. Ties go to the message earlier in the `after` chain, then author, then
+/// id.
+pub fn order_messages(messages: Vec<ChatMessage>) -> Vec<ChatMessage> {
+    let index: HashMap<ItemId, usize> = messages
+        .iter()
+        .enumerate()
+        .map(|(i, m)| (m.id, i))
+        .collect();
+    let parent: Vec<Option<usize>> = messages
+        .iter()
+        .map(|m| m.after.and_then(|a| index.get(&a).copied()))
+        .collect();
+
+    // Depth along the `after` chain, iteratively (chains can be as long as the channel)
+    // and safe against cycles, which only forged data can contain.
+    const UNKNOWN: usize = usize::MAX;
+    let mut depth = vec![UNKNOWN; messages.len()];
+    for start in 0..messages.len() {
+        let mut path = Vec::new();
+        let mut on_path = std::collections::HashSet::new();
+        let mut at = Some(start);
+        let mut base = 0;
+        while let Some(i) = at {
+            if depth[i] != UNKNOWN {
+                base = depth[i] + 1;
+                break;
+            }
+            if !on_path.insert(i) {
+                break; // a cycle: treat where it closes as a root
+            }
+            path.push(i);
+            at = parent[i];
+        }
+        for (offset, &i) in path.iter().rev().enumerate() {
+            depth[i] = base + offset;
+        }
+    }
+
+    // Effective key: children (deeper) first, each lowering its parent's key.
+    let mut effective: Vec<Hlc> = messages.iter().map(|m| m.hlc).collect();
+    let mut by_depth: Vec<usize> = (0..messages.len()).collect();
+    by_depth.sort_by_key(|&i| (std::cmp::Reverse(depth[i]), messages[i].id));
+    for &i in &by_depth {
+        if let Some(p) = parent[i] {
+            if messages[p].author != messages[i].author && effective[i] < effective[p] {
+                effective[p] = effective[i];
+            }
+        }
+    }
+
+    let mut order: Vec<usize> = (0..messages.len()).collect();
+    order.sort_by_key(|&i| (effective[i], depth[i], messages[i].author, messages[i].id));
+    let mut slots: Vec<Option<ChatMessage>> = messages.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use automerge::ActorId;
+
+    use super::*;
+    use crate::docs::new_doc;
+
+    fn member(n: u8) -> MemberId {
+        MemberId([n; 32])
+    }
+
+    fn hlc(time: u64) -> Hlc {
+        Hlc { time, counter: 0 }
+    }
+
+    #[test]
+    fn send_edit_react_delete() {
+        let mut doc = new_doc(ActorId::random());
+        let id = ItemId::random();
+        send(
+            &mut doc,
+            id,
+            member(1),
+            "hello",
+            None,
+            hlc(10),
+            None,
+            Timestamp(10),
+        )
+        .unwrap();
+        assert_eq!(
+            send(
+                &mut doc,
+                ItemId::random(),
+                member(1),
+                "  ",
+                None,
+                hlc(11),
+                None,
+                Timestamp(11)
+            ),
+            Err(DocError::Empty("a message"))
+        );
+        let long = "x".repeat(MAX_MESSAGE_LEN + 1);
+        assert!(matches!(
+            send(
+                &mut doc,
+                ItemId::random(),
+                member(1),
+                &long,
+                None,
+                hlc(11),
+                None,
+                Timestamp(11)
+            ),
+            Err(DocError::TooLong { .. })
+        ));
+
+        assert_eq!(
+            edit(&mut doc, id, member(2), "hijacked", Timestamp(12)),
+            Err(DocError::NotAuthor)
+        );
+        edit(&mut doc, id, member(1), "hello all", Timestamp(12)).unwrap();
+        react(&mut doc, id, member(2), "👍", true).unwrap();
+        react(&mut doc, id, member(3), "👍", true).unwrap();
+        react(&mut doc, id, member(3), "👍", false).unwrap();
+        let m = message(&doc, id).unwrap();
+        assert_eq!(m.text, "hello all");
+        assert!(m.edited);
+        assert_eq!(m.reactions["👍"], vec![member(2)]);
+
+        assert_eq!(
+            delete(&mut doc, id, member(2), false, Timestamp(13)),
+            Err(DocError::NotAuthorOrAdmin)
+        );
+        delete(&mut doc, id, member(2), true, Timestamp(13)).unwrap();
+        let m = message(&doc, id).unwrap();
+        assert!(m.deleted && m.text.is_empty() && !m.edited);
+        assert_eq!(
+            edit(&mut doc, id, member(1), "back", Timestamp(14)),
+            Err(DocError::Deleted)
+        );
+        let unknown = ItemId::random();
+        assert_eq!(
+            message(&doc, unknown),
+            Err(DocError::UnknownMessage(unknown))
+        );
+    }
+
+    #[test]
+    fn hostile_shapes_are_skipped() {
+        let mut doc = new_doc(ActorId::random());
+        doc.put(ROOT, "not a message", 5).unwrap();
+        let bogus = doc
+            .put_object(ROOT, ItemId::random().to_string(), ObjType::Map)
+            .unwrap();
+        doc.put(&bogus, "author", 17).unwrap();
+        doc.commit();
+        assert!(messages(&doc).unwrap().is_empty());
+    }
+
+    fn msg(id: u8, author: u8, time: u64, after: Option<u8>) -> ChatMessage {
+        ChatMessage {
+            id: ItemId([id; 16]),
+            author: member(author),
+            text: format!("{id}"),
+            sent_at: Timestamp(time),
+            hlc: hlc(time),
+            after: after.map(|a| ItemId([a; 16])),
+            reply_to: None,
+            edited: false,
+            edited_at: None,
+            deleted: false,
+            reactions: BTreeMap::new(),
+            imported_author: None,
+        }
+    }
+
+    fn ids(ms: &[ChatMessage]) -> Vec<u8> {
+        ms.iter().map(|m| m.id.0[0]).collect()
+    }
+
+    #[test]
+    fn a_message_from_the_future_drops_into_place_once_answered() {
+        let year = 365 * 24 * 3600 * 1000;
+        // 1 at t=100; 2 claims a year ahead; 3 (another author) answers 2 at t=300;
+        // 4 at t=400.
+        let list = vec![
+            msg(1, 1, 100, None),
+            msg(2, 2, year, Some(1)),
+            msg(3, 1, 300, Some(2)),
+            msg(4, 1, 400, Some(3)),
+        ];
+        assert_eq!(ids(&order_messages(list.clone())), [1, 2, 3, 4]);
+        // Unanswered, it stays where its clock puts it.
+        assert_eq!(ids(&order_messages(list[..2].to_vec())), [1, 2]);
+        // Only another author's answer counts: the future author can't vouch for itself.
+        let self_answer = vec![
+            msg(1, 1, 100, None),
+            msg(2, 2, year, Some(1)),
+            msg(3, 2, 300, Some(2)),
+        ];
+        assert_eq!(ids(&order_messages(self_answer)), [1, 3, 2]);
+        // Order is independent of input order.
+        let mut reversed = list;
+        reversed.reverse();
+        assert_eq!(ids(&order_messages(reversed)), [1, 2, 3, 4]);
+    }
+
+    #[test]
+    fn cycles_in_forged_after_chains_do_not_hang() {
+        let list = vec![msg(1, 1, 100, Some(2)), msg(2, 2, 200, Some(1))];
+        assert_eq!(order_messages(list).len(), 2);
+    }
+}

@@ -260,10 +260,16 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             kdf_target: Duration::from_millis(kdf_ms),
         };
         let protection = if no_passphrase {
-            Protection::KeyFile(match key_file {
+            let path = match key_file {
                 Some(path) => path,
                 None => default_key_file(&dir)?,
-            })
+            };
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).with_context(|| {
+                    format!("cannot create {} for the key file", parent.display())
+                })?;
+            }
+            Protection::KeyFile(path)
         } else {
             let passphrase = passphrase.read("Choose a passphrase: ", true)?;
             if passphrase.trim().is_empty() {

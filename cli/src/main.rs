@@ -38,8 +38,11 @@ fn main() -> ExitCode {
             // One line: the outermost context, then its causes.
             let mut line = e.to_string();
             for cause in e.chain().skip(1) {
-                line.push_str(": ");
-                line.push_str(&cause.to_string());
+                let cause = cause.to_string();
+                if !line.contains(&cause) {
+                    line.push_str(": ");
+                    line.push_str(&cause);
+                }
             }
             eprintln!("plenum: {line}");
             ExitCode::FAILURE

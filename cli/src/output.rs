@@ -54,7 +54,14 @@ fn human(out: &mut impl Write, response: &Response) -> Result<()> {
                 )?;
             }
             for g in groups {
-                writeln!(out, "{}  {}  ({} members)", g.id, g.name, g.members)?;
+                writeln!(
+                    out,
+                    "{}  {}  ({} member{})",
+                    g.id,
+                    g.name,
+                    g.members,
+                    if g.members == 1 { "" } else { "s" }
+                )?;
             }
         }
         Response::Members(members) => {

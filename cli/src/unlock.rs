@@ -29,25 +29,6 @@ pub(crate) fn default_key_file(data: &Path) -> Result<PathBuf> {
         &[absolute.as_os_str().as_encoded_bytes()],
     );
     let tag = hex::encode(&digest[..8]);
-    Ok(base.join("plenum"))
-}
-
-/// Where `init --no-passphrase` puts the storage key by default: the platform's config
-/// directory, outside the data directory, named after the data directory so several
-/// profiles don't collide.
-pub(crate) fn default_key_file(data: &Path) -> Result<PathBuf> {
-    let base =
-        dirs::config_dir().context("no config directory on this platform; pass --key-file PATH")?;
-    let absolute = std::path::absolute(data).unwrap_or_else(|_| data.to_path_buf());
-    let tag = &hex::encode(absolute.to_string_lossy().as_bytes().iter().fold(
-        [0u8; 8],
-        |mut acc, b| {
-            // A short, stable name; collisions only matter between one person's profiles.
-            acc.rotate_left(1);
-            acc[0] ^= b;
-            acc
-        },
-    ))[..16];
     Ok(base.join("plenum").join("keys").join(format!("{tag}.key")))
 }
 

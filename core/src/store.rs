@@ -387,7 +387,8 @@ fn create_private_dir(dir: &Path) -> Result<(), StoreError> {
     builder.recursive(true);
     #[cfg(unix)]
     std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
-    builder
-        .create(dir)
-        .map_err(StoreError::io(format!("create the directory {}", dir.display())))
+    builder.create(dir).map_err(StoreError::io(format!(
+        "create the directory {}",
+        dir.display()
+    )))
 }

@@ -113,7 +113,9 @@ pub enum StoreError {
         known: u32,
     },
     /// Deriving the key from the passphrase failed (bad recorded parameters or no memory).
-    #[error("could not derive the key from the passphrase ({0}); check the free memory, or the unlock header")]
+    #[error(
+        "could not derive the key from the passphrase ({0}); check the free memory, or the unlock header"
+    )]
     Kdf(#[source] CryptoError),
     /// A value is larger than redb can hold.
     #[error("a value of {0} bytes is too large to store; split it")]

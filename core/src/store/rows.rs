@@ -155,7 +155,10 @@ impl Keys {
         self.values.open(&aad(table, key), sealed).map_err(|err| {
             StoreError::corrupt(
                 path,
-                format!("a value in table `{}` does not decrypt: {err}", table.name()),
+                format!(
+                    "a value in table `{}` does not decrypt: {err}",
+                    table.name()
+                ),
             )
         })
     }

@@ -87,7 +87,11 @@ pub(super) fn upgrade(
         migration(&txn, keys, path)?;
         write_version(&txn, keys, path, version + 1)?;
         txn.commit().map_err(db_error(path))?;
-        tracing::info!(from = version, to = version + 1, "migrated the store schema");
+        tracing::info!(
+            from = version,
+            to = version + 1,
+            "migrated the store schema"
+        );
     }
     Ok(())
 }

@@ -69,8 +69,14 @@ struct Header {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "method", rename_all = "kebab-case")]
 enum Method {
-    Passphrase { kdf: Kdf, wrapped_key: String },
-    KeyFile { key_file: PathBuf, key_check: String },
+    Passphrase {
+        kdf: Kdf,
+        wrapped_key: String,
+    },
+    KeyFile {
+        key_file: PathBuf,
+        key_check: String,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -84,7 +90,12 @@ struct Kdf {
 
 /// Protects the storage key `key` of the profile in `dir` and writes the header; with a
 /// key file, also creates the key file.
-pub(super) fn create(dir: &Path, protection: Protection, key: &SecretKey) -> Result<(), StoreError> {
+pub(super) fn create(
+    dir: &Path,
+    protection: Protection,
+    key: &SecretKey,
+) -> Result<(), StoreError> {
+    let mut created_key_file = None;
     let method = match protection {
         Protection::Passphrase {
             passphrase,
@@ -109,6 +120,7 @@ pub(super) fn create(dir: &Path, protection: Protection, key: &SecretKey) -> Res
         Protection::KeyFile(path) => {
             let key_file = outside_data_dir(dir, &path)?;
             write_key_file(&key_file, key)?;
+            created_key_file = Some(key_file.clone());
             Method::KeyFile {
                 key_file,
                 key_check: B64.encode(check_key(key).seal(CHECK_AAD, CHECK_PLAINTEXT)),
@@ -123,7 +135,12 @@ pub(super) fn create(dir: &Path, protection: Protection, key: &SecretKey) -> Res
         path: dir.join(HEADER_FILE),
         detail: err.to_string(),
     })?;
-    write_atomically(dir, HEADER_FILE, &json)
+    let written = write_atomically(dir, HEADER_FILE, &json);
+    if let (Err(_), Some(path)) = (&written, created_key_file) {
+        // No header names this key, so it protects nothing; let a retry create it anew.
+        let _ = fs::remove_file(path);
+    }
+    written
 }
 
 /// How the profile in `dir` is unlocked.
@@ -182,7 +199,13 @@ pub(super) fn unlock(dir: &Path, unlock: Unlock) -> Result<SecretKey, StoreError
                 key_file,
             })
         }
-        (Method::KeyFile { key_file, key_check }, unlock) => {
+        (
+            Method::KeyFile {
+                key_file,
+                key_check,
+            },
+            unlock,
+        ) => {
             let path = match unlock {
                 Unlock::KeyFile(path) => path,
                 _ => key_file,
@@ -214,10 +237,11 @@ fn read(dir: &Path) -> Result<Header, StoreError> {
         }
         Err(err) => return Err(StoreError::io(format!("read {}", path.display()))(err)),
     };
-    let header: Header = serde_json::from_slice(&bytes).map_err(|err| StoreError::UnlockHeader {
-        path: path.clone(),
-        detail: err.to_string(),
-    })?;
+    let header: Header =
+        serde_json::from_slice(&bytes).map_err(|err| StoreError::UnlockHeader {
+            path: path.clone(),
+            detail: err.to_string(),
+        })?;
     if header.format != FORMAT {
         return Err(StoreError::UnlockHeader {
             path,
@@ -238,15 +262,17 @@ fn check_key(key: &SecretKey) -> SecretKey {
 fn outside_data_dir(dir: &Path, key_file: &Path) -> Result<PathBuf, StoreError> {
     let absolute =
         std::path::absolute(key_file).map_err(StoreError::io("resolve the key file path"))?;
+    refuse_inside(dir, &absolute)?;
     let (Some(parent), Some(name)) = (absolute.parent(), absolute.file_name()) else {
         return Err(StoreError::Io {
             what: format!("use {} as a key file", absolute.display()),
             source: std::io::Error::new(std::io::ErrorKind::InvalidInput, "not a file path"),
         });
     };
-    let parent = parent
-        .canonicalize()
-        .map_err(StoreError::io(format!("find the folder {}", parent.display())))?;
+    let parent = parent.canonicalize().map_err(StoreError::io(format!(
+        "find the folder {}",
+        parent.display()
+    )))?;
     let key_file = parent.join(name);
     refuse_inside(dir, &key_file)?;
     Ok(key_file)
@@ -255,8 +281,11 @@ fn outside_data_dir(dir: &Path, key_file: &Path) -> Result<PathBuf, StoreError> 
 fn refuse_inside(dir: &Path, key_file: &Path) -> Result<(), StoreError> {
     let dir_canon = dir.canonicalize().unwrap_or_else(|_| dir.to_path_buf());
     let parent = key_file.parent().unwrap_or(key_file);
-    let parent_canon = parent.canonicalize().unwrap_or_else(|_| parent.to_path_buf());
-    if parent_canon.starts_with(&dir_canon) || key_file.starts_with(dir) {
+    let parent_canon = parent
+        .canonicalize()
+        .unwrap_or_else(|_| parent.to_path_buf());
+    let dir_absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    if parent_canon.starts_with(&dir_canon) || key_file.starts_with(&dir_absolute) {
         return Err(StoreError::KeyFileInsideDataDir {
             key_file: key_file.to_path_buf(),
             dir: dir.to_path_buf(),

@@ -95,6 +95,7 @@ pub(super) fn create(
     protection: Protection,
     key: &SecretKey,
 ) -> Result<(), StoreError> {
+    let mut created_key_file = None;
     let method = match protection {
         Protection::Passphrase {
             passphrase,
@@ -119,6 +120,7 @@ pub(super) fn create(
         Protection::KeyFile(path) => {
             let key_file = outside_data_dir(dir, &path)?;
             write_key_file(&key_file, key)?;
+            created_key_file = Some(key_file.clone());
             Method::KeyFile {
                 key_file,
                 key_check: B64.encode(check_key(key).seal(CHECK_AAD, CHECK_PLAINTEXT)),
@@ -133,7 +135,12 @@ pub(super) fn create(
         path: dir.join(HEADER_FILE),
         detail: err.to_string(),
     })?;
-    write_atomically(dir, HEADER_FILE, &json)
+    let written = write_atomically(dir, HEADER_FILE, &json);
+    if let (Err(_), Some(path)) = (&written, created_key_file) {
+        // No header names this key, so it protects nothing; let a retry create it anew.
+        let _ = fs::remove_file(path);
+    }
+    written
 }
 
 /// How the profile in `dir` is unlocked.
@@ -255,6 +262,7 @@ fn check_key(key: &SecretKey) -> SecretKey {
 fn outside_data_dir(dir: &Path, key_file: &Path) -> Result<PathBuf, StoreError> {
     let absolute =
         std::path::absolute(key_file).map_err(StoreError::io("resolve the key file path"))?;
+    refuse_inside(dir, &absolute)?;
     let (Some(parent), Some(name)) = (absolute.parent(), absolute.file_name()) else {
         return Err(StoreError::Io {
             what: format!("use {} as a key file", absolute.display()),
@@ -276,7 +284,8 @@ fn refuse_inside(dir: &Path, key_file: &Path) -> Result<(), StoreError> {
     let parent_canon = parent
         .canonicalize()
         .unwrap_or_else(|_| parent.to_path_buf());
-    if parent_canon.starts_with(&dir_canon) || key_file.starts_with(dir) {
+    let dir_absolute = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+    if parent_canon.starts_with(&dir_canon) || key_file.starts_with(&dir_absolute) {
         return Err(StoreError::KeyFileInsideDataDir {
             key_file: key_file.to_path_buf(),
             dir: dir.to_path_buf(),

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use automerge::ReadDoc;
 use automerge::transaction::Transactable;
-use plenum_core::api::{Request, Response};
+use plenum_core::api::{ApiError, Request, Response};
 use plenum_core::docs::Splice;
 use plenum_core::{Node, NodeConfig, Protection, Unlock};
 
@@ -104,10 +104,11 @@ fn send(group: &str, i: usize) -> Request {
 /// Pipelines `requests`, keeping at most `depth` in flight, as a WebSocket client does.
 fn pipelined(rt: &Runtime, node: &Node, requests: impl Iterator<Item = Request>, depth: usize) {
     rt.block_on(async {
-        let mut in_flight = VecDeque::new();
+        let mut in_flight: VecDeque<tokio::task::JoinHandle<Result<Response, ApiError>>> =
+            VecDeque::new();
         for request in requests {
             if in_flight.len() >= depth {
-                let oldest: tokio::task::JoinHandle<_> = in_flight.pop_front().expect("non-empty");
+                let oldest = in_flight.pop_front().expect("non-empty");
                 oldest.await.expect("join").expect("request");
             }
             in_flight.push_back(tokio::spawn(node.call(request)));

@@ -295,7 +295,7 @@ pub enum Event {
         /// The channel.
         channel: ItemId,
         /// The message as it now is.
-        message: MessageView,
+        message: Box<MessageView>,
     },
     /// A pad's text changed.
     PadChanged {

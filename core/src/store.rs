@@ -73,6 +73,9 @@ const CACHE_BYTES: usize = 128 * 1024 * 1024;
 /// How errors name a store opened on a caller's backend.
 const BACKEND_LABEL: &str = "(storage backend)";
 
+/// A row as scanned: its table key and its opened value.
+type Row = (Vec<u8>, Vec<u8>);
+
 /// The store of one data directory. Cheap to share behind an `Arc`; all methods block.
 pub struct Store {
     db: Database,
@@ -300,12 +303,7 @@ impl Store {
     }
 
     /// The rows of `table` with keys in `low..=high`, values opened.
-    fn scan(
-        &self,
-        table: Table,
-        low: &[u8],
-        high: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan(&self, table: Table, low: &[u8], high: &[u8]) -> Result<Vec<Row>, StoreError> {
         let rows = self.read_table(table)?;
         let mut out = Vec::new();
         for entry in rows.range(low..=high).map_err(self.err())? {

@@ -315,14 +315,14 @@ pub fn edit_card(doc: &mut AutoCommit, id: ItemId, edit: &CardEdit) -> Result<()
     if let Some(title) = &edit.title {
         check_text("a card title", title, MAX_TITLE_LEN)?;
     }
-    if let Some(description) = &edit.description {
-        if description.len() > MAX_BODY_LEN {
-            return Err(DocError::TooLong {
-                what: "the description",
-                len: description.len(),
-                limit: MAX_BODY_LEN,
-            });
-        }
+    if let Some(description) = &edit.description
+        && description.len() > MAX_BODY_LEN
+    {
+        return Err(DocError::TooLong {
+            what: "the description",
+            len: description.len(),
+            limit: MAX_BODY_LEN,
+        });
     }
     if let Some(Some(due)) = &edit.due {
         check_due(due)?;

@@ -178,10 +178,10 @@ fn read_message(doc: &AutoCommit, key: &str) -> Option<ChatMessage> {
     let mut reactions: BTreeMap<String, Vec<MemberId>> = BTreeMap::new();
     if let Some(r) = fields::object(doc, &m, "reactions", ObjType::Map) {
         for key in fields::set_members(doc, &r) {
-            if let Some((emoji, member)) = key.split_once(REACTION_SEPARATOR) {
-                if let Ok(member) = member.parse() {
-                    reactions.entry(emoji.to_owned()).or_default().push(member);
-                }
+            if let Some((emoji, member)) = key.split_once(REACTION_SEPARATOR)
+                && let Ok(member) = member.parse()
+            {
+                reactions.entry(emoji.to_owned()).or_default().push(member);
             }
         }
     }
@@ -277,10 +277,11 @@ pub fn order_messages(messages: Vec<ChatMessage>) -> Vec<ChatMessage> {
     let mut by_depth: Vec<usize> = (0..messages.len()).collect();
     by_depth.sort_by_key(|&i| (std::cmp::Reverse(depth[i]), messages[i].id));
     for &i in &by_depth {
-        if let Some(p) = parent[i] {
-            if messages[p].author != messages[i].author && effective[i] < effective[p] {
-                effective[p] = effective[i];
-            }
+        if let Some(p) = parent[i]
+            && messages[p].author != messages[i].author
+            && effective[i] < effective[p]
+        {
+            effective[p] = effective[i];
         }
     }
 

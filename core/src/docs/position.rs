@@ -31,10 +31,10 @@ pub(crate) fn between(a: Option<&str>, b: Option<&str>, jitter: &[u8]) -> String
     let prepending = a.is_none();
     let a: Vec<u8> = a.unwrap_or("").bytes().map(value).collect();
     let mut b: Option<Vec<u8>> = b.map(|b| b.bytes().map(value).collect());
-    if let Some(upper) = &b {
-        if upper.as_slice() <= a.as_slice() {
-            b = None;
-        }
+    if b.as_ref()
+        .is_some_and(|upper| upper.as_slice() <= a.as_slice())
+    {
+        b = None;
     }
     let mut out = Vec::new();
     for i in 0..MAX_LEN {

@@ -165,7 +165,7 @@ impl State {
         tx.events.push(Event::Message {
             group: at.group,
             channel: at.channel,
-            message: view.clone(),
+            message: Box::new(view.clone()),
         });
         Ok(Response::Message(view))
     }

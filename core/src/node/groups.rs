@@ -143,10 +143,10 @@ impl State {
 
     /// The group a person means by `query`.
     pub(super) fn resolve_group(&mut self, query: &str) -> Result<GroupId, ApiError> {
-        if let Ok(id) = query.parse::<GroupId>() {
-            if self.groups.contains_key(&id) {
-                return Ok(id);
-            }
+        if let Ok(id) = query.parse::<GroupId>()
+            && self.groups.contains_key(&id)
+        {
+            return Ok(id);
         }
         let ids: Vec<GroupId> = self.groups.keys().copied().collect();
         let mut candidates = Vec::with_capacity(ids.len());

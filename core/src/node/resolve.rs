@@ -17,7 +17,8 @@ pub(super) fn resolve<T>(
 ) -> Result<T, ApiError> {
     let query = query.trim();
     let lower = query.to_lowercase();
-    let rules: [&dyn Fn(&(String, String, T)) -> bool; 4] = [
+    type Rule<'a, T> = &'a dyn Fn(&(String, String, T)) -> bool;
+    let rules: [Rule<'_, T>; 4] = [
         &|(id, _, _)| id == query,
         &|(_, name, _)| name == query,
         &|(_, name, _)| name.to_lowercase() == lower,

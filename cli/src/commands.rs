@@ -387,9 +387,9 @@ fn request_for(command: Command, call: &Call<'_>) -> Result<(Request, &'static s
                 board,
                 title,
             },
-            "",
+            "id",
         ),
-        Command::Board(BoardCommand::Card(card)) => (card_request(card, call)?, ""),
+        Command::Board(BoardCommand::Card(card)) => (card_request(card, call)?, "id"),
     })
 }
 

@@ -4,6 +4,7 @@ use std::io::Write;
 
 use anyhow::Result;
 use plenum_core::api::{BoardView, MessageView, Response};
+use plenum_core::group::Role;
 
 /// Prints `response`. With `json`, the response's data as JSON. Otherwise `hint` picks
 /// the form: `"id"` prints only the id of what was made or changed (for scripts that
@@ -25,7 +26,12 @@ pub(crate) fn print_response(response: &Response, json: bool, hint: &str) -> Res
         ("id", Response::Channel(c)) => writeln!(out, "{}", c.id)?,
         ("id", Response::Message(m)) => writeln!(out, "{}", m.message.id)?,
         ("id", Response::Pad(p)) => writeln!(out, "{}", p.id)?,
-        ("id", Response::Board(b)) => writeln!(out, "{}", b.id)?,
+        ("id", Response::Board(b)) => writeln!(
+            out,
+            "{}",
+            b.changed
+                .map_or_else(|| b.id.to_string(), |c| c.to_string())
+        )?,
         ("text", Response::Pad(p)) => write!(out, "{}", p.text)?,
         ("", _) => human(&mut out, response)?,
         (message, _) => writeln!(out, "{message}")?,
@@ -43,8 +49,12 @@ fn human(out: &mut impl Write, response: &Response) -> Result<()> {
         }
         Response::Group(g) => writeln!(
             out,
-            "{}  {}  ({} members, you are {:?})",
-            g.id, g.name, g.members, g.role
+            "{}  {}  ({} member{}, you are {})",
+            g.id,
+            g.name,
+            g.members,
+            if g.members == 1 { "" } else { "s" },
+            role(g.role)
         )?,
         Response::Groups(groups) => {
             if groups.is_empty() {
@@ -74,10 +84,10 @@ fn human(out: &mut impl Write, response: &Response) -> Result<()> {
                 let me = if m.me { " (you)" } else { "" };
                 writeln!(
                     out,
-                    "{}  {}{me}  {:?}, {verified}",
+                    "{}  {}{me}  {}, {verified}",
                     m.id.short(),
                     m.name,
-                    m.role
+                    role(m.role)
                 )?;
             }
         }
@@ -107,6 +117,13 @@ fn human(out: &mut impl Write, response: &Response) -> Result<()> {
         _ => writeln!(out, "{}", serde_json::to_string(response)?)?,
     }
     Ok(())
+}
+
+fn role(role: Role) -> &'static str {
+    match role {
+        Role::Admin => "admin",
+        Role::Member => "member",
+    }
 }
 
 fn message(out: &mut impl Write, view: &MessageView) -> Result<()> {
@@ -164,7 +181,8 @@ fn board(out: &mut impl Write, view: &BoardView) -> Result<()> {
                 extras.push(format!("{done}/{} done", card.checklist.len()));
             }
             if !card.comments.is_empty() {
-                extras.push(format!("{} comments", card.comments.len()));
+                let n = card.comments.len();
+                extras.push(format!("{n} comment{}", if n == 1 { "" } else { "s" }));
             }
             let extras = if extras.is_empty() {
                 String::new()

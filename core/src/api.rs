@@ -430,6 +430,8 @@ pub struct PadView {
 pub struct BoardView {
     /// The board.
     pub id: DocId,
+    /// The column, card, comment or checklist item the request made or changed.
+    pub changed: Option<ItemId>,
     /// Columns, cards and archived cards.
     #[serde(flatten)]
     pub board: Board,

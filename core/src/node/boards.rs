@@ -28,7 +28,7 @@ impl State {
             docs::directory::add_board(doc, board, &name, now)
         })?;
         tx.events.push(Event::GroupChanged { group });
-        self.board_response(&group, board)
+        self.board_response(&group, board, None)
     }
 
     pub(super) fn board_list(&mut self, group: &str) -> Result<Response, ApiError> {
@@ -38,7 +38,7 @@ impl State {
 
     pub(super) fn board_show(&mut self, group: &str, board: &str) -> Result<Response, ApiError> {
         let (group, info) = self.resolve_board(group, board)?;
-        self.board_response(&group, info.id)
+        self.board_response(&group, info.id, None)
     }
 
     pub(super) fn column_add(
@@ -55,7 +55,7 @@ impl State {
         self.edit(tx, &group, &info.id, |doc| {
             docs::board::add_column(doc, column, &title, now)
         })?;
-        self.board_changed(tx, &group, info.id)
+        self.board_changed(tx, &group, info.id, column)
     }
 
     pub(super) fn card_add(
@@ -74,7 +74,7 @@ impl State {
         self.edit(tx, &group, &info.id, |doc| {
             docs::board::add_card(doc, card, column, title, by, now)
         })?;
-        self.board_changed(tx, &group, info.id)
+        self.board_changed(tx, &group, info.id, card)
     }
 
     pub(super) fn card_move(
@@ -93,7 +93,7 @@ impl State {
         self.edit(tx, &group, &info.id, |doc| {
             docs::board::move_card(doc, card, column, index)
         })?;
-        self.board_changed(tx, &group, info.id)
+        self.board_changed(tx, &group, info.id, card)
     }
 
     pub(super) fn card_edit(
@@ -109,7 +109,7 @@ impl State {
         self.edit(tx, &group, &info.id, |doc| {
             docs::board::edit_card(doc, card, &edit)
         })?;
-        self.board_changed(tx, &group, info.id)
+        self.board_changed(tx, &group, info.id, card)
     }
 
     pub(super) fn card_comment(
@@ -128,7 +128,7 @@ impl State {
         self.edit(tx, &group, &info.id, |doc| {
             docs::board::comment(doc, card, comment, author, text, now)
         })?;
-        self.board_changed(tx, &group, info.id)
+        self.board_changed(tx, &group, info.id, comment)
     }
 
     pub(super) fn card_archive(
@@ -144,7 +144,7 @@ impl State {
         self.edit(tx, &group, &info.id, |doc| {
             docs::board::archive_card(doc, card, archived)
         })?;
-        self.board_changed(tx, &group, info.id)
+        self.board_changed(tx, &group, info.id, card)
     }
 
     pub(super) fn checklist_add(
@@ -161,7 +161,7 @@ impl State {
         self.edit(tx, &group, &info.id, |doc| {
             docs::board::checklist_add(doc, card, item, text)
         })?;
-        self.board_changed(tx, &group, info.id)
+        self.board_changed(tx, &group, info.id, item)
     }
 
     pub(super) fn checklist_check(
@@ -189,7 +189,7 @@ impl State {
         self.edit(tx, &group, &info.id, |doc| {
             docs::board::checklist_toggle(doc, card.id, item, done)
         })?;
-        self.board_changed(tx, &group, info.id)
+        self.board_changed(tx, &group, info.id, item)
     }
 
     fn board_changed(
@@ -197,19 +197,26 @@ impl State {
         tx: &mut Tx,
         group: &GroupId,
         board: DocId,
+        changed: ItemId,
     ) -> Result<Response, ApiError> {
         tx.events.push(Event::BoardChanged {
             group: *group,
             board,
         });
-        self.board_response(group, board)
+        self.board_response(group, board, Some(changed))
     }
 
-    fn board_response(&mut self, group: &GroupId, board: DocId) -> Result<Response, ApiError> {
+    fn board_response(
+        &mut self,
+        group: &GroupId,
+        board: DocId,
+        changed: Option<ItemId>,
+    ) -> Result<Response, ApiError> {
         let loaded = self.doc(group, &board)?;
         let view = docs::board::read(&loaded.doc).map_err(doc_error)?;
         Ok(Response::Board(BoardView {
             id: board,
+            changed,
             board: view,
         }))
     }

@@ -64,6 +64,24 @@ pub(super) struct LoadedDoc {
     tail: u64,
 }
 
+/// The changes made since `before`. Usually one local change sits directly on top of
+/// `before`; fetching it by hash is O(its size), where Automerge's `get_changes` walks
+/// the whole history to build a clock, which made every edit O(document).
+fn new_changes(doc: &mut AutoCommit, before: &[automerge::ChangeHash]) -> Vec<automerge::Change> {
+    let after = doc.get_heads();
+    if after == before {
+        return Vec::new();
+    }
+    if let [fresh] = after.iter().filter(|h| !before.contains(h)).collect::<Vec<_>>().as_slice()
+        && let Some(change) = doc.get_change_by_hash(fresh)
+        && change.deps().iter().all(|d| before.contains(d))
+        && after.iter().all(|h| h == *fresh || before.contains(h))
+    {
+        return vec![change];
+    }
+    doc.get_changes(before)
+}
+
 impl LoadedDoc {
     /// The hash of `author`'s envelope `seq`, if it was recorded since loading.
     pub(super) fn recent(&self, author: &MemberId, seq: u64) -> Option<Hash> {
@@ -373,7 +391,7 @@ impl State {
         let loaded = self.doc(group, doc_id)?;
         let before = loaded.doc.get_heads();
         let result = edit(&mut loaded.doc);
-        let changes = loaded.doc.get_changes(&before);
+        let changes = new_changes(&mut loaded.doc, &before);
         if !changes.is_empty() {
             self.next
                 .unsealed

@@ -6,6 +6,7 @@
 //! durable (fsync) as in normal use.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -101,20 +102,22 @@ fn send(group: &str, i: usize) -> Request {
     }
 }
 
-/// Pipelines `requests`, keeping at most `depth` in flight, as a WebSocket client does.
+/// Pipelines `requests`, keeping at most `depth` awaiting durability, as a WebSocket
+/// connection does: each request is applied by `call` in order, and its answer is
+/// awaited later.
 fn pipelined(rt: &Runtime, node: &Node, requests: impl Iterator<Item = Request>, depth: usize) {
     rt.block_on(async {
-        let mut in_flight: VecDeque<tokio::task::JoinHandle<Result<Response, ApiError>>> =
-            VecDeque::new();
+        let mut in_flight = VecDeque::new();
         for request in requests {
             if in_flight.len() >= depth {
-                let oldest = in_flight.pop_front().expect("non-empty");
-                oldest.await.expect("join").expect("request");
+                let oldest: std::pin::Pin<Box<dyn Future<Output = Result<Response, ApiError>>>> =
+                    in_flight.pop_front().expect("non-empty");
+                oldest.await.expect("request");
             }
-            in_flight.push_back(tokio::spawn(node.call(request)));
+            in_flight.push_back(Box::pin(node.call(request)));
         }
-        for handle in in_flight {
-            handle.await.expect("join").expect("request");
+        for pending in in_flight {
+            pending.await.expect("request");
         }
     });
 }

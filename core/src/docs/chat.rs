@@ -2,10 +2,12 @@
 //!
 //! Every message is a map at the root key of its id, created whole by its author, so
 //! devices that start the same segment concurrently never lose each other's messages.
-//! Fields: `author`, `text`, `sent_at`, `hlc_time`, `hlc_counter`, `after` (the last
-//! message its author saw), `reply_to`, `edited_at`, `deleted`, `reactions` (keys
-//! `emoji \u{1f} member` → true, so concurrent reactions never conflict) and
-//! `imported_author`.
+//! What never changes after sending (author, time, clock, `after` — the last message
+//! its author saw —, reply-to, imported author) is one JSON value, `meta`: Automerge
+//! charges per operation, and one value instead of eight makes sending about three
+//! times cheaper. What changes has its own field: `text`, `edited_at`, `deleted` and
+//! `reactions` (keys `emoji \u{1f} member` → true, so concurrent reactions never
+//! conflict).
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -53,6 +55,23 @@ pub struct ChatMessage {
     pub imported_author: Option<String>,
 }
 
+/// The fields fixed when a message is sent.
+#[derive(Serialize, Deserialize)]
+struct Meta {
+    #[serde(rename = "a")]
+    author: MemberId,
+    #[serde(rename = "t")]
+    sent_at: u64,
+    #[serde(rename = "h")]
+    hlc: (u64, u32),
+    #[serde(rename = "f", default, skip_serializing_if = "Option::is_none")]
+    after: Option<ItemId>,
+    #[serde(rename = "r", default, skip_serializing_if = "Option::is_none")]
+    reply_to: Option<ItemId>,
+    #[serde(rename = "i", default, skip_serializing_if = "Option::is_none")]
+    imported_author: Option<String>,
+}
+
 fn message_obj(doc: &AutoCommit, id: ItemId) -> Result<ObjId, DocError> {
     fields::object(doc, &ROOT, &id.to_string(), ObjType::Map).ok_or(DocError::UnknownMessage(id))
 }
@@ -73,26 +92,19 @@ pub fn send(
     if message_obj(doc, id).is_ok() {
         return Err(DocError::Exists(format!("message {id}")));
     }
+    let meta = Meta {
+        author,
+        sent_at: now.as_millis(),
+        hlc: (hlc.time, hlc.counter),
+        after,
+        reply_to,
+        imported_author: None,
+    };
+    let meta = serde_json::to_string(&meta).map_err(|e| DocError::Malformed(e.to_string()))?;
     let m = doc.put_object(ROOT, id.to_string(), ObjType::Map)?;
-    doc.put(&m, "author", author.to_string())?;
+    doc.put(&m, "meta", meta)?;
     doc.put(&m, "text", text)?;
-    doc.put(&m, "sent_at", ScalarValue::Uint(now.as_millis()))?;
-    doc.put(&m, "hlc_time", ScalarValue::Uint(hlc.time))?;
-    doc.put(&m, "hlc_counter", ScalarValue::Uint(u64::from(hlc.counter)))?;
-    doc.put(
-        &m,
-        "after",
-        after.map_or(ScalarValue::Null, |a| a.to_string().into()),
-    )?;
-    doc.put(
-        &m,
-        "reply_to",
-        reply_to.map_or(ScalarValue::Null, |r| r.to_string().into()),
-    )?;
-    doc.put(&m, "edited_at", ScalarValue::Null)?;
-    doc.put(&m, "deleted", false)?;
     doc.put_object(&m, "reactions", ObjType::Map)?;
-    doc.put(&m, "imported_author", ScalarValue::Null)?;
     doc.commit();
     Ok(())
 }
@@ -174,7 +186,7 @@ pub fn react(
 fn read_message(doc: &AutoCommit, key: &str) -> Option<ChatMessage> {
     let id: ItemId = key.parse().ok()?;
     let m = fields::object(doc, &ROOT, key, ObjType::Map)?;
-    let item = |field: &str| fields::string(doc, &m, field).and_then(|s| s.parse::<ItemId>().ok());
+    let meta: Meta = serde_json::from_str(&fields::string(doc, &m, "meta")?).ok()?;
     let mut reactions: BTreeMap<String, Vec<MemberId>> = BTreeMap::new();
     if let Some(r) = fields::object(doc, &m, "reactions", ObjType::Map) {
         for key in fields::set_members(doc, &r) {
@@ -189,24 +201,24 @@ fn read_message(doc: &AutoCommit, key: &str) -> Option<ChatMessage> {
     let deleted = fields::boolean(doc, &m, "deleted").unwrap_or(false);
     Some(ChatMessage {
         id,
-        author: fields::string(doc, &m, "author")?.parse().ok()?,
+        author: meta.author,
         text: if deleted {
             String::new()
         } else {
             fields::string(doc, &m, "text").unwrap_or_default()
         },
-        sent_at: Timestamp(fields::uint(doc, &m, "sent_at")?),
+        sent_at: Timestamp(meta.sent_at),
         hlc: Hlc {
-            time: fields::uint(doc, &m, "hlc_time")?,
-            counter: u32::try_from(fields::uint(doc, &m, "hlc_counter")?).ok()?,
+            time: meta.hlc.0,
+            counter: meta.hlc.1,
         },
-        after: item("after"),
-        reply_to: item("reply_to"),
+        after: meta.after,
+        reply_to: meta.reply_to,
         edited: edited_at.is_some() && !deleted,
         edited_at,
         deleted,
         reactions,
-        imported_author: fields::string(doc, &m, "imported_author"),
+        imported_author: meta.imported_author,
     })
 }
 
@@ -387,7 +399,11 @@ mod tests {
         let bogus = doc
             .put_object(ROOT, ItemId::random().to_string(), ObjType::Map)
             .unwrap();
-        doc.put(&bogus, "author", 17).unwrap();
+        doc.put(&bogus, "meta", 17).unwrap();
+        let broken = doc
+            .put_object(ROOT, ItemId::random().to_string(), ObjType::Map)
+            .unwrap();
+        doc.put(&broken, "meta", "{not json").unwrap();
         doc.commit();
         assert!(messages(&doc).unwrap().is_empty());
     }

@@ -56,8 +56,11 @@ fn effective_heads(
     doc: &mut AutoCommit,
     seen: &[ChangeHash],
 ) -> Result<Option<Vec<ChangeHash>>, DocError> {
+    if seen.is_empty() {
+        return Ok(None);
+    }
     let current = doc.get_heads();
-    if seen.is_empty() || seen == current.as_slice() {
+    if seen == current.as_slice() {
         return Ok(None);
     }
     let missing = doc.get_missing_deps(seen);

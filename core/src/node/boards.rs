@@ -33,7 +33,7 @@ impl State {
 
     pub(super) fn board_list(&mut self, group: &str) -> Result<Response, ApiError> {
         let group = self.resolve_group(group)?;
-        Ok(Response::Docs(self.directory(&group)?.boards))
+        Ok(Response::Docs(self.directory(&group)?.boards.clone()))
     }
 
     pub(super) fn board_show(&mut self, group: &str, board: &str) -> Result<Response, ApiError> {
@@ -223,10 +223,10 @@ impl State {
 
     fn resolve_board(&mut self, group: &str, board: &str) -> Result<(GroupId, DocInfo), ApiError> {
         let group = self.resolve_group(group)?;
-        let boards = self.directory(&group)?.boards;
+        let boards = &self.directory(&group)?.boards;
         let candidates = boards
-            .into_iter()
-            .map(|b| (b.id.to_string(), b.name.clone(), b))
+            .iter()
+            .map(|b| (b.id.to_string(), b.name.clone(), b.clone()))
             .collect();
         Ok((
             group,

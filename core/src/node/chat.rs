@@ -181,7 +181,7 @@ impl State {
 
     /// Finds a message by id or unique id prefix in any channel of the group.
     fn locate(&mut self, group: &GroupId, query: &str) -> Result<Located, ApiError> {
-        let channels = self.directory(group)?.channels;
+        let channels = self.directory(group)?.channels.clone();
         let mut candidates = Vec::new();
         for channel in channels {
             for segment in channel.segments {

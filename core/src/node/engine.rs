@@ -72,7 +72,11 @@ fn new_changes(doc: &mut AutoCommit, before: &[automerge::ChangeHash]) -> Vec<au
     if after == before {
         return Vec::new();
     }
-    if let [fresh] = after.iter().filter(|h| !before.contains(h)).collect::<Vec<_>>().as_slice()
+    if let [fresh] = after
+        .iter()
+        .filter(|h| !before.contains(h))
+        .collect::<Vec<_>>()
+        .as_slice()
         && let Some(change) = doc.get_change_by_hash(fresh)
         && change.deps().iter().all(|d| before.contains(d))
         && after.iter().all(|h| h == *fresh || before.contains(h))

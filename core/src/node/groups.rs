@@ -138,7 +138,7 @@ impl State {
 
     pub(super) fn channel_list(&mut self, group: &str) -> Result<Response, ApiError> {
         let id = self.resolve_group(group)?;
-        Ok(Response::Channels(self.directory(&id)?.channels))
+        Ok(Response::Channels(self.directory(&id)?.channels.clone()))
     }
 
     /// The group a person means by `query`.
@@ -151,7 +151,7 @@ impl State {
         let ids: Vec<GroupId> = self.groups.keys().copied().collect();
         let mut candidates = Vec::with_capacity(ids.len());
         for id in ids {
-            let name = self.directory(&id)?.name;
+            let name = self.directory(&id)?.name.clone();
             candidates.push((id.to_string(), name, id));
         }
         resolve("group", query, candidates, "see `plenum group list`")
@@ -163,10 +163,10 @@ impl State {
         group: &GroupId,
         query: &str,
     ) -> Result<ChannelInfo, ApiError> {
-        let channels = self.directory(group)?.channels;
+        let channels = &self.directory(group)?.channels;
         let candidates = channels
-            .into_iter()
-            .map(|c| (c.id.to_string(), c.name.clone(), c))
+            .iter()
+            .map(|c| (c.id.to_string(), c.name.clone(), c.clone()))
             .collect();
         resolve(
             "channel",
@@ -177,18 +177,22 @@ impl State {
     }
 
     /// The group's directory: name, channels, pads and boards.
-    pub(super) fn directory(&mut self, group: &GroupId) -> Result<Directory, ApiError> {
-        if let Some(cached) = self.directories.get(group) {
-            return Ok(cached.clone());
+    pub(super) fn directory(&mut self, group: &GroupId) -> Result<&Directory, ApiError> {
+        if !self.directories.contains_key(group) {
+            let loaded = self.doc(group, &directory_doc(group))?;
+            let directory = docs::directory::read(&loaded.doc).map_err(doc_error)?;
+            self.directories.insert(*group, directory);
         }
-        let loaded = self.doc(group, &directory_doc(group))?;
-        let directory = docs::directory::read(&loaded.doc).map_err(doc_error)?;
-        self.directories.insert(*group, directory.clone());
-        Ok(directory)
+        self.directories.get(group).ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::Integrity,
+                "the directory vanished from the cache",
+            )
+        })
     }
 
     fn summary(&mut self, id: &GroupId) -> Result<GroupSummary, ApiError> {
-        let name = self.directory(id)?.name;
+        let name = self.directory(id)?.name.clone();
         let record = self.group(id)?;
         let me = record.secrets.member.id();
         let role = record

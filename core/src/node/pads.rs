@@ -35,7 +35,7 @@ impl State {
 
     pub(super) fn pad_list(&mut self, group: &str) -> Result<Response, ApiError> {
         let group = self.resolve_group(group)?;
-        Ok(Response::Docs(self.directory(&group)?.pads))
+        Ok(Response::Docs(self.directory(&group)?.pads.clone()))
     }
 
     pub(super) fn pad_get(&mut self, group: &str, pad: &str) -> Result<Response, ApiError> {
@@ -91,10 +91,19 @@ impl State {
 
     fn resolve_pad(&mut self, group: &str, pad: &str) -> Result<(GroupId, DocInfo), ApiError> {
         let group = self.resolve_group(group)?;
-        let pads = self.directory(&group)?.pads;
+        let pads = &self.directory(&group)?.pads;
+        // An editor names its pad by id on every keystroke: find that without building
+        // the candidate list.
+        if let Some(found) = pad
+            .parse::<DocId>()
+            .ok()
+            .and_then(|id| pads.iter().find(|p| p.id == id))
+        {
+            return Ok((group, found.clone()));
+        }
         let candidates = pads
-            .into_iter()
-            .map(|p| (p.id.to_string(), p.name.clone(), p))
+            .iter()
+            .map(|p| (p.id.to_string(), p.name.clone(), p.clone()))
             .collect();
         Ok((
             group,

@@ -73,6 +73,9 @@ const CACHE_BYTES: usize = 128 * 1024 * 1024;
 /// How errors name a store opened on a caller's backend.
 const BACKEND_LABEL: &str = "(storage backend)";
 
+/// A row as scanned: its key and its opened value.
+type Row = (Vec<u8>, Vec<u8>);
+
 /// The store of one data directory. Cheap to share behind an `Arc`; all methods block.
 pub struct Store {
     db: Database,
@@ -151,7 +154,10 @@ impl Store {
         let db = builder()
             .create_with_backend(backend)
             .map_err(|err| open_error(&path, &path, err))?;
-        Store::from_db(db, &key, path)
+        let store = Store::from_db(db, &key, path);
+        // Only the derived subkeys are kept; the storage key is wiped now.
+        drop(key);
+        store
     }
 
     fn from_db(db: Database, key: &SecretKey, path: PathBuf) -> Result<Store, StoreError> {
@@ -300,12 +306,7 @@ impl Store {
     }
 
     /// The rows of `table` with keys in `low..=high`, values opened.
-    fn scan(
-        &self,
-        table: Table,
-        low: &[u8],
-        high: &[u8],
-    ) -> Result<Vec<(Vec<u8>, Vec<u8>)>, StoreError> {
+    fn scan(&self, table: Table, low: &[u8], high: &[u8]) -> Result<Vec<Row>, StoreError> {
         let rows = self.read_table(table)?;
         let mut out = Vec::new();
         for entry in rows.range(low..=high).map_err(self.err())? {

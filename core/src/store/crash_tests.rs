@@ -384,7 +384,7 @@ fn run_case(seed: u64, tally: &mut Tally) -> Result<(), String> {
     }
     let image = disk.disk().survivor(&mut rng);
 
-    let store = match Store::with_backend(CrashDisk::new(image.clone(), None), key.clone()) {
+    let store = match Store::with_backend(CrashDisk::new(image, None), key) {
         Ok(store) => store,
         // A crash before redb wrote its magic number leaves no database at all; that is
         // the only failure allowed, and only when creation never finished.

@@ -249,7 +249,7 @@ fn reopening_keeps_everything() {
     let recorded = key_file.canonicalize().unwrap();
     assert_eq!(
         Store::unlock_method(&dir2).unwrap(),
-        UnlockMethod::KeyFile(recorded.clone())
+        UnlockMethod::KeyFile(recorded)
     );
     let store = Store::open(&dir2, Unlock::Auto).unwrap();
     assert_eq!(

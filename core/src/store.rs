@@ -73,7 +73,7 @@ const CACHE_BYTES: usize = 128 * 1024 * 1024;
 /// How errors name a store opened on a caller's backend.
 const BACKEND_LABEL: &str = "(storage backend)";
 
-/// A row as scanned: its table key and its opened value.
+/// A row as scanned: its key and its opened value.
 type Row = (Vec<u8>, Vec<u8>);
 
 /// The store of one data directory. Cheap to share behind an `Arc`; all methods block.
@@ -154,7 +154,10 @@ impl Store {
         let db = builder()
             .create_with_backend(backend)
             .map_err(|err| open_error(&path, &path, err))?;
-        Store::from_db(db, &key, path)
+        let store = Store::from_db(db, &key, path);
+        // Only the derived subkeys are kept; the storage key is wiped now.
+        drop(key);
+        store
     }
 
     fn from_db(db: Database, key: &SecretKey, path: PathBuf) -> Result<Store, StoreError> {

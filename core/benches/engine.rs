@@ -44,6 +44,29 @@ fn main() {
     if run("pad") {
         pad_trace(&rt);
     }
+    if run("kdf") {
+        kdf();
+    }
+}
+
+/// The passphrase KDF is calibrated on the device to take about one second.
+fn kdf() {
+    let started = Instant::now();
+    let params =
+        plenum_core::crypto::KdfParams::calibrate(Duration::from_secs(1)).expect("calibrate");
+    let calibration = started.elapsed();
+    let started = Instant::now();
+    params
+        .derive(b"correct horse battery staple", &[7; 16])
+        .expect("derive");
+    println!(
+        "passphrase KDF: calibrated in {:.0} ms to Argon2id m={} MiB t={} p={}; one unlock takes {:.0} ms",
+        calibration.as_secs_f64() * 1e3,
+        params.m_cost / 1024,
+        params.t_cost,
+        params.p_cost,
+        started.elapsed().as_secs_f64() * 1e3
+    );
 }
 
 struct Profile {

@@ -413,3 +413,57 @@ fn the_setup_really_shares_one_group() {
     // A replica that has not received it does not show it.
     assert!(messages(&mut replicas[0], &g).is_empty());
 }
+
+#[test]
+fn an_envelope_carrying_another_members_changes_is_refused() {
+    use crate::envelope::{self, Envelope, Header, Kind, doc_key, group_tag};
+
+    let (mut replicas, group) = setup();
+    let g = group.to_string();
+    // Bo makes a change under Ana's actor id and signs the envelope with his own key.
+    let ana_actor = replicas[0].state.groups[&group].secrets.member.actor_id();
+    let bo = replicas[1].state.groups[&group].secrets.clone();
+    let directory = crate::group::directory_doc(&group);
+    let mut forged_doc = replicas[1]
+        .state
+        .doc(&group, &directory)
+        .expect("directory")
+        .doc
+        .fork();
+    forged_doc.set_actor(ana_actor);
+    crate::docs::directory::rename(&mut forged_doc, "Taken over").expect("rename");
+    let mut changes = vec![forged_doc.get_last_local_change().expect("change")];
+    let epoch = replicas[1].state.groups[&group].state.current_epoch();
+    let header = Header {
+        kind: Kind::Changes,
+        group_tag: group_tag(&group),
+        doc: directory,
+        author: bo.member.id(),
+        seq: 1,
+        prev: crate::ids::Hash([0; 32]),
+        epoch,
+        change_hashes: changes.iter().map(automerge::Change::hash).collect(),
+    };
+    let key = doc_key(&bo.epoch_key(&epoch).expect("key"), &directory);
+    let forged = Envelope::seal(
+        header,
+        &key,
+        &envelope::encode_changes(&mut changes),
+        &bo.member,
+    );
+
+    let mut tx = Tx::default();
+    let err = replicas[2]
+        .state
+        .ingest(&mut tx, forged.as_bytes())
+        .expect_err("forged envelope accepted");
+    assert!(err.message.contains("another actor"), "{err}");
+    replicas[2].commit(tx);
+    let Response::Group(summary) = replicas[2]
+        .call(Request::GroupShow { group: g }, 9)
+        .expect("show")
+    else {
+        panic!("group")
+    };
+    assert_eq!(summary.name, "G", "the forged rename must not apply");
+}

@@ -5,6 +5,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
+/// 9999-12-31T23:59:59.999Z, the last moment RFC 3339 can write.
+const LAST_RFC3339_MS: u64 = 253_402_300_799_999;
+
 /// Milliseconds since 1970-01-01T00:00:00Z.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Timestamp(pub u64);
@@ -34,8 +37,10 @@ impl Timestamp {
         s[..7].to_owned()
     }
 
+    /// As a `SystemTime`, clamped to the last millisecond of year 9999: timestamps
+    /// come from other devices, and RFC 3339 has no later years.
     fn system_time(self) -> SystemTime {
-        UNIX_EPOCH + Duration::from_millis(self.0)
+        UNIX_EPOCH + Duration::from_millis(self.0.min(LAST_RFC3339_MS))
     }
 }
 
@@ -103,5 +108,11 @@ mod tests {
             serde_json::to_string(&t).unwrap(),
             "\"2025-11-13T02:13:20.123Z\""
         );
+    }
+
+    #[test]
+    fn absurd_timestamps_from_other_devices_still_print() {
+        assert_eq!(Timestamp(u64::MAX).to_string(), "9999-12-31T23:59:59.999Z");
+        assert!(serde_json::to_string(&Timestamp(u64::MAX)).is_ok());
     }
 }

@@ -255,32 +255,61 @@ impl KdfParams {
         Ok(SecretKey::from_bytes(out))
     }
 
-    /// Finds parameters that take about `target` on this device: memory first (to
-    /// 256 MiB), then passes. Never goes below [`KdfParams::MIN`] unless `target` is
-    /// below what the floor costs, which only tests ask for.
+    /// Finds parameters that take about `target` on this device: as much memory as
+    /// fits (up to 256 MiB), then as many passes as fit. Never goes below
+    /// [`KdfParams::MIN`] unless `target` is below what the floor costs, which only
+    /// tests ask for.
+    ///
+    /// Argon2's cost per pass is linear in memory only while the memory fits the same
+    /// cache level, so the probe runs one pass at the memory size it will recommend
+    /// rather than extrapolating from a small one (which overshot by 70%).
     pub fn calibrate(target: Duration) -> Result<KdfParams, CryptoError> {
-        let probe = KdfParams {
-            m_cost: 16 * 1024,
-            t_cost: 1,
-            p_cost: 1,
-        };
-        let started = Instant::now();
-        probe.derive(b"calibration", &[0u8; 16])?;
-        // Argon2 cost is close to linear in m_cost * t_cost.
-        let per_unit = started.elapsed().as_secs_f64() / f64::from(probe.m_cost);
-        let budget_units = (target.as_secs_f64() / per_unit.max(1e-12)).max(1.0);
-        let floor_units = f64::from(Self::MIN.m_cost) * f64::from(Self::MIN.t_cost);
-        if budget_units < floor_units {
-            // Below the floor: scale memory down, keep one pass (tests and benchmarks).
-            let m_cost = (budget_units as u32).clamp(8 * 1024, Self::MIN.m_cost);
-            return Ok(KdfParams {
+        const MAX_M_COST: u32 = 256 * 1024;
+        let seconds = |m_cost: u32, t_cost: u32| -> Result<f64, CryptoError> {
+            let probe = KdfParams {
                 m_cost,
+                t_cost,
+                p_cost: 1,
+            };
+            let started = Instant::now();
+            probe.derive(b"calibration", &[0u8; 16])?;
+            Ok(started.elapsed().as_secs_f64().max(1e-6))
+        };
+        let pass_seconds = |m_cost: u32| seconds(m_cost, 1);
+        let target = target.as_secs_f64();
+        let floor = pass_seconds(Self::MIN.m_cost)?;
+        if floor * f64::from(Self::MIN.t_cost) > target {
+            // Even the floor is too slow for the target (a test asking for 50 ms):
+            // scale memory down and keep one pass.
+            let m_cost = (f64::from(Self::MIN.m_cost) * target / floor) as u32;
+            return Ok(KdfParams {
+                m_cost: m_cost.clamp(8 * 1024, Self::MIN.m_cost),
                 t_cost: 1,
                 p_cost: 1,
             });
         }
-        let m_cost = ((budget_units / 3.0) as u32).clamp(Self::MIN.m_cost, 256 * 1024);
-        let t_cost = ((budget_units / f64::from(m_cost)).round() as u32).max(Self::MIN.t_cost);
+        // The most memory (in steps of 64 MiB) whose minimum passes still fit.
+        let mut m_cost = Self::MIN.m_cost;
+        let mut per_pass = floor;
+        while m_cost < MAX_M_COST {
+            let bigger = m_cost + Self::MIN.m_cost;
+            let estimate = per_pass * f64::from(bigger) / f64::from(m_cost);
+            if estimate * f64::from(Self::MIN.t_cost) > target {
+                break;
+            }
+            let measured = pass_seconds(bigger)?;
+            if measured * f64::from(Self::MIN.t_cost) > target {
+                break;
+            }
+            m_cost = bigger;
+            per_pass = measured;
+        }
+        // A run has a fixed cost (allocating and first touching the memory) besides its
+        // passes; a three-pass run next to the one-pass run separates the two.
+        let three = seconds(m_cost, 3)?;
+        let pass = ((three - per_pass) / 2.0).max(1e-6);
+        let fixed = (per_pass - pass).max(0.0);
+        let t_cost = (((target - fixed) / pass).round() as u32).max(Self::MIN.t_cost);
         Ok(KdfParams {
             m_cost,
             t_cost,

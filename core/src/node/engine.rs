@@ -21,8 +21,9 @@ use super::ingest::Pending;
 use super::writer::NextCommit;
 
 /// Envelopes since the last snapshot that trigger a new one: at least this many, and
-/// at least a quarter of the document's envelopes, so saves stay geometric.
-const SNAPSHOT_MIN_TAIL: u64 = 256;
+/// at least as many as the snapshot already covers, so full saves happen O(log n)
+/// times over a document's life and loading replays at most half its envelopes.
+const SNAPSHOT_MIN_TAIL: u64 = 512;
 /// Envelope hashes remembered per loaded document for duplicate detection.
 const MAX_RECENT: usize = 65_536;
 
@@ -121,7 +122,7 @@ impl LoadedDoc {
             head: sealed.hash(),
         };
         batch.put(Slot::Author(group, &doc, &author), encode(&record));
-        if self.tail >= SNAPSHOT_MIN_TAIL.max(self.envelopes / 4) {
+        if self.tail >= SNAPSHOT_MIN_TAIL.max(self.envelopes / 2) {
             let covered = self.authors.iter().map(|(a, (s, _))| (*a, *s)).collect();
             let snapshot = DocRecord {
                 id: doc,

@@ -319,7 +319,7 @@ impl State {
                 board,
                 card,
                 edit,
-            } => self.card_edit(tx, &group, &board, &card, edit),
+            } => self.card_edit(tx, &group, &board, &card, &edit),
             R::CardComment {
                 group,
                 board,

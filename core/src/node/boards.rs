@@ -1,7 +1,9 @@
 //! Board requests: columns and cards, moved by fractional index.
 
+use automerge::AutoCommit;
+
 use crate::api::{ApiError, BoardView, Event, Response};
-use crate::docs::{self, Card, CardEdit, DocInfo};
+use crate::docs::{self, Board, Card, CardEdit, DocError};
 use crate::group::directory_doc;
 use crate::identity::check_name;
 use crate::ids::{DocId, GroupId, ItemId};
@@ -10,6 +12,15 @@ use crate::time::Timestamp;
 use super::engine::{State, Tx, doc_error};
 use super::groups::invalid;
 use super::resolve::resolve;
+
+const SHOW_HINT: &str = "see `plenum board show GROUP BOARD`";
+
+/// A card a request names, with its board and group.
+struct CardTarget {
+    group: GroupId,
+    board: DocId,
+    card: Card,
+}
 
 impl State {
     pub(super) fn board_create(
@@ -37,8 +48,8 @@ impl State {
     }
 
     pub(super) fn board_show(&mut self, group: &str, board: &str) -> Result<Response, ApiError> {
-        let (group, info) = self.resolve_board(group, board)?;
-        self.board_response(&group, info.id, None)
+        let (group, board) = self.resolve_board(group, board)?;
+        self.board_response(&group, board, None)
     }
 
     pub(super) fn column_add(
@@ -49,13 +60,12 @@ impl State {
         title: &str,
         now: Timestamp,
     ) -> Result<Response, ApiError> {
-        let (group, info) = self.resolve_board(group, board)?;
+        let (group, board) = self.resolve_board(group, board)?;
         let title = check_name("column", title).map_err(invalid)?;
         let column = ItemId::random();
-        self.edit(tx, &group, &info.id, |doc| {
+        self.change_board(tx, group, board, column, |doc| {
             docs::board::add_column(doc, column, &title, now)
-        })?;
-        self.board_changed(tx, &group, info.id, column)
+        })
     }
 
     pub(super) fn card_add(
@@ -67,14 +77,13 @@ impl State {
         title: &str,
         now: Timestamp,
     ) -> Result<Response, ApiError> {
-        let (group, info) = self.resolve_board(group, board)?;
-        let column = self.resolve_column(&group, info.id, column)?;
+        let (group, board) = self.resolve_board(group, board)?;
+        let column = self.resolve_column(&group, board, column)?;
         let by = self.me(&group)?.id();
         let card = ItemId::random();
-        self.edit(tx, &group, &info.id, |doc| {
+        self.change_board(tx, group, board, card, |doc| {
             docs::board::add_card(doc, card, column, title, by, now)
-        })?;
-        self.board_changed(tx, &group, info.id, card)
+        })
     }
 
     pub(super) fn card_move(
@@ -86,14 +95,12 @@ impl State {
         column: &str,
         index: Option<usize>,
     ) -> Result<Response, ApiError> {
-        let (group, info) = self.resolve_board(group, board)?;
-        let card = self.resolve_card(&group, info.id, card)?.id;
-        let column = self.resolve_column(&group, info.id, column)?;
+        let t = self.card_target(group, board, card)?;
+        let column = self.resolve_column(&t.group, t.board, column)?;
         let index = index.unwrap_or(usize::MAX);
-        self.edit(tx, &group, &info.id, |doc| {
-            docs::board::move_card(doc, card, column, index)
-        })?;
-        self.board_changed(tx, &group, info.id, card)
+        self.change_board(tx, t.group, t.board, t.card.id, |doc| {
+            docs::board::move_card(doc, t.card.id, column, index)
+        })
     }
 
     pub(super) fn card_edit(
@@ -102,14 +109,12 @@ impl State {
         group: &str,
         board: &str,
         card: &str,
-        edit: CardEdit,
+        edit: &CardEdit,
     ) -> Result<Response, ApiError> {
-        let (group, info) = self.resolve_board(group, board)?;
-        let card = self.resolve_card(&group, info.id, card)?.id;
-        self.edit(tx, &group, &info.id, |doc| {
-            docs::board::edit_card(doc, card, &edit)
-        })?;
-        self.board_changed(tx, &group, info.id, card)
+        let t = self.card_target(group, board, card)?;
+        self.change_board(tx, t.group, t.board, t.card.id, |doc| {
+            docs::board::edit_card(doc, t.card.id, edit)
+        })
     }
 
     pub(super) fn card_comment(
@@ -121,14 +126,12 @@ impl State {
         text: &str,
         now: Timestamp,
     ) -> Result<Response, ApiError> {
-        let (group, info) = self.resolve_board(group, board)?;
-        let card = self.resolve_card(&group, info.id, card)?.id;
-        let author = self.me(&group)?.id();
+        let t = self.card_target(group, board, card)?;
+        let author = self.me(&t.group)?.id();
         let comment = ItemId::random();
-        self.edit(tx, &group, &info.id, |doc| {
-            docs::board::comment(doc, card, comment, author, text, now)
-        })?;
-        self.board_changed(tx, &group, info.id, comment)
+        self.change_board(tx, t.group, t.board, comment, |doc| {
+            docs::board::comment(doc, t.card.id, comment, author, text, now)
+        })
     }
 
     pub(super) fn card_archive(
@@ -139,12 +142,10 @@ impl State {
         card: &str,
         archived: bool,
     ) -> Result<Response, ApiError> {
-        let (group, info) = self.resolve_board(group, board)?;
-        let card = self.resolve_card(&group, info.id, card)?.id;
-        self.edit(tx, &group, &info.id, |doc| {
-            docs::board::archive_card(doc, card, archived)
-        })?;
-        self.board_changed(tx, &group, info.id, card)
+        let t = self.card_target(group, board, card)?;
+        self.change_board(tx, t.group, t.board, t.card.id, |doc| {
+            docs::board::archive_card(doc, t.card.id, archived)
+        })
     }
 
     pub(super) fn checklist_add(
@@ -155,13 +156,11 @@ impl State {
         card: &str,
         text: &str,
     ) -> Result<Response, ApiError> {
-        let (group, info) = self.resolve_board(group, board)?;
-        let card = self.resolve_card(&group, info.id, card)?.id;
+        let t = self.card_target(group, board, card)?;
         let item = ItemId::random();
-        self.edit(tx, &group, &info.id, |doc| {
-            docs::board::checklist_add(doc, card, item, text)
-        })?;
-        self.board_changed(tx, &group, info.id, item)
+        self.change_board(tx, t.group, t.board, item, |doc| {
+            docs::board::checklist_add(doc, t.card.id, item, text)
+        })
     }
 
     pub(super) fn checklist_check(
@@ -173,37 +172,32 @@ impl State {
         item: &str,
         done: bool,
     ) -> Result<Response, ApiError> {
-        let (group, info) = self.resolve_board(group, board)?;
-        let card = self.resolve_card(&group, info.id, card)?;
-        let candidates = card
+        let t = self.card_target(group, board, card)?;
+        let candidates = t
+            .card
             .checklist
             .iter()
             .map(|i| (i.id.to_string(), i.text.clone(), i.id))
             .collect();
-        let item = resolve(
-            "checklist item",
-            item,
-            candidates,
-            "see `plenum board show GROUP BOARD`",
-        )?;
-        self.edit(tx, &group, &info.id, |doc| {
-            docs::board::checklist_toggle(doc, card.id, item, done)
-        })?;
-        self.board_changed(tx, &group, info.id, item)
+        let item = resolve("checklist item", item, candidates, SHOW_HINT)?;
+        self.change_board(tx, t.group, t.board, item, |doc| {
+            docs::board::checklist_toggle(doc, t.card.id, item, done)
+        })
     }
 
-    fn board_changed(
+    /// Applies `change` to the board and answers with the board, naming `changed` (the
+    /// column, card, comment or checklist item) for clients that want its id.
+    fn change_board(
         &mut self,
         tx: &mut Tx,
-        group: &GroupId,
+        group: GroupId,
         board: DocId,
         changed: ItemId,
+        change: impl FnOnce(&mut AutoCommit) -> Result<(), DocError>,
     ) -> Result<Response, ApiError> {
-        tx.events.push(Event::BoardChanged {
-            group: *group,
-            board,
-        });
-        self.board_response(group, board, Some(changed))
+        self.edit(tx, &group, &board, change)?;
+        tx.events.push(Event::BoardChanged { group, board });
+        self.board_response(&group, board, Some(changed))
     }
 
     fn board_response(
@@ -212,8 +206,7 @@ impl State {
         board: DocId,
         changed: Option<ItemId>,
     ) -> Result<Response, ApiError> {
-        let loaded = self.doc(group, &board)?;
-        let view = docs::board::read(&loaded.doc).map_err(doc_error)?;
+        let view = self.board(group, board)?;
         Ok(Response::Board(BoardView {
             id: board,
             changed,
@@ -221,12 +214,17 @@ impl State {
         }))
     }
 
-    fn resolve_board(&mut self, group: &str, board: &str) -> Result<(GroupId, DocInfo), ApiError> {
+    fn board(&mut self, group: &GroupId, board: DocId) -> Result<Board, ApiError> {
+        let loaded = self.doc(group, &board)?;
+        docs::board::read(&loaded.doc).map_err(doc_error)
+    }
+
+    fn resolve_board(&mut self, group: &str, board: &str) -> Result<(GroupId, DocId), ApiError> {
         let group = self.resolve_group(group)?;
         let boards = &self.directory(&group)?.boards;
         let candidates = boards
             .iter()
-            .map(|b| (b.id.to_string(), b.name.clone(), b.clone()))
+            .map(|b| (b.id.to_string(), b.name.clone(), b.id))
             .collect();
         Ok((
             group,
@@ -240,30 +238,24 @@ impl State {
         board: DocId,
         column: &str,
     ) -> Result<ItemId, ApiError> {
-        let loaded = self.doc(group, &board)?;
-        let view = docs::board::read(&loaded.doc).map_err(doc_error)?;
-        let candidates = view
-            .columns
+        let columns = self.board(group, board)?.columns;
+        let candidates = columns
             .into_iter()
-            .map(|c| (c.id.to_string(), c.title.clone(), c.id))
+            .map(|c| (c.id.to_string(), c.title, c.id))
             .collect();
-        resolve(
-            "column",
-            column,
-            candidates,
-            "see `plenum board show GROUP BOARD`",
-        )
+        resolve("column", column, candidates, SHOW_HINT)
     }
 
-    /// A card by title or id, archived ones included (so they can be restored).
-    fn resolve_card(
+    /// The card a request names, by title or id; archived cards count too, so they can
+    /// be restored.
+    fn card_target(
         &mut self,
-        group: &GroupId,
-        board: DocId,
+        group: &str,
+        board: &str,
         card: &str,
-    ) -> Result<Card, ApiError> {
-        let loaded = self.doc(group, &board)?;
-        let view = docs::board::read(&loaded.doc).map_err(doc_error)?;
+    ) -> Result<CardTarget, ApiError> {
+        let (group, board) = self.resolve_board(group, board)?;
+        let view = self.board(&group, board)?;
         let cards = view
             .columns
             .into_iter()
@@ -272,11 +264,7 @@ impl State {
         let candidates = cards
             .map(|c| (c.id.to_string(), c.title.clone(), c))
             .collect();
-        resolve(
-            "card",
-            card,
-            candidates,
-            "see `plenum board show GROUP BOARD`",
-        )
+        let card = resolve("card", card, candidates, SHOW_HINT)?;
+        Ok(CardTarget { group, board, card })
     }
 }

@@ -178,8 +178,11 @@ pub(super) fn storage_error(e: StoreError) -> ApiError {
 pub(super) fn doc_error(e: DocError) -> ApiError {
     let kind = match &e {
         DocError::Automerge(_) | DocError::Malformed(_) => ErrorKind::Integrity,
-        DocError::NotAuthor => ErrorKind::Forbidden,
-        DocError::UnknownMessage(_) => ErrorKind::NotFound,
+        DocError::NotAuthor | DocError::NotAuthorOrAdmin => ErrorKind::Forbidden,
+        DocError::UnknownMessage(_)
+        | DocError::UnknownCard(_)
+        | DocError::UnknownColumn(_)
+        | DocError::UnknownItem(_) => ErrorKind::NotFound,
         _ => ErrorKind::Invalid,
     };
     ApiError::new(kind, e.to_string())

@@ -119,13 +119,21 @@ impl State {
                     header.epoch
                 ))
             })?;
-        if !self.has_doc(&group, &header.doc)? {
-            self.create_doc(tx, &group, header.doc)?;
-        }
-        let loaded = self.doc(&group, &header.doc)?;
-        let (head_seq, head_hash) = loaded.head(&header.author).unwrap_or((0, Hash([0; 32])));
+        // A document this device has not seen yet (a pad someone just made) is only
+        // created once an envelope for it is accepted.
+        let exists = self.has_doc(&group, &header.doc)?;
+        let (head, recent) = if exists {
+            let loaded = self.doc(&group, &header.doc)?;
+            (
+                loaded.head(&header.author),
+                loaded.recent(&header.author, header.seq),
+            )
+        } else {
+            (None, None)
+        };
+        let (head_seq, head_hash) = head.unwrap_or((0, Hash([0; 32])));
         if header.seq <= head_seq {
-            let stored = match loaded.recent(&header.author, header.seq) {
+            let stored = match recent {
                 Some(hash) => Some(hash),
                 None => {
                     self.stored_envelope_hash(&group, &header.doc, &header.author, header.seq)?
@@ -152,6 +160,9 @@ impl State {
         let changes = envelope
             .open_stored_changes(&doc_key(&key, &header.doc))
             .map_err(|e| refused(e.to_string()))?;
+        if !exists {
+            self.create_doc(tx, &group, header.doc)?;
+        }
         let loaded = self.doc(&group, &header.doc)?;
         loaded
             .doc

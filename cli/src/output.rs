@@ -47,15 +47,24 @@ fn human(out: &mut impl Write, response: &Response) -> Result<()> {
             writeln!(out, "transport key: {}", p.transport_key)?;
             writeln!(out, "created:       {}", p.created_at)?;
         }
-        Response::Group(g) => writeln!(
-            out,
-            "{}  {}  ({} member{}, you are {})",
-            g.id,
-            g.name,
-            g.members,
-            if g.members == 1 { "" } else { "s" },
-            role(g.role)
-        )?,
+        Response::Group(g) => {
+            writeln!(
+                out,
+                "{}  {}  ({} member{}, you are {})",
+                g.id,
+                g.name,
+                g.members,
+                if g.members == 1 { "" } else { "s" },
+                role(g.role)
+            )?;
+            if g.forks > 0 {
+                writeln!(
+                    out,
+                    "warning: {} forked envelope(s) kept as evidence: a device of this group wrote two different histories (a restored backup, a copied data directory, or a stolen key)",
+                    g.forks
+                )?;
+            }
+        }
         Response::Groups(groups) => {
             if groups.is_empty() {
                 writeln!(

@@ -381,6 +381,9 @@ pub struct GroupSummary {
     pub me: MemberId,
     /// This device's role.
     pub role: Role,
+    /// Forked envelopes kept as evidence: a member's device wrote two different
+    /// histories (a restored backup or a copied data directory, or a stolen key).
+    pub forks: usize,
 }
 
 /// A member as listed.

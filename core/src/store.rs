@@ -205,6 +205,14 @@ impl Store {
             .map(|rows| rows.into_iter().map(|(_, value)| value).collect())
     }
 
+    /// The fork evidence kept for `group`: the second envelopes of forked chains.
+    pub fn forks_of(&self, group: &GroupId) -> Result<Vec<Vec<u8>>, StoreError> {
+        let prefix = self.keys.group_prefix(group);
+        let (low, high) = prefix_range(&prefix, ENVELOPE_KEY_LEN);
+        self.scan(Table::Forks, &low, &high)
+            .map(|rows| rows.into_iter().map(|(_, value)| value).collect())
+    }
+
     /// The values of every author slot of document `doc` of `group`.
     pub fn authors_of(&self, group: &GroupId, doc: &DocId) -> Result<Vec<Vec<u8>>, StoreError> {
         let prefix = self.keys.doc_prefix(group, doc);
@@ -284,6 +292,7 @@ impl Store {
                         (Table::Docs, DOC_KEY_LEN),
                         (Table::Authors, AUTHOR_KEY_LEN),
                         (Table::Envelopes, ENVELOPE_KEY_LEN),
+                        (Table::Forks, ENVELOPE_KEY_LEN),
                     ] {
                         let (low, high) = prefix_range(&prefix, key_len);
                         tables
@@ -331,6 +340,7 @@ struct WriteTables<'txn> {
     docs: redb::Table<'txn, &'static [u8], &'static [u8]>,
     authors: redb::Table<'txn, &'static [u8], &'static [u8]>,
     envelopes: redb::Table<'txn, &'static [u8], &'static [u8]>,
+    forks: redb::Table<'txn, &'static [u8], &'static [u8]>,
 }
 
 impl<'txn> WriteTables<'txn> {
@@ -342,6 +352,7 @@ impl<'txn> WriteTables<'txn> {
             docs: open(Table::Docs)?,
             authors: open(Table::Authors)?,
             envelopes: open(Table::Envelopes)?,
+            forks: open(Table::Forks)?,
         })
     }
 
@@ -355,6 +366,7 @@ impl<'txn> WriteTables<'txn> {
             Table::Docs => &mut self.docs,
             Table::Authors => &mut self.authors,
             Table::Envelopes => &mut self.envelopes,
+            Table::Forks => &mut self.forks,
             Table::Meta => {
                 return Err(StoreError::Database {
                     path: PathBuf::from("meta"),

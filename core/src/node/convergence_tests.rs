@@ -467,3 +467,78 @@ fn an_envelope_carrying_another_members_changes_is_refused() {
     };
     assert_eq!(summary.name, "G", "the forged rename must not apply");
 }
+
+#[test]
+fn a_forked_chain_is_refused_kept_as_evidence_and_shown() {
+    let (mut replicas, group) = setup();
+    let g = group.to_string();
+    // Bo's device is copied: both copies send a different first message into the same
+    // segment, each as Bo's seq 1 there.
+    let copy_dir = tempfile::tempdir().expect("tempdir");
+    let mut copy = {
+        let store = Store::init(
+            &copy_dir.path().join("data"),
+            Protection::KeyFile(copy_dir.path().join("key")),
+        )
+        .expect("store");
+        let state =
+            State::open(Arc::new(store), Profile::new("Bo".into(), Timestamp(0))).expect("state");
+        Replica {
+            _dir: copy_dir,
+            state,
+        }
+    };
+    let mut tx = Tx::default();
+    copy.state
+        .insert_group(&mut tx, replicas[1].state.groups[&group].clone());
+    copy.commit(tx);
+    copy.receive(&replicas[0].outbox(&group));
+    let send = |text: &str| Request::ChatSend {
+        group: g.clone(),
+        channel: None,
+        text: text.into(),
+        reply_to: None,
+    };
+    replicas[1]
+        .call(send("from the original"), 20)
+        .expect("send");
+    copy.call(send("from the copy"), 20).expect("send");
+
+    let original = replicas[1].outbox(&group);
+    replicas[2].receive(&original);
+    let copied = copy.outbox(&group);
+    let mut tx = Tx::default();
+    let mut refused = Vec::new();
+    for bytes in &copied {
+        if let Err(e) = replicas[2].state.ingest(&mut tx, bytes) {
+            refused.push(e.message);
+        }
+    }
+    replicas[2].commit(tx);
+    assert!(refused.iter().any(|m| m.contains("fork")), "{refused:?}");
+
+    let show =
+        |replica: &mut Replica| match replica.call(Request::GroupShow { group: g.clone() }, 30) {
+            Ok(Response::Group(summary)) => summary,
+            other => panic!("group show: {other:?}"),
+        };
+    assert!(show(&mut replicas[2]).forks >= 1, "the fork is shown");
+    assert_eq!(show(&mut replicas[0]).forks, 0);
+    // The first history stands; the fork was not merged.
+    let texts: Vec<String> = messages(&mut replicas[2], &g)
+        .into_iter()
+        .map(|m| m.message.text)
+        .collect();
+    assert_eq!(texts, ["from the original"]);
+    // The evidence is on disk.
+    replicas[2].state.forget_all();
+    assert!(
+        replicas[2]
+            .state
+            .store
+            .forks_of(&group)
+            .expect("forks")
+            .len()
+            >= 1
+    );
+}

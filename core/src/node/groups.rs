@@ -9,7 +9,7 @@ use crate::identity::check_name;
 use crate::ids::{GroupId, ItemId};
 use crate::time::Timestamp;
 
-use super::engine::{GroupRecord, State, Tx, doc_error};
+use super::engine::{GroupRecord, State, Tx, doc_error, storage_error};
 use super::resolve::resolve;
 
 /// The channel every group starts with, and the default for `chat send`.
@@ -193,6 +193,7 @@ impl State {
 
     fn summary(&mut self, id: &GroupId) -> Result<GroupSummary, ApiError> {
         let name = self.directory(id)?.name.clone();
+        let forks = self.store.forks_of(id).map_err(storage_error)?.len();
         let record = self.group(id)?;
         let me = record.secrets.member.id();
         let role = record
@@ -206,6 +207,7 @@ impl State {
             members: record.state.members.len(),
             me,
             role,
+            forks,
         })
     }
 }

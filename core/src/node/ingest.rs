@@ -60,6 +60,16 @@ pub(crate) enum Ingested {
     Pending,
 }
 
+/// Keeps the second envelope of a forked chain (same author, document and seq as one
+/// this device already has, different content): it is never merged, but the group is
+/// told, because it means a restored backup, a copied data directory — or a forgery by
+/// someone holding the member's key.
+fn keep_evidence(tx: &mut Tx, group: GroupId, envelope: &Envelope) {
+    let h = envelope.header();
+    let slot = crate::store::Slot::Fork(&group, &h.doc, &h.author, h.seq);
+    tx.batch.put(slot, envelope.as_bytes().to_vec());
+}
+
 fn refused(message: String) -> ApiError {
     ApiError::new(ErrorKind::Integrity, message)
 }
@@ -142,6 +152,7 @@ impl State {
             if stored == Some(envelope.hash()) {
                 return Ok(Ingested::Duplicate);
             }
+            keep_evidence(tx, group, &envelope);
             return Err(refused(format!(
                 "fork: {} wrote two different envelopes with seq {} in document {}; kept the first",
                 header.author, header.seq, header.doc
@@ -152,6 +163,7 @@ impl State {
             return Ok(Ingested::Pending);
         }
         if header.prev != head_hash {
+            keep_evidence(tx, group, &envelope);
             return Err(refused(format!(
                 "fork: envelope {} of {} does not follow the one this device has",
                 header.seq, header.author

@@ -26,6 +26,7 @@ pub(super) enum OwnedSlot {
     Doc(GroupId, DocId),
     Author(GroupId, DocId, MemberId),
     Envelope(GroupId, DocId, MemberId, u64),
+    Fork(GroupId, DocId, MemberId, u64),
 }
 
 impl OwnedSlot {
@@ -36,6 +37,7 @@ impl OwnedSlot {
             Slot::Doc(g, d) => OwnedSlot::Doc(*g, *d),
             Slot::Author(g, d, a) => OwnedSlot::Author(*g, *d, *a),
             Slot::Envelope(g, d, a, seq) => OwnedSlot::Envelope(*g, *d, *a, seq),
+            Slot::Fork(g, d, a, seq) => OwnedSlot::Fork(*g, *d, *a, seq),
         }
     }
 
@@ -46,6 +48,7 @@ impl OwnedSlot {
             OwnedSlot::Doc(g, d) => Slot::Doc(g, d),
             OwnedSlot::Author(g, d, a) => Slot::Author(g, d, a),
             OwnedSlot::Envelope(g, d, a, seq) => Slot::Envelope(g, d, a, *seq),
+            OwnedSlot::Fork(g, d, a, seq) => Slot::Fork(g, d, a, *seq),
         }
     }
 }

@@ -10,6 +10,7 @@
 //! | doc      | `docs`      | `H(g) ‖ H(g,d)`                             |
 //! | author   | `authors`   | `H(g) ‖ H(g,d) ‖ H(g,d,a)`                  |
 //! | envelope | `envelopes` | `H(g) ‖ H(g,d) ‖ H(g,d,a) ‖ seq (u64 BE)`   |
+//! | fork     | `forks`     | `H(g) ‖ H(g,d) ‖ H(g,d,a) ‖ seq (u64 BE)`   |
 //!
 //! so a prefix scan lists a group's documents, a document's authors and an author's
 //! envelopes in sequence order. Every value is sealed with associated data
@@ -39,6 +40,9 @@ pub enum Slot<'a> {
     Author(&'a GroupId, &'a DocId, &'a MemberId),
     /// One envelope of an author in a document, by sequence number.
     Envelope(&'a GroupId, &'a DocId, &'a MemberId, u64),
+    /// Evidence of a fork: a second, different envelope an author signed for a
+    /// sequence number it had already used.
+    Fork(&'a GroupId, &'a DocId, &'a MemberId, u64),
 }
 
 /// The tables of the database.
@@ -50,20 +54,23 @@ pub(super) enum Table {
     Docs,
     Authors,
     Envelopes,
+    Forks,
 }
 
 /// A table of opaque byte keys and sealed byte values.
 pub(super) type Def = TableDefinition<'static, &'static [u8], &'static [u8]>;
 
 impl Table {
-    /// Every table, in the order migration 0 creates them.
-    pub(super) const ALL: [Table; 6] = [
+    /// Every table of the current schema.
+    #[cfg(test)]
+    pub(super) const ALL: [Table; 7] = [
         Table::Meta,
         Table::Profile,
         Table::Groups,
         Table::Docs,
         Table::Authors,
         Table::Envelopes,
+        Table::Forks,
     ];
 
     pub(super) const fn name(self) -> &'static str {
@@ -74,6 +81,7 @@ impl Table {
             Table::Docs => "docs",
             Table::Authors => "authors",
             Table::Envelopes => "envelopes",
+            Table::Forks => "forks",
         }
     }
 
@@ -131,10 +139,15 @@ impl Keys {
             Slot::Group(g) => (Table::Groups, self.group_prefix(g).to_vec()),
             Slot::Doc(g, d) => (Table::Docs, self.doc_prefix(g, d)),
             Slot::Author(g, d, a) => (Table::Authors, self.author_prefix(g, d, a)),
-            Slot::Envelope(g, d, a, seq) => {
+            Slot::Envelope(g, d, a, seq) | Slot::Fork(g, d, a, seq) => {
                 let mut key = self.author_prefix(g, d, a);
                 key.extend_from_slice(&seq.to_be_bytes());
-                (Table::Envelopes, key)
+                let table = if matches!(slot, Slot::Fork(..)) {
+                    Table::Forks
+                } else {
+                    Table::Envelopes
+                };
+                (table, key)
             }
         }
     }

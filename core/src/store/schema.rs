@@ -13,7 +13,7 @@ use super::rows::{Keys, Table};
 use super::{StoreError, db_error};
 
 /// The schema version this build writes.
-pub(super) const SCHEMA_VERSION: u32 = 1;
+pub(super) const SCHEMA_VERSION: u32 = 2;
 
 const VERSION_KEY: &[u8] = b"schema_version";
 
@@ -21,13 +21,26 @@ const VERSION_KEY: &[u8] = b"schema_version";
 type Migration = fn(&WriteTransaction, &Keys, &Path) -> Result<(), StoreError>;
 
 /// `MIGRATIONS[n]` migrates version `n` to `n + 1`.
-const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [create_tables];
+const MIGRATIONS: [Migration; SCHEMA_VERSION as usize] = [create_tables, add_forks];
 
-/// Version 0 → 1: create every table.
+/// Version 0 → 1: create the tables of schema 1.
 fn create_tables(txn: &WriteTransaction, _keys: &Keys, path: &Path) -> Result<(), StoreError> {
-    for table in Table::ALL {
+    for table in [
+        Table::Meta,
+        Table::Profile,
+        Table::Groups,
+        Table::Docs,
+        Table::Authors,
+        Table::Envelopes,
+    ] {
         txn.open_table(table.def()).map_err(db_error(path))?;
     }
+    Ok(())
+}
+
+/// Version 1 → 2: a table for fork evidence.
+fn add_forks(txn: &WriteTransaction, _keys: &Keys, path: &Path) -> Result<(), StoreError> {
+    txn.open_table(Table::Forks.def()).map_err(db_error(path))?;
     Ok(())
 }
 

@@ -449,12 +449,12 @@ fn a_newer_schema_is_refused() {
     drop(store);
     let err = Store::open(&dir, Unlock::Passphrase(passphrase("pw"))).unwrap_err();
     assert!(
-        matches!(err, StoreError::NewerSchema { found: 7, known: 1 }),
+        matches!(err, StoreError::NewerSchema { found: 7, known: 2 }),
         "{err:?}"
     );
     assert_eq!(
         err.to_string(),
-        "this data directory was written by a newer Plenum (schema 7, this build knows 1); upgrade Plenum"
+        "this data directory was written by a newer Plenum (schema 7, this build knows 2); upgrade Plenum"
     );
 }
 
@@ -486,7 +486,7 @@ fn an_older_schema_is_migrated() {
     assert_eq!(table_names(&path), vec!["meta".to_owned()]);
 
     let store = Store::open(&dir, Unlock::Passphrase(passphrase("pw"))).unwrap();
-    assert_eq!(store.schema_version().unwrap(), 1);
+    assert_eq!(store.schema_version().unwrap(), 2);
     put(&store, Slot::Profile, b"after the upgrade");
     assert_eq!(
         store.get(Slot::Profile).unwrap(),

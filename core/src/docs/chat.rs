@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ObjType, ROOT, ScalarValue};
+use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, hydrate};
 use serde::{Deserialize, Serialize};
 
 use super::fields;
@@ -183,29 +183,73 @@ pub fn react(
     Ok(())
 }
 
-fn read_message(doc: &AutoCommit, key: &str) -> Option<ChatMessage> {
-    let id: ItemId = key.parse().ok()?;
-    let m = fields::object(doc, &ROOT, key, ObjType::Map)?;
-    let meta: Meta = serde_json::from_str(&fields::string(doc, &m, "meta")?).ok()?;
+/// One message.
+pub fn message(doc: &AutoCommit, id: ItemId) -> Result<ChatMessage, DocError> {
+    let obj = message_obj(doc, id)?;
+    let value = doc.hydrate(&obj, None)?;
+    hydrated_message(&id.to_string(), &value).ok_or(DocError::UnknownMessage(id))
+}
+
+/// Every well-formed message of this segment, unordered (see [`order_messages`]).
+///
+/// Reads the segment in one pass (Automerge's hydrate) rather than one lookup per
+/// field: a 10k-message segment reads in a fraction of the time.
+pub fn messages(doc: &AutoCommit) -> Result<Vec<ChatMessage>, DocError> {
+    let hydrate::Value::Map(root) = doc.hydrate(ROOT, None)? else {
+        return Err(DocError::Malformed(
+            "a chat segment's root is not a map".into(),
+        ));
+    };
+    Ok(root
+        .iter()
+        .filter_map(|(key, entry)| hydrated_message(key, &entry.value))
+        .collect())
+}
+
+/// A message from its hydrated map; `None` for anything that is not one.
+fn hydrated_message(key: &str, value: &hydrate::Value) -> Option<ChatMessage> {
+    let hydrate::Value::Map(m) = value else {
+        return None;
+    };
+    let scalar = |field: &str| match m.get(field) {
+        Some(hydrate::Value::Scalar(s)) => Some(s),
+        _ => None,
+    };
+    let string = |field: &str| match m.get(field) {
+        Some(hydrate::Value::Scalar(ScalarValue::Str(s))) => Some(s.to_string()),
+        Some(hydrate::Value::Text(t)) => Some(t.to_string()),
+        _ => None,
+    };
+    let meta: Meta = serde_json::from_str(&string("meta")?).ok()?;
+    let deleted = matches!(scalar("deleted"), Some(ScalarValue::Boolean(true)));
+    let edited_at = match scalar("edited_at") {
+        Some(ScalarValue::Uint(u)) => Some(Timestamp(*u)),
+        Some(ScalarValue::Int(i)) => u64::try_from(*i).ok().map(Timestamp),
+        _ => None,
+    };
     let mut reactions: BTreeMap<String, Vec<MemberId>> = BTreeMap::new();
-    if let Some(r) = fields::object(doc, &m, "reactions", ObjType::Map) {
-        for key in fields::set_members(doc, &r) {
-            if let Some((emoji, member)) = key.split_once(REACTION_SEPARATOR)
+    if let Some(hydrate::Value::Map(r)) = m.get("reactions") {
+        for (key, entry) in r.iter() {
+            if matches!(
+                entry.value,
+                hydrate::Value::Scalar(ScalarValue::Boolean(true))
+            ) && let Some((emoji, member)) = key.split_once(REACTION_SEPARATOR)
                 && let Ok(member) = member.parse()
             {
                 reactions.entry(emoji.to_owned()).or_default().push(member);
             }
         }
     }
-    let edited_at = fields::uint(doc, &m, "edited_at").map(Timestamp);
-    let deleted = fields::boolean(doc, &m, "deleted").unwrap_or(false);
+    for who in reactions.values_mut() {
+        who.sort();
+    }
     Some(ChatMessage {
-        id,
+        id: key.parse().ok()?,
         author: meta.author,
         text: if deleted {
             String::new()
         } else {
-            fields::string(doc, &m, "text").unwrap_or_default()
+            string("text").unwrap_or_default()
         },
         sent_at: Timestamp(meta.sent_at),
         hlc: Hlc {
@@ -220,19 +264,6 @@ fn read_message(doc: &AutoCommit, key: &str) -> Option<ChatMessage> {
         reactions,
         imported_author: meta.imported_author,
     })
-}
-
-/// One message.
-pub fn message(doc: &AutoCommit, id: ItemId) -> Result<ChatMessage, DocError> {
-    read_message(doc, &id.to_string()).ok_or(DocError::UnknownMessage(id))
-}
-
-/// Every well-formed message of this segment, unordered (see [`order_messages`]).
-pub fn messages(doc: &AutoCommit) -> Result<Vec<ChatMessage>, DocError> {
-    Ok(fields::keys(doc, &ROOT)
-        .iter()
-        .filter_map(|k| read_message(doc, k))
-        .collect())
 }
 
 /// The highest clock reading in this segment.

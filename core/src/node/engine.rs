@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::Arc;
 
-use automerge::AutoCommit;
+use automerge::{AutoCommit, ReadDoc};
 use serde::{Deserialize, Serialize};
 
 use crate::api::{ApiError, ErrorKind, Event};
@@ -20,9 +20,10 @@ use crate::store::{Slot, Store, StoreError, WriteBatch};
 use super::ingest::Pending;
 use super::writer::NextCommit;
 
-/// Envelopes since the last snapshot that trigger a new one: at least this many, and
-/// at least as many as the snapshot already covers, so full saves happen O(log n)
-/// times over a document's life and loading replays at most half its envelopes.
+/// Changes since the last snapshot that trigger a new one: at least this many, and at
+/// least as many as the snapshot already covers, so full saves happen O(log n) times
+/// over a document's life and loading replays at most half its changes. (Changes, not
+/// envelopes: group commit packs a burst of changes into one envelope.)
 const SNAPSHOT_MIN_TAIL: u64 = 512;
 /// Envelope hashes remembered per loaded document for duplicate detection.
 const MAX_RECENT: usize = 65_536;
@@ -61,7 +62,8 @@ pub(super) struct LoadedDoc {
     /// Hashes of envelopes recorded since loading, which may not be committed yet: a
     /// duplicate arriving before its first copy is on disk must not look like a fork.
     recent: HashMap<(MemberId, u64), Hash>,
-    envelopes: u64,
+    /// Changes in the document, and those of them not in the stored snapshot.
+    changes: u64,
     tail: u64,
 }
 
@@ -110,8 +112,10 @@ impl LoadedDoc {
             self.recent.clear();
         }
         self.recent.insert((author, seq), sealed.hash());
-        self.envelopes += 1;
-        self.tail += 1;
+        // A membership envelope carries no Automerge change but still counts once.
+        let changes = header.change_hashes.len().max(1) as u64;
+        self.changes += changes;
+        self.tail += changes;
         batch.put(
             Slot::Envelope(group, &doc, &author, seq),
             sealed.as_bytes().to_vec(),
@@ -122,7 +126,7 @@ impl LoadedDoc {
             head: sealed.hash(),
         };
         batch.put(Slot::Author(group, &doc, &author), encode(&record));
-        if self.tail >= SNAPSHOT_MIN_TAIL.max(self.envelopes / 2) {
+        if self.tail >= SNAPSHOT_MIN_TAIL.max(self.changes / 2) {
             let covered = self.authors.iter().map(|(a, (s, _))| (*a, *s)).collect();
             let snapshot = DocRecord {
                 id: doc,
@@ -291,7 +295,7 @@ impl State {
             chat_tail: None,
             authors: HashMap::new(),
             recent: HashMap::new(),
-            envelopes: 0,
+            changes: 0,
             tail: 0,
         };
         self.docs.insert((*group, doc), loaded);
@@ -343,11 +347,10 @@ impl State {
         };
         let mut authors = HashMap::new();
         let mut changes = Vec::new();
-        let (mut envelopes, mut tail) = (0, 0);
+        let mut tail = 0;
         for bytes in self.store.authors_of(group, doc).map_err(storage_error)? {
             let author: AuthorRecord = decode("author", &bytes)?;
             authors.insert(author.author, (author.seq, author.head));
-            envelopes += author.seq;
             let covered = stored.covered.get(&author.author).copied().unwrap_or(0);
             for (_, bytes) in self
                 .store
@@ -365,21 +368,20 @@ impl State {
                 })?;
                 // The store authenticates what it returns, and envelopes were verified
                 // when they arrived, so the signature is not checked again here.
-                changes.extend(
-                    envelope
-                        .open_stored_changes(&doc_key(&key, doc))
-                        .map_err(integrity)?,
-                );
-                tail += 1;
+                let opened = envelope
+                    .open_stored_changes(&doc_key(&key, doc))
+                    .map_err(integrity)?;
+                tail += opened.len() as u64;
+                changes.extend(opened);
             }
         }
         automerge.apply_changes(changes).map_err(integrity)?;
         Ok(LoadedDoc {
+            changes: automerge.stats().num_changes,
             doc: automerge,
             chat_tail: None,
             authors,
             recent: HashMap::new(),
-            envelopes,
             tail,
         })
     }

@@ -12,7 +12,9 @@
 use std::collections::{BTreeMap, HashMap};
 
 use automerge::transaction::Transactable;
-use automerge::{AutoCommit, ObjId, ObjType, ROOT, ReadDoc, ScalarValue, hydrate};
+use automerge::{
+    AutoCommit, ChangeHash, ObjId, ObjType, PatchAction, Prop, ROOT, ReadDoc, ScalarValue, hydrate,
+};
 use serde::{Deserialize, Serialize};
 
 use super::fields;
@@ -74,6 +76,20 @@ struct Meta {
 
 fn message_obj(doc: &AutoCommit, id: ItemId) -> Result<ObjId, DocError> {
     fields::object(doc, &ROOT, &id.to_string(), ObjType::Map).ok_or(DocError::UnknownMessage(id))
+}
+
+/// Marks a new segment with its channel. Every device that starts the segment writes
+/// the same value at the same key, so concurrent starts agree; it lets a segment that
+/// arrives before the directory entry naming it still be placed in its channel.
+pub fn init_segment(doc: &mut AutoCommit, channel: ItemId) -> Result<(), DocError> {
+    doc.put(ROOT, "channel", channel.to_string())?;
+    doc.commit();
+    Ok(())
+}
+
+/// The channel a segment belongs to, if it says.
+pub fn segment_channel(doc: &AutoCommit) -> Option<ItemId> {
+    fields::string(doc, &ROOT, "channel")?.parse().ok()
 }
 
 /// Sends a message. `after` is the last message in display order the author sees.
@@ -264,6 +280,26 @@ fn hydrated_message(key: &str, value: &hydrate::Value) -> Option<ChatMessage> {
         reactions,
         imported_author: meta.imported_author,
     })
+}
+
+/// The messages a set of changes touched (sent, edited, deleted or reacted to), from
+/// the document at `before` to its current heads, for telling front ends what to redraw.
+pub fn changed_messages(doc: &mut AutoCommit, before: &[ChangeHash]) -> Vec<ItemId> {
+    let after = doc.get_heads();
+    let mut ids: Vec<ItemId> = doc
+        .diff(before, &after)
+        .into_iter()
+        .filter_map(|patch| match (patch.path.first(), &patch.action) {
+            (Some((_, Prop::Map(key))), _) => key.parse().ok(),
+            (None, PatchAction::PutMap { key, .. } | PatchAction::DeleteMap { key }) => {
+                key.parse().ok()
+            }
+            _ => None,
+        })
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids
 }
 
 /// The highest clock reading in this segment.

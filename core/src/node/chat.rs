@@ -53,6 +53,9 @@ impl State {
         let segment = segment_id(&group, &channel, &epoch, &month);
         if !self.has_doc(&group, &segment)? {
             self.create_doc(tx, &group, segment)?;
+            self.edit(tx, &group, &segment, |doc| {
+                docs::chat::init_segment(doc, channel)
+            })?;
             let epoch_hex = epoch.to_string();
             self.edit(tx, &group, &directory_doc(&group), |doc| {
                 docs::directory::add_segment(doc, channel, segment, &epoch_hex, &month)
@@ -156,6 +159,29 @@ impl State {
             docs::chat::react(doc, at.id, me, emoji, on)
         })?;
         self.message_changed(tx, at)
+    }
+
+    /// Emits the current view of each of `messages`, after a received change.
+    pub(super) fn announce_messages(
+        &mut self,
+        tx: &mut Tx,
+        group: GroupId,
+        channel: ItemId,
+        segment: DocId,
+        messages: &[ItemId],
+    ) -> Result<(), ApiError> {
+        for &id in messages {
+            self.message_changed(
+                tx,
+                Located {
+                    group,
+                    channel,
+                    segment,
+                    id,
+                },
+            )?;
+        }
+        Ok(())
     }
 
     fn message_changed(&mut self, tx: &mut Tx, at: Located) -> Result<Response, ApiError> {

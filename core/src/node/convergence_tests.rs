@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 
-use crate::api::{Request, Response};
+use crate::api::{Event, Request, Response};
 use crate::docs::Splice;
 use crate::group::GroupSecrets;
 use crate::identity::{MemberKeys, Profile};
@@ -53,7 +53,8 @@ impl Replica {
         self.state.store.commit(&next.batches).expect("commit");
     }
 
-    fn receive(&mut self, envelopes: &[Vec<u8>]) {
+    /// Ingests envelopes and commits; returns the events front ends would get.
+    fn receive(&mut self, envelopes: &[Vec<u8>]) -> Vec<Event> {
         let mut tx = Tx::default();
         for bytes in envelopes {
             let outcome = self.state.ingest(&mut tx, bytes).expect("ingest");
@@ -62,7 +63,9 @@ impl Replica {
                 Ingested::Applied(_) | Ingested::Duplicate | Ingested::Pending
             ));
         }
+        let events = std::mem::take(&mut tx.events);
         self.commit(tx);
+        events
     }
 
     /// Everything this replica has stored, read back from its store.
@@ -406,12 +409,67 @@ fn the_setup_really_shares_one_group() {
         )
         .unwrap();
     let from_bo = replicas[1].outbox(&group);
-    replicas[2].receive(&from_bo);
+    let events = replicas[2].receive(&from_bo);
     let log = messages(&mut replicas[2], &g);
     assert_eq!(log.len(), 1);
     assert_eq!(log[0].author_name, "member 1");
     // A replica that has not received it does not show it.
     assert!(messages(&mut replicas[0], &g).is_empty());
+    // Receiving told the front ends: the directory changed (a new segment) and a
+    // message arrived, with its text.
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::GroupChanged { .. })),
+        "{events:?}"
+    );
+    let arrived: Vec<&str> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message { message, .. } => Some(message.message.text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(arrived, ["from Bo"]);
+
+    // A reaction from Cy reaches Bo as an event for that one message.
+    let id = log[0].message.id.to_string();
+    let react = Request::ChatReact {
+        group: g.clone(),
+        message: id,
+        emoji: "✊".into(),
+        remove: false,
+    };
+    replicas[2].call(react, 6).unwrap();
+    let from_cy = replicas[2].outbox(&group);
+    let events = replicas[1].receive(&from_cy);
+    let reacted: Vec<usize> = events
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message { message, .. } => {
+                Some(message.message.reactions.get("✊").map_or(0, Vec::len))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(reacted, [1]);
+    // Edits to a pad and a board announce themselves too.
+    replicas[0]
+        .call(
+            Request::PadWrite {
+                group: g,
+                pad: "pad".into(),
+                text: "agenda".into(),
+            },
+            7,
+        )
+        .unwrap();
+    let from_ana = replicas[0].outbox(&group);
+    let events = replicas[1].receive(&from_ana);
+    assert!(
+        events.iter().any(|e| matches!(e, Event::PadChanged { .. })),
+        "{events:?}"
+    );
 }
 
 #[test]

@@ -11,6 +11,8 @@ use std::collections::BTreeMap;
 
 use crate::api::{ApiError, ErrorKind, Event};
 use crate::envelope::{Envelope, Kind, doc_key, group_tag};
+use automerge::ChangeHash;
+
 use crate::group::{directory_doc, membership_doc};
 use crate::ids::{DocId, GroupId, Hash, MemberId};
 
@@ -176,6 +178,7 @@ impl State {
             self.create_doc(tx, &group, header.doc)?;
         }
         let loaded = self.doc(&group, &header.doc)?;
+        let before = loaded.doc.get_heads();
         loaded
             .doc
             .apply_changes(changes)
@@ -183,10 +186,7 @@ impl State {
         loaded.chat_tail = None;
         loaded.record(&mut tx.batch, &group, &envelope);
         tx.touched.push((group, header.doc));
-        if header.doc == directory_doc(&group) {
-            self.directories.remove(&group);
-            tx.events.push(Event::GroupChanged { group });
-        }
+        self.announce(tx, group, header.doc, &before)?;
         Ok(Ingested::Applied(0))
     }
 
@@ -225,6 +225,38 @@ impl State {
                 "membership operations from other devices are not accepted yet".into(),
             )),
         }
+    }
+
+    /// Tells front ends what a received change touched, as local edits do.
+    fn announce(
+        &mut self,
+        tx: &mut Tx,
+        group: GroupId,
+        doc: DocId,
+        before: &[ChangeHash],
+    ) -> Result<(), ApiError> {
+        if doc == directory_doc(&group) {
+            self.directories.remove(&group);
+            tx.events.push(Event::GroupChanged { group });
+            return Ok(());
+        }
+        let segment_channel = crate::docs::chat::segment_channel(&self.doc(&group, &doc)?.doc);
+        if let Some(channel) = segment_channel {
+            let messages =
+                crate::docs::chat::changed_messages(&mut self.doc(&group, &doc)?.doc, before);
+            return self.announce_messages(tx, group, channel, doc, &messages);
+        }
+        if !self.has_doc(&group, &directory_doc(&group))? {
+            // Nothing names this document yet; the directory, when it arrives, will.
+            return Ok(());
+        }
+        let directory = self.directory(&group)?;
+        if directory.pads.iter().any(|p| p.id == doc) {
+            tx.events.push(Event::PadChanged { group, pad: doc });
+        } else if directory.boards.iter().any(|b| b.id == doc) {
+            tx.events.push(Event::BoardChanged { group, board: doc });
+        }
+        Ok(())
     }
 
     fn stored_envelope_hash(

@@ -188,29 +188,34 @@ fn a_single_use_invite_admitted_on_three_branches_admits_the_lowest_hash_only() 
         b.ok(2, admit(inv, 6)),
         c.ok(3, admit(inv, 7)),
     ];
-    let by_six = b.ok(6, invite(1, 9_000));
+    // Each joiner acts on its own branch, as if its admission stood.
+    let acts = [
+        a.write(5, invite(1, 9_000)),
+        b.write(6, invite(1, 9_000)),
+        c.write(7, invite(1, 9_000)),
+    ];
     let mut devices = [a, b, c];
     let state = sync(&mut devices);
     let winner = *admits.iter().min().unwrap();
-    let admitted: Vec<u8> = [5, 6, 7]
-        .into_iter()
-        .filter(|n| state.is_member(&id(*n)))
-        .collect();
-    assert_eq!(admitted.len(), 1, "exactly one admission stands");
-    let position = admits.iter().position(|h| *h == winner).unwrap();
-    assert_eq!(admitted[0], [5, 6, 7][position]);
-    for loser in admits.iter().filter(|h| **h != winner) {
-        assert_eq!(
-            void(&devices[0], loser),
-            GroupError::InviteTakenConcurrently {
-                invite: inv,
-                winner
-            }
-        );
-    }
     assert_eq!(state.invites[&inv].used, 1);
-    if winner != admits[1] {
-        assert_eq!(void(&devices[0], &by_six), GroupError::NotAMember(id(6)));
+    for (i, joiner) in [5, 6, 7].into_iter().enumerate() {
+        if admits[i] == winner {
+            assert!(state.is_member(&id(joiner)));
+            assert_eq!(devices[0].log.outcome(&acts[i]), Some(&Ok(())));
+        } else {
+            assert!(!state.is_member(&id(joiner)), "only one admission stands");
+            assert_eq!(
+                void(&devices[0], &admits[i]),
+                GroupError::InviteTakenConcurrently {
+                    invite: inv,
+                    winner
+                }
+            );
+            assert_eq!(
+                void(&devices[0], &acts[i]),
+                GroupError::NotAMember(id(joiner))
+            );
+        }
     }
 }
 
@@ -264,4 +269,27 @@ fn an_op_by_a_member_added_only_on_a_concurrent_branch_is_void() {
     let state = sync(&mut devices);
     assert!(state.is_admin(&id(5)) && !state.is_member(&id(6)));
     assert_eq!(void(&devices[0], &premature), GroupError::NotAMember(id(5)));
+}
+
+#[test]
+fn a_removed_member_added_again_acts_normally_after_its_return() {
+    let mut d = base();
+    d.ok(1, remove(2));
+    assert_eq!(
+        d.refused(2, invite(1, 9_000)),
+        GroupError::NotAMember(id(2))
+    );
+    d.ok(1, add(2, Role::Member));
+    let mut other = d.fork();
+    let after = d.ok(2, invite(1, 9_000));
+    other.ok(
+        1,
+        OpKind::SetHistory {
+            policy: HistoryPolicy::FromJoin,
+        },
+    );
+    let mut devices = [d, other];
+    let state = sync(&mut devices);
+    assert!(state.is_member(&id(2)) && state.invites.contains_key(&after));
+    assert_eq!(state.history, HistoryPolicy::FromJoin);
 }

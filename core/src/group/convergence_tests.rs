@@ -143,6 +143,9 @@ proptest! {
         for seed in seeds {
             let mut order = all.clone();
             shuffle(&mut order, seed);
+            let mut batch = MembershipLog::new(genesis()).unwrap();
+            batch.apply_all(order.clone());
+            prop_assert_eq!(batch.state(), reference.log.state());
             let mut log = MembershipLog::new(genesis()).unwrap();
             for op in order {
                 log.apply(op).unwrap();

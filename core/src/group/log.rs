@@ -33,6 +33,7 @@ pub enum Applied {
     Void(GroupError),
 }
 
+#[derive(Debug)]
 struct Entry {
     op: Op,
     depth: u64,
@@ -40,6 +41,7 @@ struct Entry {
 }
 
 /// A group's membership log: holds operations by hash and computes the group state.
+#[derive(Debug)]
 pub struct MembershipLog {
     group: GroupId,
     create: Hash,
@@ -88,6 +90,21 @@ impl MembershipLog {
     /// a second create, a malformed one) and for a full pending set; an operation the
     /// rules refuse is kept and reported as [`Applied::Void`].
     pub fn apply(&mut self, op: Op) -> Result<Applied, GroupError> {
+        let hash = op.hash();
+        let placed = self.place(op)?;
+        if placed != Applied::Accepted {
+            return Ok(placed);
+        }
+        self.recompute();
+        Ok(match self.outcomes.get(&hash) {
+            Some(Err(e)) => Applied::Void(e.clone()),
+            _ => Applied::Accepted,
+        })
+    }
+
+    /// Puts an operation into the DAG or the pending set without recomputing;
+    /// `Accepted` here means only "placed in the DAG".
+    fn place(&mut self, op: Op) -> Result<Applied, GroupError> {
         if op.group != self.group {
             return Err(GroupError::WrongGroup);
         }
@@ -112,11 +129,33 @@ impl MembershipLog {
         }
         self.insert(hash, op);
         self.drain_pending();
+        Ok(Applied::Accepted)
+    }
+
+    /// Takes many operations (a catch-up page, or the log loaded from disk) and
+    /// recomputes the state once, which costs far less than one call to
+    /// [`apply`](Self::apply) each. Returns what became of each, in the given order.
+    pub fn apply_all(&mut self, ops: Vec<Op>) -> Vec<Result<Applied, GroupError>> {
+        let mut results = Vec::with_capacity(ops.len());
+        let mut placed = Vec::with_capacity(ops.len());
+        for op in ops {
+            let hash = op.hash();
+            let result = self.place(op);
+            if matches!(result, Ok(Applied::Accepted | Applied::Pending)) {
+                placed.push((results.len(), hash));
+            }
+            results.push(result);
+        }
         self.recompute();
-        Ok(match self.outcomes.get(&hash) {
-            Some(Err(e)) => Applied::Void(e.clone()),
-            _ => Applied::Accepted,
-        })
+        // Operations that waited for a head later in the batch are in the DAG now.
+        for (i, hash) in placed {
+            match self.outcomes.get(&hash) {
+                Some(Ok(())) => results[i] = Ok(Applied::Accepted),
+                Some(Err(e)) => results[i] = Ok(Applied::Void(e.clone())),
+                None => {}
+            }
+        }
+        results
     }
 
     /// The group state the whole DAG yields.

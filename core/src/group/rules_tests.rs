@@ -286,3 +286,27 @@ fn the_log_waits_for_missing_heads_and_refuses_what_cannot_belong() {
         Err(GroupError::PendingFull(MAX_PENDING))
     );
 }
+
+#[test]
+fn applying_a_batch_equals_applying_one_by_one() {
+    let mut source = two();
+    let inv = source.ok(2, invite(1, 9_000));
+    source.ok(1, admit(inv, 4));
+    let refused = source.write(2, remove(1));
+    let mut ops: Vec<Op> = source.log.ops().into_iter().cloned().collect();
+    ops.reverse();
+    let mut d = Device::new();
+    let results = d.log.apply_all(ops.clone());
+    assert_eq!(d.log.state(), source.log.state());
+    assert_eq!(d.log.outcome(&refused), source.log.outcome(&refused));
+    let position = ops.iter().position(|op| op.hash() == refused).unwrap();
+    assert!(matches!(
+        results[position],
+        Ok(Applied::Void(GroupError::AdminOnly { .. }))
+    ));
+    assert_eq!(
+        results.last(),
+        Some(&Ok(Applied::Duplicate)),
+        "the create op is known"
+    );
+}

@@ -34,6 +34,7 @@ use crate::identity::MemberKeys;
 use crate::ids::{DocId, GroupId, Hash, MemberId};
 use crate::time::Timestamp;
 
+mod concurrency;
 mod log;
 mod ops;
 mod rules;

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{GroupError, GroupState, Op, OpKind, rules};
+use super::{GroupError, GroupState, Op, OpKind, concurrency, rules};
 use crate::ids::{GroupId, Hash};
 
 /// How many operations may wait for missing heads before new ones are refused.
@@ -33,11 +33,13 @@ pub enum Applied {
     Void(GroupError),
 }
 
+/// An operation in the DAG, with where it sits.
 #[derive(Debug)]
-struct Entry {
-    op: Op,
+pub(super) struct Entry {
+    pub(super) op: Op,
     depth: u64,
-    ancestors: BTreeSet<Hash>,
+    /// Every operation in its causal past.
+    pub(super) ancestors: BTreeSet<Hash>,
 }
 
 /// A group's membership log: holds operations by hash and computes the group state.
@@ -265,7 +267,7 @@ impl MembershipLog {
         let mut void = BTreeMap::new();
         let replay = loop {
             let replay = self.replay(&order, &void);
-            let found = self.concurrency_voids(&replay);
+            let found = concurrency::voids(&self.entries, &replay.accepted, &replay.state);
             if found.is_empty() {
                 break replay;
             }
@@ -290,7 +292,7 @@ impl MembershipLog {
                 outcomes.insert(*hash, Err(e.clone()));
                 continue;
             }
-            let past = self.state_at(entry, &accepted);
+            let past = self.state_at(entry, &accepted, &running);
             let result = rules::check(&past, &entry.op).and_then(|()| {
                 let mut next = running.clone();
                 next.apply_effect(&entry.op, *hash);
@@ -319,7 +321,11 @@ impl MembershipLog {
     }
 
     /// The state of the accepted operations in `entry`'s causal past.
-    fn state_at(&self, entry: &Entry, accepted: &[Hash]) -> GroupState {
+    fn state_at(&self, entry: &Entry, accepted: &[Hash], running: &GroupState) -> GroupState {
+        // In a linear log every accepted operation is in the causal past.
+        if accepted.iter().all(|h| entry.ancestors.contains(h)) {
+            return running.clone();
+        }
         let mut state = self.base.clone();
         for hash in accepted.iter().filter(|h| entry.ancestors.contains(h)) {
             if let Some(e) = self.entries.get(hash) {
@@ -327,73 +333,6 @@ impl MembershipLog {
             }
         }
         state
-    }
-
-    /// Accepted operations the DAG-wide rules make void.
-    fn concurrency_voids(&self, replay: &Replay) -> BTreeMap<Hash, GroupError> {
-        let mut void = BTreeMap::new();
-        // A removal (or leave) beats the removed member's concurrent operations, except
-        // the removed member's own removal of its remover: both of those stand.
-        for removal in &replay.accepted {
-            let Some(r) = self.entries.get(removal) else {
-                continue;
-            };
-            let Some(gone) = r.op.removes() else {
-                continue;
-            };
-            for hash in &replay.accepted {
-                let Some(e) = self.entries.get(hash) else {
-                    continue;
-                };
-                let concurrent = hash != removal
-                    && !r.ancestors.contains(hash)
-                    && !e.ancestors.contains(removal);
-                let mutual = matches!(&e.op.kind,
-                    OpKind::Remove { member, .. } if *member == r.op.author);
-                if e.op.author == gone && concurrent && !mutual {
-                    void.insert(
-                        *hash,
-                        GroupError::RemovedConcurrently {
-                            member: gone,
-                            removal: *removal,
-                        },
-                    );
-                }
-            }
-        }
-        // An invite admitted more often than its uses keeps the lowest hashes.
-        let mut admits: BTreeMap<Hash, Vec<Hash>> = BTreeMap::new();
-        for hash in &replay.accepted {
-            if let Some(Entry {
-                op:
-                    Op {
-                        kind: OpKind::Admit { invite, .. },
-                        ..
-                    },
-                ..
-            }) = self.entries.get(hash)
-            {
-                admits.entry(*invite).or_default().push(*hash);
-            }
-        }
-        for (invite, mut list) in admits {
-            let Some(found) = replay.state.invites.get(&invite) else {
-                continue;
-            };
-            let uses = usize::try_from(found.uses).unwrap_or(usize::MAX);
-            if list.len() <= uses {
-                continue;
-            }
-            list.sort();
-            let winner = list[uses.saturating_sub(1)];
-            for loser in &list[uses..] {
-                void.insert(
-                    *loser,
-                    GroupError::InviteTakenConcurrently { invite, winner },
-                );
-            }
-        }
-        void
     }
 
     fn dag_heads(&self) -> Vec<Hash> {

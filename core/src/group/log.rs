@@ -7,8 +7,10 @@
 //! rules that need the whole DAG mark more operations void: operations of a removed
 //! member concurrent with its removal, and admissions beyond an invite's uses. Rounds
 //! repeat until no operation is newly void; the void set only grows, so this ends.
-//! The cost is quadratic in the number of operations per round, which membership logs
-//! (a few operations per member) keep small.
+//! A full replay costs time quadratic in the number of operations, which membership
+//! logs (a few operations per member) keep small. Two cases avoid it: an operation that
+//! descends from every other one (a local write, or arrival in causal order) is simply
+//! appended, and [`MembershipLog::apply_all`] replays once for a whole batch.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -93,11 +95,20 @@ impl MembershipLog {
     /// rules refuse is kept and reported as [`Applied::Void`].
     pub fn apply(&mut self, op: Op) -> Result<Applied, GroupError> {
         let hash = op.hash();
+        let before = self.entries.len();
         let placed = self.place(op)?;
         if placed != Applied::Accepted {
             return Ok(placed);
         }
-        self.recompute();
+        let descends_from_all = self
+            .entries
+            .get(&hash)
+            .is_some_and(|e| e.ancestors.len() + 1 == self.entries.len());
+        if self.entries.len() == before + 1 && descends_from_all {
+            self.append(hash);
+        } else {
+            self.recompute();
+        }
         Ok(match self.outcomes.get(&hash) {
             Some(Err(e)) => Applied::Void(e.clone()),
             _ => Applied::Accepted,
@@ -253,6 +264,34 @@ impl MembershipLog {
                 }
             }
         }
+    }
+
+    /// Applies an operation that has every other one in its causal past: it comes last
+    /// in canonical order, is concurrent with nothing, and so changes no earlier
+    /// outcome; the result equals a full recompute.
+    fn append(&mut self, hash: Hash) {
+        let Some(entry) = self.entries.get(&hash) else {
+            return;
+        };
+        let result = rules::check(&self.state, &entry.op).and_then(|()| {
+            let mut next = self.state.clone();
+            next.apply_effect(&entry.op, hash);
+            if next.admin_count() == 0 {
+                Err(GroupError::LastAdmin)
+            } else {
+                Ok(next)
+            }
+        });
+        match result {
+            Ok(next) => {
+                self.state = next;
+                self.outcomes.insert(hash, Ok(()));
+            }
+            Err(e) => {
+                self.outcomes.insert(hash, Err(e));
+            }
+        }
+        self.state.heads = vec![hash];
     }
 
     fn recompute(&mut self) {

@@ -310,3 +310,17 @@ fn applying_a_batch_equals_applying_one_by_one() {
         "the create op is known"
     );
 }
+
+#[test]
+fn a_long_linear_log_one_by_one_equals_the_batch() {
+    let mut d = Device::new();
+    for n in 2..=250u8 {
+        d.ok(1, add(n, Role::Member));
+    }
+    assert_eq!(d.log.state().members.len(), 250);
+    assert_eq!(d.log.heads().len(), 1);
+    let ops: Vec<Op> = d.log.ops().into_iter().cloned().collect();
+    let mut batch = Device::new();
+    batch.log.apply_all(ops);
+    assert_eq!(batch.log.state(), d.log.state());
+}

@@ -48,6 +48,8 @@ mod convergence_tests;
 mod rules_tests;
 #[cfg(test)]
 mod test_support;
+#[cfg(test)]
+mod vectors_tests;
 
 pub use log::{Applied, MAX_PENDING, MembershipLog};
 pub use ops::{Op, OpKind};

@@ -293,3 +293,25 @@ fn a_removed_member_added_again_acts_normally_after_its_return() {
     assert!(state.is_member(&id(2)) && state.invites.contains_key(&after));
     assert_eq!(state.history, HistoryPolicy::FromJoin);
 }
+
+#[test]
+fn two_admins_removing_the_same_member_merge_their_cutoffs() {
+    let doc = |n| DocId([n; 16]);
+    let cut = |pairs: &[(u8, u64)]| OpKind::Remove {
+        member: id(2),
+        cutoff: pairs.iter().map(|(d, s)| (doc(*d), *s)).collect(),
+    };
+    let mut a = base();
+    let mut b = a.fork();
+    let first = a.ok(1, cut(&[(1, 10), (2, 4)]));
+    let second = b.ok(3, cut(&[(1, 7), (3, 5)]));
+    let mut devices = [a, b];
+    let state = sync(&mut devices);
+    assert!(!state.is_member(&id(2)));
+    assert_eq!(devices[0].log.outcome(&first), Some(&Ok(())));
+    assert_eq!(devices[0].log.outcome(&second), Some(&Ok(())));
+    let expected = [(doc(1), 10), (doc(2), 4), (doc(3), 5)]
+        .into_iter()
+        .collect();
+    assert_eq!(state.cutoffs[&id(2)], expected);
+}

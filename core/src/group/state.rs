@@ -58,7 +58,7 @@ pub struct GroupState {
     #[serde(default = "allowed")]
     pub member_invites: bool,
     /// For each removed member, its last accepted seq per document, recorded by the
-    /// removal for later enforcement.
+    /// removal for later enforcement; several removals merge, keeping the highest.
     #[serde(default)]
     pub cutoffs: BTreeMap<MemberId, BTreeMap<DocId, u64>>,
 }
@@ -137,7 +137,12 @@ impl GroupState {
                 });
             }
             OpKind::Remove { member, cutoff } => {
-                self.cutoffs.insert(*member, cutoff.clone());
+                // Concurrent removers may have seen different seqs: keep what either saw.
+                let merged = self.cutoffs.entry(*member).or_default();
+                for (doc, seq) in cutoff {
+                    let kept = merged.entry(*doc).or_insert(*seq);
+                    *kept = (*kept).max(*seq);
+                }
                 self.depart(member);
             }
             OpKind::Leave => self.depart(&op.author),

@@ -1,29 +1,65 @@
 //! A group's membership log and key epochs.
 //!
-//! The log is a DAG of operations, each naming the heads its author saw. Every device
-//! validates every operation against the state at its causal position. An operation
-//! travels inside a [`Kind::Membership`](crate::envelope::Kind::Membership) envelope,
-//! whose signature is the operation's signature.
+//! The log is a DAG of operations ([`Op`]), each naming the heads its author saw; the
+//! create operation names none. An operation travels inside a
+//! [`Kind::Membership`](crate::envelope::Kind::Membership) envelope, whose signature is
+//! the operation's signature.
 //!
-//! This build implements the first operation, `Create`, which makes the creator the
-//! group's first admin and starts epoch 0: the epoch id is the hash of the create
-//! operation, and its key is a fresh random key only the creator holds.
-
-use std::collections::BTreeMap;
+//! [`MembershipLog`] is a pure state machine (no I/O): it takes operations in any
+//! arrival order, holds those whose heads it has not seen yet in a bounded pending set,
+//! and computes the [`GroupState`] from the DAG. It processes operations in a canonical
+//! topological order (causal depth, then operation hash) and validates each against the
+//! state at its causal position: the author must hold the needed role in the causal past
+//! of the operation. Written rules settle concurrency (see `protocol-spec/membership.md`):
+//!
+//! - a removal (or leave) of M voids M's operations concurrent with it, except M's own
+//!   removal of its remover; a removed or departed member's invites are revoked;
+//! - an operation that would leave the group with no admin is void; between concurrent
+//!   operations, the one later in the canonical order is the one that is void;
+//! - an invite admitted more often than its uses across partitions keeps the admissions
+//!   with the lowest operation hashes; the others are void;
+//! - an invite admits only while the admitting operation's time is before its expiry.
+//!
+//! Not built yet, and so not accepted by this log: key rotation operations (the group
+//! keeps epoch 0, the create operation's hash), verification of the joiner's proof in an
+//! `Admit` (the proof bytes are stored in the operation, which the log keeps, so that a
+//! later slice can verify them), and enforcement of a removal's per-document cutoff (it
+//! is recorded in [`GroupState::cutoffs`]).
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::crypto::{self, SecretKey};
+use crate::crypto::SecretKey;
 use crate::identity::MemberKeys;
 use crate::ids::{DocId, GroupId, Hash, MemberId};
 use crate::time::Timestamp;
 
-/// Why a membership operation was refused.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+mod concurrency;
+mod log;
+mod ops;
+mod rules;
+mod state;
+
+#[cfg(test)]
+mod concurrency_tests;
+#[cfg(test)]
+mod convergence_tests;
+#[cfg(test)]
+mod rules_tests;
+#[cfg(test)]
+mod test_support;
+#[cfg(test)]
+mod vectors_tests;
+
+pub use log::{Applied, MAX_PENDING, MembershipLog};
+pub use ops::{Op, OpKind};
+pub use state::{GroupState, Invite, Member};
+
+/// Why a membership operation was refused or is void.
+#[derive(Clone, Debug, thiserror::Error, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum GroupError {
-    /// The operation does not decode.
+    /// The operation does not decode, or is not well formed.
     #[error("malformed membership operation: {0}")]
     Malformed(String),
     /// The operation belongs to another group.
@@ -38,6 +74,72 @@ pub enum GroupError {
     /// The author of the operation is not who it claims to add.
     #[error("operation author {0} is not allowed to do this")]
     NotAllowed(MemberId),
+    /// The author, or the member the operation is about, is not a member.
+    #[error("{0} is not a member of this group")]
+    NotAMember(MemberId),
+    /// Only admins may do this.
+    #[error("{author} is not an admin; only admins may {action}")]
+    AdminOnly {
+        /// Who tried.
+        author: MemberId,
+        /// What they tried, in words.
+        action: &'static str,
+    },
+    /// The member to add or admit is already a member.
+    #[error("{0} is already a member of this group")]
+    AlreadyMember(MemberId),
+    /// The operation would leave the group without an admin.
+    #[error(
+        "the group's last admin cannot be removed, demoted or leave; make another member admin first"
+    )]
+    LastAdmin,
+    /// The group's admins turned off invites by members who are not admins.
+    #[error("only admins may create invites in this group")]
+    MemberInvitesDisabled,
+    /// An invite must admit at least one person.
+    #[error("an invite must allow at least one use")]
+    NoUses,
+    /// No invite with this hash exists in the causal past.
+    #[error("invite {0} does not exist")]
+    UnknownInvite(Hash),
+    /// The invite was revoked, or its creator is no longer a member.
+    #[error("invite {0} was revoked")]
+    InviteRevoked(Hash),
+    /// The invite's expiry is not after the admission's time.
+    #[error("invite {invite} expired at {expires}")]
+    InviteExpired {
+        /// The invite.
+        invite: Hash,
+        /// When it expired.
+        expires: Timestamp,
+    },
+    /// Every use of the invite was already taken.
+    #[error("invite {invite} was already used {uses} time(s), its limit")]
+    InviteUsedUp {
+        /// The invite.
+        invite: Hash,
+        /// How many uses it allowed.
+        uses: u32,
+    },
+    /// A concurrent admission with a lower hash took the invite's last use.
+    #[error("invite {invite} was used by a concurrent admission ({winner})")]
+    InviteTakenConcurrently {
+        /// The invite.
+        invite: Hash,
+        /// The admission that stands.
+        winner: Hash,
+    },
+    /// The author was removed (or left) concurrently, which voids this operation.
+    #[error("{member} was removed by a concurrent operation ({removal})")]
+    RemovedConcurrently {
+        /// The author of the void operation.
+        member: MemberId,
+        /// The removal or leave that voids it.
+        removal: Hash,
+    },
+    /// Too many operations wait for heads this device has not seen.
+    #[error("{0} membership operations already wait for missing predecessors; catch up first")]
+    PendingFull(usize),
 }
 
 /// What a member may do.
@@ -74,53 +176,6 @@ pub struct MemberInfo {
     pub name: String,
 }
 
-/// What an operation does.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub enum OpKind {
-    /// Founds the group: the author becomes its first admin; starts epoch 0.
-    Create {
-        /// The group's initial name (the directory document holds renames).
-        name: String,
-        /// The founder.
-        creator: MemberInfo,
-        /// The history policy.
-        history: HistoryPolicy,
-    },
-}
-
-/// One signed entry of the membership log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Op {
-    /// The group.
-    pub group: GroupId,
-    /// Who wrote it (also the envelope's signer).
-    pub author: MemberId,
-    /// The log heads the author saw.
-    pub heads: Vec<Hash>,
-    /// When, by the author's clock.
-    pub at: Timestamp,
-    /// What it does.
-    pub kind: OpKind,
-}
-
-impl Op {
-    /// The canonical encoding (postcard), which is the envelope's plaintext.
-    pub fn encode(&self) -> Vec<u8> {
-        // Serializing plain data to a Vec cannot fail.
-        postcard::to_allocvec(self).unwrap_or_default()
-    }
-
-    /// Decodes an operation received from the network or disk.
-    pub fn decode(bytes: &[u8]) -> Result<Op, GroupError> {
-        postcard::from_bytes(bytes).map_err(|e| GroupError::Malformed(e.to_string()))
-    }
-
-    /// The operation's hash; for a create (and later, rotate) operation, the epoch id.
-    pub fn hash(&self) -> Hash {
-        Hash(crypto::hash("plenum membership op v1", &[&self.encode()]))
-    }
-}
-
 /// The id of a group's membership-log document.
 pub fn membership_doc(group: &GroupId) -> DocId {
     DocId::derived(group, b"membership log")
@@ -129,94 +184,6 @@ pub fn membership_doc(group: &GroupId) -> DocId {
 /// The id of a group's directory document.
 pub fn directory_doc(group: &GroupId) -> DocId {
     DocId::derived(group, b"directory")
-}
-
-/// A member in the current state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Member {
-    /// Who, as recorded.
-    pub info: MemberInfo,
-    /// What they may do.
-    pub role: Role,
-    /// When they joined.
-    pub joined_at: Timestamp,
-}
-
-/// The membership state after applying the log.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct GroupState {
-    /// The group.
-    pub id: GroupId,
-    /// The name given at creation.
-    pub founding_name: String,
-    /// Current members.
-    pub members: BTreeMap<MemberId, Member>,
-    /// Key epochs in order; the last is current.
-    pub epochs: Vec<Hash>,
-    /// The history policy.
-    pub history: HistoryPolicy,
-    /// The log's heads.
-    pub heads: Vec<Hash>,
-}
-
-impl GroupState {
-    /// Builds the state from the create operation.
-    pub fn from_create(op: &Op) -> Result<GroupState, GroupError> {
-        let OpKind::Create {
-            name,
-            creator,
-            history,
-        } = &op.kind;
-        if creator.id != op.author {
-            return Err(GroupError::NotAllowed(op.author));
-        }
-        let mut members = BTreeMap::new();
-        members.insert(
-            creator.id,
-            Member {
-                info: creator.clone(),
-                role: Role::Admin,
-                joined_at: op.at,
-            },
-        );
-        let hash = op.hash();
-        Ok(GroupState {
-            id: op.group,
-            founding_name: name.clone(),
-            members,
-            epochs: vec![hash],
-            history: *history,
-            heads: vec![hash],
-        })
-    }
-
-    /// Applies a later operation, validated against this state.
-    pub fn apply(&mut self, op: &Op) -> Result<(), GroupError> {
-        if op.group != self.id {
-            return Err(GroupError::WrongGroup);
-        }
-        match op.kind {
-            OpKind::Create { .. } => Err(GroupError::DuplicateCreate),
-        }
-    }
-
-    /// The current epoch id.
-    pub fn current_epoch(&self) -> Hash {
-        // from_create always records epoch 0, so the list is never empty.
-        self.epochs.last().copied().unwrap_or(Hash([0; 32]))
-    }
-
-    /// Whether `member` is currently a member.
-    pub fn is_member(&self, member: &MemberId) -> bool {
-        self.members.contains_key(member)
-    }
-
-    /// Whether `member` is currently an admin.
-    pub fn is_admin(&self, member: &MemberId) -> bool {
-        self.members
-            .get(member)
-            .is_some_and(|m| m.role == Role::Admin)
-    }
 }
 
 /// This device's secrets for one group: its member keys and the epoch keys it holds.

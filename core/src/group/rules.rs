@@ -1,0 +1,125 @@
+//! Validation of one operation against the state at its causal position.
+//!
+//! These rules see a single state; the rules that need the whole DAG (concurrent
+//! removals, invites admitted on two branches) live in the log.
+
+use super::{GroupError, GroupState, Op, OpKind, Role};
+use crate::ids::MemberId;
+
+/// Checks that `op` may be applied to `state`: the author is a member with the role the
+/// operation needs, the members and invites it names exist, and the group keeps an admin.
+pub(super) fn check(state: &GroupState, op: &Op) -> Result<(), GroupError> {
+    if op.group != state.id {
+        return Err(GroupError::WrongGroup);
+    }
+    if let OpKind::Create { .. } = op.kind {
+        return Err(GroupError::DuplicateCreate);
+    }
+    if !state.is_member(&op.author) {
+        return Err(GroupError::NotAMember(op.author));
+    }
+    let admin = |action| {
+        if state.is_admin(&op.author) {
+            Ok(())
+        } else {
+            Err(GroupError::AdminOnly {
+                author: op.author,
+                action,
+            })
+        }
+    };
+    match &op.kind {
+        OpKind::Create { .. } => Err(GroupError::DuplicateCreate),
+        OpKind::Add { member, .. } => {
+            admin("add members")?;
+            absent(state, &member.id)
+        }
+        OpKind::Remove { member, .. } => {
+            admin("remove members")?;
+            present(state, member)?;
+            keeps_an_admin(state, member)
+        }
+        OpKind::ChangeRole { member, role } => {
+            admin("change roles")?;
+            present(state, member)?;
+            if *role == Role::Admin {
+                Ok(())
+            } else {
+                keeps_an_admin(state, member)
+            }
+        }
+        OpKind::Leave => keeps_an_admin(state, &op.author),
+        OpKind::SetHistory { .. } => admin("set the history policy"),
+        OpKind::SetMemberInvites { .. } => admin("allow or forbid member invites"),
+        OpKind::CreateInvite { uses, .. } => {
+            if !state.member_invites && !state.is_admin(&op.author) {
+                return Err(GroupError::MemberInvitesDisabled);
+            }
+            if *uses == 0 {
+                return Err(GroupError::NoUses);
+            }
+            Ok(())
+        }
+        OpKind::RevokeInvite { invite } => {
+            let found = state
+                .invites
+                .get(invite)
+                .ok_or(GroupError::UnknownInvite(*invite))?;
+            if found.creator != op.author {
+                admin("revoke invites created by others")?;
+            }
+            if found.revoked {
+                return Err(GroupError::InviteRevoked(*invite));
+            }
+            Ok(())
+        }
+        OpKind::Admit { invite, member, .. } => {
+            let found = state
+                .invites
+                .get(invite)
+                .ok_or(GroupError::UnknownInvite(*invite))?;
+            if found.revoked {
+                return Err(GroupError::InviteRevoked(*invite));
+            }
+            if op.at >= found.expires {
+                return Err(GroupError::InviteExpired {
+                    invite: *invite,
+                    expires: found.expires,
+                });
+            }
+            if found.used >= found.uses {
+                return Err(GroupError::InviteUsedUp {
+                    invite: *invite,
+                    uses: found.uses,
+                });
+            }
+            absent(state, &member.id)
+        }
+    }
+}
+
+fn present(state: &GroupState, member: &MemberId) -> Result<(), GroupError> {
+    if state.is_member(member) {
+        Ok(())
+    } else {
+        Err(GroupError::NotAMember(*member))
+    }
+}
+
+fn absent(state: &GroupState, member: &MemberId) -> Result<(), GroupError> {
+    if state.is_member(member) {
+        Err(GroupError::AlreadyMember(*member))
+    } else {
+        Ok(())
+    }
+}
+
+/// Refuses taking `member`'s admin role (by removal, demotion or leave) when it is the
+/// last admin.
+fn keeps_an_admin(state: &GroupState, member: &MemberId) -> Result<(), GroupError> {
+    if state.is_admin(member) && state.admin_count() <= 1 {
+        Err(GroupError::LastAdmin)
+    } else {
+        Ok(())
+    }
+}

@@ -1,0 +1,141 @@
+//! Builders shared by the membership tests: members with fixed ids, operations with
+//! explicit heads, and a log per simulated device.
+
+use std::collections::BTreeMap;
+
+use super::{Applied, GroupError, HistoryPolicy, MemberInfo, MembershipLog, Op, OpKind, Role};
+use crate::ids::{GroupId, Hash, MemberId};
+use crate::time::Timestamp;
+
+pub(super) const GROUP: GroupId = GroupId([7; 32]);
+
+/// Member number `n`; member 1 founds the group.
+pub(super) fn id(n: u8) -> MemberId {
+    MemberId([n; 32])
+}
+
+pub(super) fn info(n: u8) -> MemberInfo {
+    MemberInfo {
+        id: id(n),
+        exchange: [n; 32],
+        peer: [n.wrapping_add(100); 32],
+        name: format!("member {n}"),
+    }
+}
+
+pub(super) fn genesis() -> Op {
+    Op {
+        group: GROUP,
+        author: id(1),
+        heads: Vec::new(),
+        at: Timestamp(1_000),
+        kind: OpKind::Create {
+            name: "Tenants".into(),
+            creator: info(1),
+            history: HistoryPolicy::Full,
+        },
+    }
+}
+
+pub(super) fn op(author: u8, heads: &[Hash], kind: OpKind) -> Op {
+    op_at(author, heads, 2_000, kind)
+}
+
+pub(super) fn op_at(author: u8, heads: &[Hash], at: u64, kind: OpKind) -> Op {
+    Op {
+        group: GROUP,
+        author: id(author),
+        heads: heads.to_vec(),
+        at: Timestamp(at),
+        kind,
+    }
+}
+
+pub(super) fn add(n: u8, role: Role) -> OpKind {
+    OpKind::Add {
+        member: info(n),
+        role,
+    }
+}
+
+pub(super) fn remove(n: u8) -> OpKind {
+    OpKind::Remove {
+        member: id(n),
+        cutoff: BTreeMap::new(),
+    }
+}
+
+pub(super) fn role(n: u8, role: Role) -> OpKind {
+    OpKind::ChangeRole {
+        member: id(n),
+        role,
+    }
+}
+
+pub(super) fn invite(uses: u32, expires: u64) -> OpKind {
+    OpKind::CreateInvite {
+        invite_key: [uses as u8; 32],
+        uses,
+        expires: Timestamp(expires),
+    }
+}
+
+pub(super) fn admit(invite: Hash, n: u8) -> OpKind {
+    OpKind::Admit {
+        invite,
+        member: info(n),
+        proof: vec![n; 64],
+    }
+}
+
+/// A device: its log, and a way to author operations at its own heads.
+pub(super) struct Device {
+    pub(super) log: MembershipLog,
+}
+
+impl Device {
+    pub(super) fn new() -> Device {
+        Device {
+            log: MembershipLog::new(genesis()).unwrap(),
+        }
+    }
+
+    /// Authors `kind` as member `author` at this device's heads, applies it, and
+    /// returns the operation's hash.
+    pub(super) fn write(&mut self, author: u8, kind: OpKind) -> Hash {
+        let op = op(author, &self.log.heads(), kind);
+        let hash = op.hash();
+        self.log.apply(op).unwrap();
+        hash
+    }
+
+    /// Like `write`, asserting the operation is accepted.
+    pub(super) fn ok(&mut self, author: u8, kind: OpKind) -> Hash {
+        let hash = self.write(author, kind);
+        assert_eq!(self.log.outcome(&hash), Some(&Ok(())), "op should stand");
+        hash
+    }
+
+    /// Like `write`, returning why the operation is void.
+    pub(super) fn refused(&mut self, author: u8, kind: OpKind) -> GroupError {
+        let hash = self.write(author, kind);
+        match self.log.outcome(&hash) {
+            Some(Err(e)) => e.clone(),
+            other => panic!("expected a refusal, got {other:?}"),
+        }
+    }
+
+    /// Delivers everything `other` holds, in `other`'s canonical order.
+    pub(super) fn receive(&mut self, other: &Device) {
+        for op in other.log.ops() {
+            let applied = self.log.apply(op.clone()).unwrap();
+            assert_ne!(applied, Applied::Pending);
+        }
+    }
+
+    pub(super) fn fork(&self) -> Device {
+        let mut d = Device::new();
+        d.receive(self);
+        d
+    }
+}

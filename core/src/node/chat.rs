@@ -3,9 +3,11 @@
 //! id, so devices that start a month's segment concurrently write into one document.
 
 use crate::api::{ApiError, Event, MessageView, Response};
-use crate::docs::{self, ChatMessage};
+use automerge::AutoCommit;
+
+use crate::docs::{self, ChatMessage, DocError};
 use crate::group::directory_doc;
-use crate::ids::{DocId, GroupId, Hash, ItemId};
+use crate::ids::{DocId, GroupId, Hash, ItemId, MemberId};
 use crate::time::Timestamp;
 
 use super::engine::{State, Tx, doc_error};
@@ -118,13 +120,9 @@ impl State {
         text: &str,
         now: Timestamp,
     ) -> Result<Response, ApiError> {
-        let group = self.resolve_group(group)?;
-        let at = self.locate(&group, message)?;
-        let me = self.me(&group)?.id();
-        self.edit(tx, &group, &at.segment, |doc| {
-            docs::chat::edit(doc, at.id, me, text, now)
-        })?;
-        self.message_changed(tx, at)
+        self.change_message(tx, group, message, |doc, id, me, _| {
+            docs::chat::edit(doc, id, me, text, now)
+        })
     }
 
     pub(super) fn chat_delete(
@@ -134,14 +132,9 @@ impl State {
         message: &str,
         now: Timestamp,
     ) -> Result<Response, ApiError> {
-        let group = self.resolve_group(group)?;
-        let at = self.locate(&group, message)?;
-        let me = self.me(&group)?.id();
-        let admin = self.group(&group)?.state.is_admin(&me);
-        self.edit(tx, &group, &at.segment, |doc| {
-            docs::chat::delete(doc, at.id, me, admin, now)
-        })?;
-        self.message_changed(tx, at)
+        self.change_message(tx, group, message, |doc, id, me, admin| {
+            docs::chat::delete(doc, id, me, admin, now)
+        })
     }
 
     pub(super) fn chat_react(
@@ -152,12 +145,25 @@ impl State {
         emoji: &str,
         on: bool,
     ) -> Result<Response, ApiError> {
+        self.change_message(tx, group, message, |doc, id, me, _| {
+            docs::chat::react(doc, id, me, emoji, on)
+        })
+    }
+
+    /// Finds the message a request names and applies `change` to it, given this
+    /// device's member id and whether it is an admin; answers with the message.
+    fn change_message(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        message: &str,
+        change: impl FnOnce(&mut AutoCommit, ItemId, MemberId, bool) -> Result<(), DocError>,
+    ) -> Result<Response, ApiError> {
         let group = self.resolve_group(group)?;
         let at = self.locate(&group, message)?;
         let me = self.me(&group)?.id();
-        self.edit(tx, &group, &at.segment, |doc| {
-            docs::chat::react(doc, at.id, me, emoji, on)
-        })?;
+        let admin = self.group(&group)?.state.is_admin(&me);
+        self.edit(tx, &group, &at.segment, |doc| change(doc, at.id, me, admin))?;
         self.message_changed(tx, at)
     }
 

@@ -4,7 +4,6 @@ use automerge::AutoCommit;
 
 use crate::api::{ApiError, BoardView, Event, Response};
 use crate::docs::{self, Board, Card, CardEdit, DocError};
-use crate::group::directory_doc;
 use crate::identity::check_name;
 use crate::ids::{DocId, GroupId, ItemId};
 use crate::time::Timestamp;
@@ -30,15 +29,14 @@ impl State {
         name: &str,
         now: Timestamp,
     ) -> Result<Response, ApiError> {
-        let group = self.resolve_group(group)?;
-        let name = check_name("board", name).map_err(invalid)?;
-        let board = DocId::random();
-        self.create_doc(tx, &group, board)?;
-        self.edit(tx, &group, &board, |doc| docs::board::init(doc, &name))?;
-        self.edit(tx, &group, &directory_doc(&group), |doc| {
-            docs::directory::add_board(doc, board, &name, now)
-        })?;
-        tx.events.push(Event::GroupChanged { group });
+        let (group, board, _) = self.create_listed_doc(
+            tx,
+            group,
+            "board",
+            name,
+            docs::board::init,
+            |doc, id, name| docs::directory::add_board(doc, id, name, now),
+        )?;
         self.board_response(&group, board, None)
     }
 

@@ -532,20 +532,7 @@ fn a_forked_chain_is_refused_kept_as_evidence_and_shown() {
     let g = group.to_string();
     // Bo's device is copied: both copies send a different first message into the same
     // segment, each as Bo's seq 1 there.
-    let copy_dir = tempfile::tempdir().expect("tempdir");
-    let mut copy = {
-        let store = Store::init(
-            &copy_dir.path().join("data"),
-            Protection::KeyFile(copy_dir.path().join("key")),
-        )
-        .expect("store");
-        let state =
-            State::open(Arc::new(store), Profile::new("Bo".into(), Timestamp(0))).expect("state");
-        Replica {
-            _dir: copy_dir,
-            state,
-        }
-    };
+    let mut copy = Replica::new("Bo");
     let mut tx = Tx::default();
     copy.state
         .insert_group(&mut tx, replicas[1].state.groups[&group].clone());

@@ -2,11 +2,14 @@
 
 use std::collections::BTreeSet;
 
+use automerge::AutoCommit;
+
 use crate::api::{ApiError, ErrorKind, Event, GroupSummary, MemberView, ProfileView, Response};
-use crate::docs::{self, ChannelInfo, Directory};
+
+use crate::docs::{self, ChannelInfo, Directory, DocError};
 use crate::group::{self, directory_doc};
 use crate::identity::check_name;
-use crate::ids::{GroupId, ItemId};
+use crate::ids::{DocId, GroupId, ItemId};
 use crate::time::Timestamp;
 
 use super::engine::{GroupRecord, State, Tx, doc_error, storage_error};
@@ -139,6 +142,28 @@ impl State {
     pub(super) fn channel_list(&mut self, group: &str) -> Result<Response, ApiError> {
         let id = self.resolve_group(group)?;
         Ok(Response::Channels(self.directory(&id)?.channels.clone()))
+    }
+
+    /// Makes a new pad or board: a fresh document, initialised by its creator and listed
+    /// in the group's directory under `name`. Returns the group, the document and the
+    /// checked name.
+    pub(super) fn create_listed_doc(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        what: &str,
+        name: &str,
+        init: impl FnOnce(&mut AutoCommit, &str) -> Result<(), DocError>,
+        list: impl FnOnce(&mut AutoCommit, DocId, &str) -> Result<(), DocError>,
+    ) -> Result<(GroupId, DocId, String), ApiError> {
+        let group = self.resolve_group(group)?;
+        let name = check_name(what, name).map_err(invalid)?;
+        let doc = DocId::random();
+        self.create_doc(tx, &group, doc)?;
+        self.edit(tx, &group, &doc, |d| init(d, &name))?;
+        self.edit(tx, &group, &directory_doc(&group), |d| list(d, doc, &name))?;
+        tx.events.push(Event::GroupChanged { group });
+        Ok((group, doc, name))
     }
 
     /// The group a person means by `query`.

@@ -4,8 +4,6 @@ use automerge::ChangeHash;
 
 use crate::api::{ApiError, Event, PadView, Response};
 use crate::docs::{self, DocInfo, Splice};
-use crate::group::directory_doc;
-use crate::identity::check_name;
 use crate::ids::{DocId, GroupId};
 use crate::time::Timestamp;
 
@@ -21,15 +19,14 @@ impl State {
         name: &str,
         now: Timestamp,
     ) -> Result<Response, ApiError> {
-        let group = self.resolve_group(group)?;
-        let name = check_name("pad", name).map_err(invalid)?;
-        let pad = DocId::random();
-        self.create_doc(tx, &group, pad)?;
-        self.edit(tx, &group, &pad, docs::pad::init)?;
-        self.edit(tx, &group, &directory_doc(&group), |doc| {
-            docs::directory::add_pad(doc, pad, &name, now)
-        })?;
-        tx.events.push(Event::GroupChanged { group });
+        let (group, pad, name) = self.create_listed_doc(
+            tx,
+            group,
+            "pad",
+            name,
+            |doc, _| docs::pad::init(doc),
+            |doc, id, name| docs::directory::add_pad(doc, id, name, now),
+        )?;
         Ok(Response::Pad(self.pad_view(&group, pad, name)?))
     }
 

@@ -29,7 +29,7 @@
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
-use crate::crypto::SecretKey;
+use crate::crypto::{self, CryptoError, SecretKey, WrappedKey};
 use crate::identity::MemberKeys;
 use crate::ids::{DocId, GroupId, Hash, MemberId};
 use crate::time::Timestamp;
@@ -44,6 +44,8 @@ mod state;
 mod concurrency_tests;
 #[cfg(test)]
 mod convergence_tests;
+#[cfg(test)]
+mod epochs_tests;
 #[cfg(test)]
 mod rules_tests;
 #[cfg(test)]
@@ -137,6 +139,23 @@ pub enum GroupError {
         /// The removal or leave that voids it.
         removal: Hash,
     },
+    /// A rotation must wrap its key to exactly the members in its author's view.
+    #[error(
+        "a key rotation must wrap the key to every member and no one else \
+         (missing: {missing:?}, not members: {strangers:?})"
+    )]
+    RotationRecipients {
+        /// Members the key was not wrapped to.
+        missing: Vec<MemberId>,
+        /// Recipients who are not members.
+        strangers: Vec<MemberId>,
+    },
+    /// A member's X25519 key is of low order, so no key can be wrapped to it.
+    #[error("{0} has an unusable key-exchange key (low order); refused")]
+    BadExchangeKey(MemberId),
+    /// The admission's proof does not verify against the invite.
+    #[error("the admission's proof is invalid: {0}")]
+    BadProof(String),
     /// Too many operations wait for heads this device has not seen.
     #[error("{0} membership operations already wait for missing predecessors; catch up first")]
     PendingFull(usize),
@@ -186,20 +205,96 @@ pub fn directory_doc(group: &GroupId) -> DocId {
     DocId::derived(group, b"directory")
 }
 
-/// This device's secrets for one group: its member keys and the epoch keys it holds.
+/// The associated data that binds an epoch key wrapped in a rotation to its group and
+/// recipient.
+pub fn wrap_context(group: &GroupId, recipient: &MemberId) -> Vec<u8> {
+    [
+        b"plenum epoch key v1".as_slice(),
+        group.as_bytes(),
+        recipient.as_bytes(),
+    ]
+    .concat()
+}
+
+/// Builds a rotation by `author` at `heads`: a fresh key wrapped to every member of
+/// `state`. Returns the operation and the new key (whose epoch id is the op's hash).
+pub fn rotation(
+    state: &GroupState,
+    author: MemberId,
+    heads: Vec<Hash>,
+    at: Timestamp,
+) -> Result<(Op, SecretKey), GroupError> {
+    let key = SecretKey::random();
+    let mut keys = std::collections::BTreeMap::new();
+    for (id, member) in &state.members {
+        let wrapped = crypto::wrap_key(&member.info.exchange, &key, &wrap_context(&state.id, id))
+            .map_err(|_| GroupError::BadExchangeKey(*id))?;
+        keys.insert(*id, wrapped);
+    }
+    let op = Op {
+        group: state.id,
+        author,
+        heads,
+        at,
+        kind: OpKind::Rotate { keys },
+    };
+    Ok((op, key))
+}
+
+/// A key handed to a new member at admission, wrapped to its X25519 key: a whole epoch
+/// key, or (for a group whose history starts at each member's join) one document's key
+/// of a past epoch.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KeyGrant {
+    /// The epoch.
+    pub epoch: Hash,
+    /// The document, when only that document's key is granted.
+    pub doc: Option<DocId>,
+    /// The key, wrapped with [`grant_context`] as associated data.
+    pub wrapped: WrappedKey,
+}
+
+/// The associated data of a [`KeyGrant`].
+pub fn grant_context(
+    group: &GroupId,
+    recipient: &MemberId,
+    epoch: &Hash,
+    doc: Option<&DocId>,
+) -> Vec<u8> {
+    let mut out = b"plenum key grant v1".to_vec();
+    out.extend_from_slice(group.as_bytes());
+    out.extend_from_slice(recipient.as_bytes());
+    out.extend_from_slice(epoch.as_bytes());
+    if let Some(doc) = doc {
+        out.extend_from_slice(doc.as_bytes());
+    }
+    out
+}
+
+/// This device's secrets for one group: its member keys and the epoch keys (or, for
+/// epochs before it joined a "from join" group, single documents' keys) it holds.
 #[derive(Clone, Serialize, Deserialize)]
 pub struct GroupSecrets {
     /// This device's member keys in the group.
     pub member: MemberKeys,
     epochs: Vec<(Hash, Zeroizing<[u8; 32]>)>,
+    doc_keys: Vec<(Hash, DocId, Zeroizing<[u8; 32]>)>,
 }
 
 impl GroupSecrets {
     /// Secrets holding one epoch key.
     pub fn new(member: MemberKeys, epoch: Hash, key: &SecretKey) -> GroupSecrets {
+        let mut secrets = GroupSecrets::empty(member);
+        secrets.add_epoch(epoch, key);
+        secrets
+    }
+
+    /// Secrets holding no key yet: a joiner's, before its grants arrive.
+    pub fn empty(member: MemberKeys) -> GroupSecrets {
         GroupSecrets {
             member,
-            epochs: vec![(epoch, Zeroizing::new(*key.as_bytes()))],
+            epochs: Vec::new(),
+            doc_keys: Vec::new(),
         }
     }
 
@@ -209,6 +304,117 @@ impl GroupSecrets {
             .iter()
             .find(|(id, _)| id == epoch)
             .map(|(_, k)| SecretKey::from_bytes(**k))
+    }
+
+    /// Whether this device holds the key of `epoch` itself.
+    pub fn has_epoch(&self, epoch: &Hash) -> bool {
+        self.epochs.iter().any(|(id, _)| id == epoch)
+    }
+
+    /// Every epoch whose key this device holds.
+    pub fn epochs(&self) -> impl Iterator<Item = &Hash> {
+        self.epochs.iter().map(|(id, _)| id)
+    }
+
+    /// The key for `doc`'s envelopes sealed under `epoch`: derived from the epoch key,
+    /// or granted for that document alone.
+    pub fn doc_key(&self, epoch: &Hash, doc: &DocId) -> Option<SecretKey> {
+        if let Some(key) = self.epoch_key(epoch) {
+            return Some(crate::envelope::doc_key(&key, doc));
+        }
+        self.doc_keys
+            .iter()
+            .find(|(e, d, _)| e == epoch && d == doc)
+            .map(|(_, _, k)| SecretKey::from_bytes(**k))
+    }
+
+    /// Records an epoch key.
+    pub fn add_epoch(&mut self, epoch: Hash, key: &SecretKey) {
+        if !self.has_epoch(&epoch) {
+            self.epochs.push((epoch, Zeroizing::new(*key.as_bytes())));
+        }
+    }
+
+    /// Takes this member's key from a rotation, if it wraps one to this member.
+    pub fn learn_rotation(
+        &mut self,
+        group: &GroupId,
+        epoch: Hash,
+        op: &Op,
+    ) -> Result<bool, CryptoError> {
+        let OpKind::Rotate { keys } = &op.kind else {
+            return Ok(false);
+        };
+        let me = self.member.id();
+        let Some(wrapped) = keys.get(&me) else {
+            return Ok(false);
+        };
+        if self.has_epoch(&epoch) {
+            return Ok(false);
+        }
+        let key = crypto::unwrap_key(
+            &self.member.exchange_secret(),
+            wrapped,
+            &wrap_context(group, &me),
+        )?;
+        self.add_epoch(epoch, &key);
+        Ok(true)
+    }
+
+    /// Wraps what this device holds for a new member: every epoch key, or under a
+    /// "from join" policy only the keys of `docs` in each epoch (the caller then rotates,
+    /// so the joiner gets the new epoch's key from the rotation).
+    pub fn grants_for(
+        &self,
+        group: &GroupId,
+        joiner: &MemberInfo,
+        docs: Option<&[DocId]>,
+    ) -> Result<Vec<KeyGrant>, CryptoError> {
+        let mut grants = Vec::new();
+        for (epoch, key) in &self.epochs {
+            let key = SecretKey::from_bytes(**key);
+            let mut grant = |doc: Option<&DocId>, key: &SecretKey| -> Result<(), CryptoError> {
+                let context = grant_context(group, &joiner.id, epoch, doc);
+                grants.push(KeyGrant {
+                    epoch: *epoch,
+                    doc: doc.copied(),
+                    wrapped: crypto::wrap_key(&joiner.exchange, key, &context)?,
+                });
+                Ok(())
+            };
+            match docs {
+                None => grant(None, &key)?,
+                Some(docs) => {
+                    for doc in docs {
+                        grant(Some(doc), &crate::envelope::doc_key(&key, doc))?;
+                    }
+                }
+            }
+        }
+        Ok(grants)
+    }
+
+    /// Takes the keys granted to this member at its admission.
+    pub fn accept_grants(
+        &mut self,
+        group: &GroupId,
+        grants: &[KeyGrant],
+    ) -> Result<(), CryptoError> {
+        let me = self.member.id();
+        for grant in grants {
+            let context = grant_context(group, &me, &grant.epoch, grant.doc.as_ref());
+            let key = crypto::unwrap_key(&self.member.exchange_secret(), &grant.wrapped, &context)?;
+            match grant.doc {
+                None => self.add_epoch(grant.epoch, &key),
+                Some(doc) => {
+                    if self.doc_key(&grant.epoch, &doc).is_none() {
+                        self.doc_keys
+                            .push((grant.epoch, doc, Zeroizing::new(*key.as_bytes())));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 }
 

@@ -5,26 +5,6 @@ use super::test_support::*;
 use super::*;
 use crate::ids::Hash;
 
-/// Gives every device every operation, in an order no device wrote them in (newest
-/// first, so most wait in the pending set), and checks they agree.
-fn sync(devices: &mut [Device]) -> GroupState {
-    let mut all: Vec<Op> = Vec::new();
-    for d in devices.iter() {
-        all.extend(d.log.ops().into_iter().cloned());
-    }
-    for d in devices.iter_mut() {
-        for op in all.iter().rev() {
-            d.log.apply(op.clone()).unwrap();
-        }
-        assert_eq!(d.log.pending(), 0);
-    }
-    let state = devices[0].log.state().clone();
-    for d in devices.iter() {
-        assert_eq!(d.log.state(), &state);
-    }
-    state
-}
-
 fn void(d: &Device, op: &Hash) -> GroupError {
     match d.log.outcome(op) {
         Some(Err(e)) => e.clone(),

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{GroupError, HistoryPolicy, MemberInfo, Role};
-use crate::crypto;
+use crate::crypto::{self, WrappedKey};
 use crate::ids::{DocId, GroupId, Hash, MemberId};
 use crate::time::Timestamp;
 
@@ -82,6 +82,13 @@ pub enum OpKind {
         /// Whether members may create invites.
         allowed: bool,
     },
+    /// Starts a new key epoch (any member): a fresh group key, wrapped to the X25519 key
+    /// of every member in the author's view and to no one else. The epoch id is this
+    /// operation's hash.
+    Rotate {
+        /// The new epoch key wrapped to each member (see [`super::wrap_context`]).
+        keys: BTreeMap<MemberId, WrappedKey>,
+    },
 }
 
 /// One signed entry of the membership log.
@@ -111,7 +118,7 @@ impl Op {
         postcard::from_bytes(bytes).map_err(|e| GroupError::Malformed(e.to_string()))
     }
 
-    /// The operation's hash; for a create (and later, rotate) operation, the epoch id.
+    /// The operation's hash; for a create or rotate operation, the epoch id.
     pub fn hash(&self) -> Hash {
         Hash(crypto::hash("plenum membership op v1", &[&self.encode()]))
     }
@@ -169,6 +176,15 @@ mod tests {
                 proof: vec![1, 2, 3],
             },
             OpKind::SetMemberInvites { allowed: false },
+            OpKind::Rotate {
+                keys: BTreeMap::from([(
+                    MemberId([2; 32]),
+                    WrappedKey {
+                        ephemeral: [6; 32],
+                        sealed: vec![7; 56],
+                    },
+                )]),
+            },
         ];
         let mut hashes = std::collections::BTreeSet::new();
         for kind in kinds {

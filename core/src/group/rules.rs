@@ -3,7 +3,7 @@
 //! These rules see a single state; the rules that need the whole DAG (concurrent
 //! removals, invites admitted on two branches) live in the log.
 
-use super::{GroupError, GroupState, Op, OpKind, Role};
+use super::{GroupError, GroupState, MemberInfo, Op, OpKind, Role};
 use crate::ids::MemberId;
 
 /// Checks that `op` may be applied to `state`: the author is a member with the role the
@@ -32,6 +32,7 @@ pub(super) fn check(state: &GroupState, op: &Op) -> Result<(), GroupError> {
         OpKind::Create { .. } => Err(GroupError::DuplicateCreate),
         OpKind::Add { member, .. } => {
             admin("add members")?;
+            contributory(member)?;
             absent(state, &member.id)
         }
         OpKind::Remove { member, .. } => {
@@ -93,8 +94,41 @@ pub(super) fn check(state: &GroupState, op: &Op) -> Result<(), GroupError> {
                     uses: found.uses,
                 });
             }
+            contributory(member)?;
             absent(state, &member.id)
         }
+        OpKind::Rotate { keys } => {
+            let missing: Vec<MemberId> = state
+                .members
+                .keys()
+                .filter(|m| !keys.contains_key(m))
+                .copied()
+                .collect();
+            let strangers: Vec<MemberId> = keys
+                .keys()
+                .filter(|m| !state.is_member(m))
+                .copied()
+                .collect();
+            if missing.is_empty() && strangers.is_empty() {
+                Ok(())
+            } else {
+                Err(GroupError::RotationRecipients { missing, strangers })
+            }
+        }
+    }
+}
+
+/// Refuses a member whose X25519 key is of low order: no key could ever be wrapped to
+/// it, so every later rotation would fail.
+fn contributory(member: &MemberInfo) -> Result<(), GroupError> {
+    let probe = x25519_dalek::StaticSecret::from([0x42; 32]);
+    if probe
+        .diffie_hellman(&x25519_dalek::PublicKey::from(member.exchange))
+        .was_contributory()
+    {
+        Ok(())
+    } else {
+        Err(GroupError::BadExchangeKey(member.id))
     }
 }
 

@@ -61,6 +61,10 @@ pub struct GroupState {
     /// removal for later enforcement; several removals merge, keeping the highest.
     #[serde(default)]
     pub cutoffs: BTreeMap<MemberId, BTreeMap<DocId, u64>>,
+    /// Whether someone who holds the current epoch's key has left or been removed
+    /// since it began: documents must not be sealed under it until a rotation.
+    #[serde(default)]
+    pub rekey_needed: bool,
 }
 
 fn allowed() -> bool {
@@ -106,6 +110,7 @@ impl GroupState {
             invites: BTreeMap::new(),
             member_invites: true,
             cutoffs: BTreeMap::new(),
+            rekey_needed: false,
         })
     }
 
@@ -175,6 +180,12 @@ impl GroupState {
                     i.revoked = true;
                 }
             }
+            OpKind::Rotate { keys } => {
+                self.epochs.push(hash);
+                // A rotation concurrent with a removal may have wrapped the key to the
+                // removed member: then the new epoch is exposed too.
+                self.rekey_needed = keys.keys().any(|m| !self.members.contains_key(m));
+            }
             OpKind::Admit { invite, member, .. } => {
                 if let Some(i) = self.invites.get_mut(invite) {
                     i.used = i.used.saturating_add(1);
@@ -190,7 +201,9 @@ impl GroupState {
 
     /// A member leaves: it is no longer a member and its invites are revoked.
     fn depart(&mut self, member: &MemberId) {
-        self.members.remove(member);
+        if self.members.remove(member).is_some() {
+            self.rekey_needed = true;
+        }
         for invite in self.invites.values_mut() {
             if invite.creator == *member {
                 invite.revoked = true;

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{Applied, GroupError, HistoryPolicy, MemberInfo, MembershipLog, Op, OpKind, Role};
+use super::{
+    Applied, GroupError, GroupState, HistoryPolicy, MemberInfo, MembershipLog, Op, OpKind, Role,
+};
 use crate::ids::{GroupId, Hash, MemberId};
 use crate::time::Timestamp;
 
@@ -138,4 +140,24 @@ impl Device {
         d.receive(self);
         d
     }
+}
+
+/// Gives every device every operation, in an order no device wrote them in (newest
+/// first, so most wait in the pending set), and checks they agree.
+pub(super) fn sync(devices: &mut [Device]) -> GroupState {
+    let mut all: Vec<Op> = Vec::new();
+    for d in devices.iter() {
+        all.extend(d.log.ops().into_iter().cloned());
+    }
+    for d in devices.iter_mut() {
+        for op in all.iter().rev() {
+            d.log.apply(op.clone()).unwrap();
+        }
+        assert_eq!(d.log.pending(), 0);
+    }
+    let state = devices[0].log.state().clone();
+    for d in devices.iter() {
+        assert_eq!(d.log.state(), &state);
+    }
+    state
 }

@@ -215,6 +215,9 @@ impl std::fmt::Debug for MemberKeys {
 }
 
 #[cfg(test)]
+mod vectors_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -149,3 +149,43 @@ fn blake3_vectors() {
         xof(blake3::Hasher::new_derive_key(context), "derive_key");
     }
 }
+
+/// `protocol-spec/vectors/envelope-v1-first.json`, made by the independent Python
+/// generator: an author's first envelope in a document (seq 1, zero prev). The seq-2
+/// vector is checked in `envelope::tests::test_vectors`.
+#[test]
+fn first_envelope_vector_from_the_independent_generator() {
+    use crate::envelope::{Envelope, Header, Kind, doc_key, group_tag};
+    use crate::ids::{DocId, GroupId, Hash};
+
+    let v: Value = serde_json::from_str(include_str!(
+        "../../../protocol-spec/vectors/envelope-v1-first.json"
+    ))
+    .unwrap();
+    let keys = MemberKeys::from_seeds(array(&v, "signing_seed"), array(&v, "exchange_seed"));
+    assert_eq!(keys.id().as_bytes(), &array::<32>(&v, "author"));
+    let group = GroupId(array(&v, "group_id"));
+    let doc = DocId(array(&v, "doc_id"));
+    let key = doc_key(&SecretKey::from_bytes(array(&v, "epoch_key")), &doc);
+    assert_eq!(key.as_bytes(), &array::<32>(&v, "doc_key"));
+    assert_eq!(group_tag(&group), array::<16>(&v, "group_tag"));
+    assert_eq!(v["seq"].as_u64(), Some(1));
+    assert_eq!(array::<32>(&v, "prev"), [0; 32]);
+    let header = Header {
+        kind: Kind::Membership,
+        group_tag: group_tag(&group),
+        doc,
+        author: keys.id(),
+        seq: 1,
+        prev: Hash(array(&v, "prev")),
+        epoch: Hash(array(&v, "epoch")),
+        change_hashes: Vec::new(),
+    };
+    let plaintext = bytes(&v, "plaintext");
+    let env = Envelope::seal_with_nonce(header, &key, &plaintext, &keys, &array(&v, "nonce"));
+    assert_eq!(hex::encode(env.as_bytes()), v["envelope"].as_str().unwrap());
+    assert_eq!(env.hash().as_bytes(), &array::<32>(&v, "hash"));
+    let decoded = Envelope::decode(&bytes(&v, "envelope")).unwrap();
+    decoded.verify().unwrap();
+    assert_eq!(decoded.open(&key).unwrap(), plaintext);
+}

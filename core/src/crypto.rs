@@ -319,6 +319,9 @@ impl KdfParams {
 }
 
 #[cfg(test)]
+mod vectors_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
 use crate::crypto::{self, random_array};
-use crate::ids::MemberId;
+use crate::ids::{GroupId, MemberId};
 use crate::time::Timestamp;
 
 /// Longest display name, in bytes.
@@ -106,6 +106,33 @@ pub fn actor_for(member: &MemberId) -> ActorId {
     ActorId::from(&h[..16])
 }
 
+/// The safety number of one member of one group: six groups of five digits that two
+/// people compare in person (`"04211 99231 00012 55555 10000 87654"`).
+///
+/// It covers the member's signing key (its id), its X25519 key and the transport key of
+/// its device, so it changes whenever any of them does: matching numbers mean the keys
+/// the group's log holds for this member are the ones its device really uses. See
+/// `protocol-spec/keys.md`.
+pub fn safety_number(
+    group: &GroupId,
+    member: &MemberId,
+    exchange: &[u8; 32],
+    peer: &[u8; 32],
+) -> String {
+    let h = crypto::hash(
+        "plenum safety number v1",
+        &[group.as_bytes(), member.as_bytes(), exchange, peer],
+    );
+    h[..30]
+        .chunks_exact(5)
+        .map(|chunk| {
+            let value = chunk.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b));
+            format!("{:05}", value % 100_000)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// Verifies a signature by `member` over `context ‖ message`.
 pub fn verify(
     member: &MemberId,
@@ -188,6 +215,9 @@ impl std::fmt::Debug for MemberKeys {
 }
 
 #[cfg(test)]
+mod vectors_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -214,6 +244,47 @@ mod tests {
         );
         assert_ne!(a.actor_id(), b.actor_id());
         assert_eq!(a.actor_id().to_bytes().len(), 16);
+    }
+
+    #[test]
+    fn safety_numbers_are_stable_and_cover_every_key() {
+        let group = GroupId([1; 32]);
+        let member = MemberId([2; 32]);
+        let number = safety_number(&group, &member, &[3; 32], &[4; 32]);
+        assert_eq!(number, safety_number(&group, &member, &[3; 32], &[4; 32]));
+        let groups: Vec<&str> = number.split(' ').collect();
+        assert_eq!(groups.len(), 6, "{number}");
+        assert!(
+            groups
+                .iter()
+                .all(|g| g.len() == 5 && g.bytes().all(|b| b.is_ascii_digit())),
+            "{number}"
+        );
+        assert_eq!(number.len(), 6 * 5 + 5);
+        let others = [
+            safety_number(&GroupId([9; 32]), &member, &[3; 32], &[4; 32]),
+            safety_number(&group, &MemberId([9; 32]), &[3; 32], &[4; 32]),
+            safety_number(&group, &member, &[9; 32], &[4; 32]),
+            safety_number(&group, &member, &[3; 32], &[9; 32]),
+            // The parts are length-prefixed: swapping two keys changes the number too.
+            safety_number(&group, &member, &[4; 32], &[3; 32]),
+        ];
+        for other in &others {
+            assert_ne!(other, &number);
+        }
+    }
+
+    #[test]
+    fn safety_number_digits_are_the_hash_in_five_byte_chunks() {
+        let (group, member) = (GroupId([5; 32]), MemberId([6; 32]));
+        let h = crypto::hash(
+            "plenum safety number v1",
+            &[group.as_bytes(), member.as_bytes(), &[7; 32], &[8; 32]],
+        );
+        // The first chunk, by hand: a big-endian 40-bit integer, mod 100000.
+        let first = h[..5].iter().fold(0u64, |acc, &b| acc * 256 + u64::from(b)) % 100_000;
+        let number = safety_number(&group, &member, &[7; 32], &[8; 32]);
+        assert_eq!(&number[..5], format!("{first:05}"));
     }
 
     #[test]

@@ -351,6 +351,17 @@ mod tests {
             Err(InviteError::BadBase64)
         );
 
+        // 119 bytes end in a 3-character group with 2 unused bits; setting one is a
+        // second spelling of the same bytes, which base64url does not allow.
+        assert_eq!(link.payload().len() % 3, 2);
+        let last = text.chars().last().unwrap();
+        let alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+        let value = alphabet.find(last).unwrap();
+        assert_eq!(value & 0b11, 0);
+        let other = alphabet.chars().nth(value | 1).unwrap();
+        let respelled = format!("{}{other}", &text[..text.len() - 1]);
+        assert_eq!(InviteLink::parse(&respelled), Err(InviteError::BadBase64));
+
         let mut v2 = body_without_checksum(&link);
         v2[0] = 2;
         assert_eq!(

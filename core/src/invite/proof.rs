@@ -236,14 +236,17 @@ mod tests {
         p.admitter_peer[31] ^= 1;
         assert_eq!(verify(&p, &s.info), Err(InviteError::InviteSignature));
 
-        let renamed = MemberInfo {
-            name: "Bob".into(),
-            ..s.info.clone()
-        };
-        assert_eq!(
-            verify(&s.proof, &renamed),
-            Err(InviteError::InviteSignature)
-        );
+        // "Bi" has the length of "Bo", so only the name's bytes differ.
+        for name in ["Bi", "Bob"] {
+            let renamed = MemberInfo {
+                name: name.into(),
+                ..s.info.clone()
+            };
+            assert_eq!(
+                verify(&s.proof, &renamed),
+                Err(InviteError::InviteSignature)
+            );
+        }
 
         let mut other_exchange = s.info.clone();
         other_exchange.exchange[0] ^= 1;

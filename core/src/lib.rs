@@ -35,6 +35,7 @@ pub mod envelope;
 pub mod group;
 pub mod identity;
 pub mod ids;
+pub mod invite;
 mod node;
 pub mod store;
 pub mod time;

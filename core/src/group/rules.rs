@@ -5,6 +5,7 @@
 
 use super::{GroupError, GroupState, MemberInfo, Op, OpKind, Role};
 use crate::ids::MemberId;
+use crate::invite::JoinProof;
 
 /// Checks that `op` may be applied to `state`: the author is a member with the role the
 /// operation needs, the members and invites it names exist, and the group keeps an admin.
@@ -74,11 +75,20 @@ pub(super) fn check(state: &GroupState, op: &Op) -> Result<(), GroupError> {
             }
             Ok(())
         }
-        OpKind::Admit { invite, member, .. } => {
+        OpKind::Admit {
+            invite,
+            member,
+            proof,
+        } => {
             let found = state
                 .invites
                 .get(invite)
                 .ok_or(GroupError::UnknownInvite(*invite))?;
+            // Only someone holding the invite's secret (and the keys it joins with)
+            // could have made the proof; every device checks it, not just the admitter.
+            JoinProof::decode(proof)
+                .and_then(|p| p.verify(&state.id, &found.key, member))
+                .map_err(|e| GroupError::BadProof(e.to_string()))?;
             if found.revoked {
                 return Err(GroupError::InviteRevoked(*invite));
             }

@@ -177,7 +177,7 @@ fn admit_consumes_a_use_and_keeps_the_proof() {
     assert_eq!(state.invites[&inv].used, 1);
     assert!(matches!(
         &d.log.op(&admission).unwrap().kind,
-        OpKind::Admit { proof, .. } if proof == &vec![5; 64]
+        OpKind::Admit { proof: p, .. } if p == &proof(5)
     ));
     assert_eq!(
         d.refused(1, admit(inv, 5)),
@@ -323,4 +323,36 @@ fn a_long_linear_log_one_by_one_equals_the_batch() {
     let mut batch = Device::new();
     batch.log.apply_all(ops);
     assert_eq!(batch.log.state(), d.log.state());
+}
+
+#[test]
+fn an_admission_whose_proof_was_made_without_the_invite_secret_is_void() {
+    use crate::invite::{InviteLink, JoinProof};
+    let mut d = two();
+    let inv = d.ok(2, invite(1, 9_000));
+    // A link for the same group with another secret: its proof cannot verify.
+    let guessed = InviteLink::new(GROUP, Timestamp(9_000), Vec::new()).unwrap();
+    let forged = JoinProof::create(&guessed, &keys(5), &info(5), [0; 32], [0; 32]).unwrap();
+    let e = d.refused(
+        2,
+        OpKind::Admit {
+            invite: inv,
+            member: info(5),
+            proof: forged.encode(),
+        },
+    );
+    assert!(matches!(e, GroupError::BadProof(_)), "{e:?}");
+    // A proof for another joiner does not admit this one either.
+    let e = d.refused(
+        2,
+        OpKind::Admit {
+            invite: inv,
+            member: info(6),
+            proof: proof(5),
+        },
+    );
+    assert!(matches!(e, GroupError::BadProof(_)), "{e:?}");
+    assert!(!d.log.state().is_member(&id(5)) && !d.log.state().is_member(&id(6)));
+    assert_eq!(d.log.state().invites[&inv].used, 0);
+    d.ok(2, admit(inv, 5));
 }

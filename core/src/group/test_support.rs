@@ -6,20 +6,30 @@ use std::collections::BTreeMap;
 use super::{
     Applied, GroupError, GroupState, HistoryPolicy, MemberInfo, MembershipLog, Op, OpKind, Role,
 };
+use crate::identity::MemberKeys;
 use crate::ids::{GroupId, Hash, MemberId};
+use crate::invite::{InviteLink, InviteSecret, JoinProof, invite_public_key};
 use crate::time::Timestamp;
 
 pub(super) const GROUP: GroupId = GroupId([7; 32]);
 
+/// The secret of every invite the tests make.
+const INVITE_SECRET: [u8; 32] = [0x5e; 32];
+
+/// Member number `n`'s keys, from fixed seeds.
+pub(super) fn keys(n: u8) -> MemberKeys {
+    MemberKeys::from_seeds([n; 32], [n.wrapping_add(50); 32])
+}
+
 /// Member number `n`; member 1 founds the group.
 pub(super) fn id(n: u8) -> MemberId {
-    MemberId([n; 32])
+    keys(n).id()
 }
 
 pub(super) fn info(n: u8) -> MemberInfo {
     MemberInfo {
         id: id(n),
-        exchange: [n; 32],
+        exchange: keys(n).exchange_public(),
         peer: [n.wrapping_add(100); 32],
         name: format!("member {n}"),
     }
@@ -76,7 +86,7 @@ pub(super) fn role(n: u8, role: Role) -> OpKind {
 
 pub(super) fn invite(uses: u32, expires: u64) -> OpKind {
     OpKind::CreateInvite {
-        invite_key: [uses as u8; 32],
+        invite_key: invite_public_key(&GROUP, &InviteSecret::from_bytes(INVITE_SECRET)),
         uses,
         expires: Timestamp(expires),
     }
@@ -86,8 +96,22 @@ pub(super) fn admit(invite: Hash, n: u8) -> OpKind {
     OpKind::Admit {
         invite,
         member: info(n),
-        proof: vec![n; 64],
+        proof: proof(n),
     }
+}
+
+/// Member `n`'s proof that it holds the tests' invite secret.
+pub(super) fn proof(n: u8) -> Vec<u8> {
+    let link = InviteLink::with_secret(
+        GROUP,
+        InviteSecret::from_bytes(INVITE_SECRET),
+        Timestamp(u64::MAX),
+        Vec::new(),
+    )
+    .unwrap();
+    JoinProof::create(&link, &keys(n), &info(n), [0; 32], [n; 32])
+        .unwrap()
+        .encode()
 }
 
 /// A device: its log, and a way to author operations at its own heads.

@@ -8,8 +8,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::docs::{Board, CardEdit, ChannelInfo, ChatMessage, DocInfo, Splice};
-use crate::group::Role;
-use crate::ids::{DocId, GroupId, ItemId, MemberId};
+use crate::group::{HistoryPolicy, Role};
+use crate::ids::{DocId, GroupId, Hash, ItemId, MemberId};
 use crate::time::Timestamp;
 
 /// Something a front end asks the node to do.
@@ -35,6 +35,67 @@ pub enum Request {
     MemberList {
         /// Name or id.
         group: String,
+    },
+    /// Remove a member (admins only). The group's key is rotated at once, so nothing
+    /// written afterwards opens on the removed member's devices.
+    MemberRemove {
+        /// Group name or id.
+        group: String,
+        /// Member name, id or id prefix.
+        member: String,
+    },
+    /// Make a member an admin or a plain member (admins only).
+    MemberRole {
+        /// Group name or id.
+        group: String,
+        /// Member name, id or id prefix.
+        member: String,
+        /// The new role.
+        role: Role,
+    },
+    /// Mark a member as verified (or not) after comparing safety numbers in person.
+    /// Kept on this device only.
+    MemberVerify {
+        /// Group name or id.
+        group: String,
+        /// Member name, id or id prefix.
+        member: String,
+        /// Verified or not.
+        verified: bool,
+    },
+    /// Set whether new members see the group's past chat (admins only).
+    GroupSetHistory {
+        /// Group name or id.
+        group: String,
+        /// The policy.
+        policy: HistoryPolicy,
+    },
+    /// Leave the group: the others are told, and everything of the group is deleted
+    /// from this device.
+    GroupLeave {
+        /// Group name or id.
+        group: String,
+    },
+    /// Make an invite link.
+    InviteCreate {
+        /// Group name or id.
+        group: String,
+        /// How many people it admits (1 when absent).
+        uses: Option<u32>,
+        /// How long it stays valid, in milliseconds (7 days when absent).
+        expires_in_ms: Option<u64>,
+    },
+    /// The group's invites.
+    InviteList {
+        /// Group name or id.
+        group: String,
+    },
+    /// Revoke an invite.
+    InviteRevoke {
+        /// Group name or id.
+        group: String,
+        /// Invite id or unique prefix.
+        invite: String,
     },
     /// Open a new chat channel.
     ChannelCreate {
@@ -260,6 +321,10 @@ pub enum Response {
     Groups(Vec<GroupSummary>),
     /// A group's members.
     Members(Vec<MemberView>),
+    /// One invite.
+    Invite(InviteView),
+    /// A group's invites.
+    Invites(Vec<InviteView>),
     /// One channel.
     Channel(ChannelInfo),
     /// Several channels.
@@ -381,6 +446,11 @@ pub struct GroupSummary {
     pub me: MemberId,
     /// This device's role.
     pub role: Role,
+    /// Whether this device is still a member (a removed device keeps what it had,
+    /// read-only).
+    pub member: bool,
+    /// Whether new members see the group's past chat.
+    pub history: HistoryPolicy,
     /// Forked envelopes kept as evidence: a member's device wrote two different
     /// histories (a restored backup or a copied data directory, or a stolen key).
     pub forks: usize,
@@ -401,6 +471,32 @@ pub struct MemberView {
     pub me: bool,
     /// When they joined.
     pub joined_at: Timestamp,
+    /// Their safety number: compare it in person with what their device shows for
+    /// itself before marking them verified.
+    pub safety_number: String,
+}
+
+/// An invite as listed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteView {
+    /// The invite id (the hash of the operation that created it).
+    pub id: Hash,
+    /// Who made it.
+    pub creator: MemberId,
+    /// Their name, while they are a member.
+    pub creator_name: Option<String>,
+    /// How many people it may admit.
+    pub uses: u32,
+    /// How many it admitted.
+    pub used: u32,
+    /// When it stops admitting.
+    pub expires: Timestamp,
+    /// Whether it was revoked (or its creator left or was removed).
+    pub revoked: bool,
+    /// Whether it has expired.
+    pub expired: bool,
+    /// The link, on the device that made it.
+    pub link: Option<String>,
 }
 
 /// A chat message with its author's name and channel.

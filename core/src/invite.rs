@@ -45,6 +45,7 @@
 //! # Ok(()) }
 //! ```
 
+mod handshake;
 mod key;
 mod link;
 mod proof;
@@ -52,6 +53,7 @@ mod qr;
 #[cfg(test)]
 mod vectors_tests;
 
+pub use handshake::{JoinRequest, MAX_REQUEST_LEN, MAX_WELCOME_LEN, Welcome};
 pub use key::{InviteKey, invite_public_key};
 pub use link::{InviteLink, InviteSecret, LINK_PREFIX, MAX_ADDRESS_LEN, MAX_ADDRESSES};
 pub use proof::{JoinProof, PROOF_LEN};
@@ -116,4 +118,10 @@ pub enum InviteError {
         "the join proof was not signed by the joiner's member key {0}: do not admit this joiner"
     )]
     MemberSignature(crate::ids::MemberId),
+    /// A handshake message larger than allowed.
+    #[error("a join handshake message of {0} bytes is larger than allowed; refused")]
+    MessageTooLarge(usize),
+    /// A handshake message that does not decode.
+    #[error("a damaged join handshake message: {0}")]
+    BadMessage(String),
 }

@@ -40,5 +40,5 @@ mod node;
 pub mod store;
 pub mod time;
 
-pub use node::{Node, NodeConfig, NodeError};
+pub use node::{IngestError, Ingested, Node, NodeConfig, NodeError};
 pub use store::{Protection, Unlock, UnlockMethod};

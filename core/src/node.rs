@@ -8,6 +8,8 @@ mod convergence_tests;
 mod engine;
 mod groups;
 mod ingest;
+mod join;
+mod membership;
 mod pads;
 mod resolve;
 mod writer;
@@ -23,15 +25,35 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::wrappers::errors::BroadcastStreamRecvError;
 
-use crate::api::{ApiError, ErrorKind, Event, Request, Response};
+use crate::api::{ApiError, ErrorKind, Event, GroupSummary, Request, Response};
 use crate::identity::{Profile, check_name};
+use crate::invite::{JoinRequest, Welcome};
 use crate::store::{Protection, Slot, Store, StoreError, Unlock, UnlockMethod, WriteBatch};
 use crate::time::Timestamp;
 use engine::{State, Tx, encode};
 use writer::{Durable, Writer};
 
+pub use ingest::{IngestError, Ingested};
+
 /// Events buffered per listener before it is told it lagged.
 const EVENT_BUFFER: usize = 1024;
+/// Sealed envelopes buffered per network listener before it skips some.
+const OUTGOING_BUFFER: usize = 4096;
+
+/// Waits until a commit is durable.
+async fn wait_durable(durable: Durable) -> Result<(), ApiError> {
+    match durable.await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(ApiError::new(
+            ErrorKind::Storage,
+            format!("could not save: {e}"),
+        )),
+        Err(_) => Err(ApiError::new(
+            ErrorKind::Storage,
+            "the storage writer stopped",
+        )),
+    }
+}
 
 /// Where and how a node runs.
 #[derive(Clone, Debug)]
@@ -80,6 +102,7 @@ struct Inner {
     state: Arc<Mutex<State>>,
     writer: Writer,
     events: broadcast::Sender<Event>,
+    outgoing: broadcast::Sender<Arc<Vec<u8>>>,
 }
 
 impl Node {
@@ -120,13 +143,15 @@ impl Node {
         let state =
             State::open(store.clone(), profile).map_err(|e| NodeError::Profile(e.message))?;
         let state = Arc::new(Mutex::new(state));
-        let writer = Writer::start(store, state.clone())?;
+        let (outgoing, _) = broadcast::channel(OUTGOING_BUFFER);
+        let writer = Writer::start(store, state.clone(), outgoing.clone())?;
         let (events, _) = broadcast::channel(EVENT_BUFFER);
         Ok(Node {
             inner: Arc::new(Inner {
                 state,
                 writer,
                 events,
+                outgoing,
             }),
         })
     }
@@ -145,46 +170,117 @@ impl Node {
         async move {
             let (response, durable) = applied?;
             if let Some(durable) = durable {
-                match durable.await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => {
-                        return Err(ApiError::new(
-                            ErrorKind::Storage,
-                            format!("could not save: {e}"),
-                        ));
-                    }
-                    Err(_) => {
-                        return Err(ApiError::new(
-                            ErrorKind::Storage,
-                            "the storage writer stopped",
-                        ));
-                    }
-                }
+                wait_durable(durable).await?;
             }
             Ok(response)
         }
     }
 
     /// Takes an envelope written by another device of one of this device's groups:
-    /// verified, checked against its author's chain, stored and applied (or held until
-    /// the envelopes before it arrive). Resolves once it is durable.
+    /// verified, checked against its author's chain and the membership, stored and
+    /// applied — or held until what it depends on arrives. Resolves once it is durable.
     pub fn receive(
         &self,
         envelope: &[u8],
-    ) -> impl Future<Output = Result<(), ApiError>> + Send + 'static {
-        let applied =
-            self.apply_with(|state, tx, _| state.ingest(tx, envelope).map(|_| Response::Done));
+    ) -> impl Future<Output = Result<Ingested, IngestError>> + Send + 'static {
+        let mut outcome = None;
+        let applied = self.apply_with(|state, tx, _| {
+            outcome = Some(state.ingest(tx, envelope));
+            Ok(())
+        });
         async move {
             let (_, durable) = applied?;
+            let outcome = outcome.unwrap_or(Err(IngestError::UnknownGroup));
             if let Some(durable) = durable {
-                durable
-                    .await
-                    .map_err(|_| ApiError::new(ErrorKind::Storage, "the storage writer stopped"))?
-                    .map_err(|e| {
-                        ApiError::new(ErrorKind::Storage, format!("could not save: {e}"))
-                    })?;
+                // A refused envelope may still leave evidence (a fork) to commit.
+                wait_durable(durable).await?;
             }
-            Ok(())
+            outcome
+        }
+    }
+
+    /// Envelopes this device sealed, each once it is durable: what the network
+    /// publishes. A listener that falls behind skips what it missed (catch-up on the
+    /// next connection sends it).
+    pub fn outgoing(&self) -> impl Stream<Item = Vec<u8>> + Send + 'static {
+        BroadcastStream::new(self.inner.outgoing.subscribe())
+            .filter_map(|item| item.ok().map(|e| e.as_ref().clone()))
+    }
+
+    /// This device's transport public key, which joiners bind their proofs to.
+    pub fn peer_key(&self) -> Result<[u8; 32], ApiError> {
+        Ok(self.lock()?.profile.transport_public())
+    }
+
+    /// A fresh nonce for a joiner to sign (step 1 of the join handshake).
+    pub fn join_nonce(&self) -> Result<[u8; 32], ApiError> {
+        Ok(self.lock()?.join_nonce())
+    }
+
+    /// Starts joining with an invite link (step 2): makes this device's member keys for
+    /// the group and the request for the admitter with transport key `admitter_peer`,
+    /// which sent `nonce`.
+    pub fn join_request(
+        &self,
+        link: &str,
+        admitter_peer: [u8; 32],
+        nonce: [u8; 32],
+    ) -> Result<JoinRequest, ApiError> {
+        self.lock()?
+            .join_request(link, admitter_peer, nonce, Timestamp::now())
+    }
+
+    /// Admits a joiner (step 3): resolves with the welcome to send it once the
+    /// admission is durable.
+    pub fn admit(
+        &self,
+        request: &JoinRequest,
+    ) -> impl Future<Output = Result<Welcome, ApiError>> + Send + 'static {
+        let applied = self.apply_with(|state, tx, now| state.admit(tx, request, now));
+        let node = self.clone();
+        let group = request.group;
+        async move {
+            let ((grants, docs), durable) = applied?;
+            if let Some(durable) = durable {
+                wait_durable(durable).await?;
+            }
+            let envelopes = node.lock()?.welcome_envelopes(&group, docs.as_ref())?;
+            Ok(Welcome {
+                group,
+                grants,
+                envelopes,
+            })
+        }
+    }
+
+    /// Takes the welcome of a join this device started (step 4): resolves with the
+    /// group once everything in it is validated and durable.
+    pub fn accept_welcome(
+        &self,
+        welcome: &Welcome,
+    ) -> impl Future<Output = Result<GroupSummary, ApiError>> + Send + 'static {
+        let applied = self.apply_with(|state, tx, _| {
+            let group = state.accept_welcome(tx, welcome)?;
+            state.handle(
+                tx,
+                Request::GroupShow {
+                    group: group.to_string(),
+                },
+                Timestamp::now(),
+            )
+        });
+        async move {
+            let (response, durable) = applied?;
+            if let Some(durable) = durable {
+                wait_durable(durable).await?;
+            }
+            match response {
+                Response::Group(summary) => Ok(summary),
+                _ => Err(ApiError::new(
+                    ErrorKind::Integrity,
+                    "joined, but the group does not show",
+                )),
+            }
         }
     }
 
@@ -202,10 +298,10 @@ impl Node {
     }
 
     /// Runs `work` on the state and queues its writes for the next commit.
-    fn apply_with(
+    fn apply_with<R>(
         &self,
-        work: impl FnOnce(&mut State, &mut Tx, Timestamp) -> Result<Response, ApiError>,
-    ) -> Result<(Response, Option<Durable>), ApiError> {
+        work: impl FnOnce(&mut State, &mut Tx, Timestamp) -> Result<R, ApiError>,
+    ) -> Result<(R, Option<Durable>), ApiError> {
         let mut state = self.lock()?;
         let mut tx = Tx::default();
         // Work that fails halfway may already have changed documents in memory (a new
@@ -216,6 +312,7 @@ impl Node {
         if !tx.batch.is_empty() || !tx.touched.is_empty() {
             state.next.batches.push(tx.batch);
             state.next.touched.append(&mut tx.touched);
+            state.next.outgoing.append(&mut tx.outgoing);
             let (done, wake) = state.next.wait();
             if wake {
                 self.inner.writer.wake();
@@ -255,6 +352,32 @@ impl State {
             R::GroupList => self.group_list(),
             R::GroupShow { group } => self.group_show(&group),
             R::MemberList { group } => self.member_list(&group),
+            R::MemberRemove { group, member } => self.member_remove(tx, &group, &member, now),
+            R::MemberRole {
+                group,
+                member,
+                role,
+            } => self.member_role(tx, &group, &member, role, now),
+            R::MemberVerify {
+                group,
+                member,
+                verified,
+            } => self.member_verify(tx, &group, &member, verified),
+            R::GroupSetHistory { group, policy } => self.set_history(tx, &group, policy, now),
+            R::GroupLeave { group } => self.group_leave(tx, &group, now),
+            R::InviteCreate {
+                group,
+                uses,
+                expires_in_ms,
+            } => self.invite_create(
+                tx,
+                &group,
+                uses.unwrap_or(1),
+                expires_in_ms.unwrap_or(membership::DEFAULT_INVITE_LIFETIME_MS),
+                now,
+            ),
+            R::InviteList { group } => self.invite_list(&group, now),
+            R::InviteRevoke { group, invite } => self.invite_revoke(tx, &group, &invite, now),
             R::ChannelCreate { group, name } => self.channel_create(tx, &group, &name, now),
             R::ChannelList { group } => self.channel_list(&group),
             R::ChatSend {

@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{GroupError, GroupState, Op, OpKind, concurrency, rules};
-use crate::ids::{GroupId, Hash};
+use crate::ids::{GroupId, Hash, MemberId};
 
 /// How many operations may wait for missing heads before new ones are refused.
 pub const MAX_PENDING: usize = 1024;
@@ -169,6 +169,40 @@ impl MembershipLog {
             }
         }
         results
+    }
+
+    /// Checks an operation this device is about to write at the log's heads, without
+    /// taking it: `Ok` means [`apply`](Self::apply) will accept it.
+    pub fn check_next(&self, op: &Op) -> Result<(), GroupError> {
+        if op.group != self.group {
+            return Err(GroupError::WrongGroup);
+        }
+        if op.heads != self.state.heads {
+            return Err(GroupError::Malformed(
+                "a new operation must name the log's current heads".into(),
+            ));
+        }
+        rules::check(&self.state, op)?;
+        let mut next = self.state.clone();
+        next.apply_effect(op, op.hash());
+        if next.admin_count() == 0 {
+            return Err(GroupError::LastAdmin);
+        }
+        Ok(())
+    }
+
+    /// Whether `member` appears anywhere in the DAG, as an author or as someone added or
+    /// admitted: an envelope by anyone else cannot be judged by this log (yet).
+    pub fn knows(&self, member: &MemberId) -> bool {
+        self.entries.values().any(|e| {
+            e.op.author == *member
+                || match &e.op.kind {
+                    OpKind::Add { member: m, .. } | OpKind::Admit { member: m, .. } => {
+                        m.id == *member
+                    }
+                    _ => false,
+                }
+        })
     }
 
     /// The group state the whole DAG yields.

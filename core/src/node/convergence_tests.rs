@@ -11,14 +11,13 @@ use proptest::prelude::*;
 
 use crate::api::{Event, Request, Response};
 use crate::docs::Splice;
-use crate::group::GroupSecrets;
-use crate::identity::{MemberKeys, Profile};
+use crate::identity::Profile;
 use crate::ids::GroupId;
 use crate::store::{Protection, Store};
 use crate::time::Timestamp;
 
-use super::engine::{GroupRecord, State, Tx};
-use super::ingest::Ingested;
+use super::engine::{State, Tx};
+use super::ingest::{IngestError, Ingested};
 
 struct Replica {
     _dir: tempfile::TempDir,
@@ -35,6 +34,29 @@ impl Replica {
         .expect("store");
         let state =
             State::open(Arc::new(store), Profile::new(name.into(), Timestamp(0))).expect("state");
+        Replica { _dir: dir, state }
+    }
+
+    /// A second device made by copying this one's data directory.
+    fn copy(&self) -> Replica {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let from = self._dir.path();
+        std::fs::copy(from.join("key"), dir.path().join("key")).expect("copy key");
+        std::fs::create_dir(dir.path().join("data")).expect("data dir");
+        for entry in std::fs::read_dir(from.join("data")).expect("read data dir") {
+            let entry = entry.expect("entry");
+            std::fs::copy(
+                entry.path(),
+                dir.path().join("data").join(entry.file_name()),
+            )
+            .expect("copy");
+        }
+        let store = Store::open(
+            &dir.path().join("data"),
+            crate::store::Unlock::KeyFile(dir.path().join("key")),
+        )
+        .expect("open the copy");
+        let state = State::open(Arc::new(store), self.state.profile.clone()).expect("state");
         Replica { _dir: dir, state }
     }
 
@@ -117,43 +139,61 @@ fn setup() -> (Vec<Replica>, GroupId) {
         };
         replicas[0].call(request, 4).expect("column");
     }
-    // Groups of many are another issue; here the membership is set up by hand: the
-    // same state and epoch key on every replica, each with its own member keys.
-    let founder = replicas[0].state.groups[&group].clone();
-    let epoch = founder.state.current_epoch();
-    let key = founder.secrets.epoch_key(&epoch).expect("epoch key");
-    let mut state = founder.state.clone();
-    let keys: Vec<MemberKeys> = (0..3)
-        .map(|i| {
-            if i == 0 {
-                founder.secrets.member.clone()
-            } else {
-                MemberKeys::generate()
-            }
-        })
-        .collect();
-    for (i, k) in keys.iter().enumerate().skip(1) {
-        let mut member = state.members[&founder.secrets.member.id()].clone();
-        member.info.id = k.id();
-        member.info.name = format!("member {i}");
-        member.role = crate::group::Role::Member;
-        state.members.insert(k.id(), member);
-    }
-    for (replica, k) in replicas.iter_mut().zip(keys) {
-        let record = GroupRecord {
-            state: state.clone(),
-            secrets: GroupSecrets::new(k, epoch, &key),
-            verified: BTreeSet::new(),
-        };
-        let mut tx = Tx::default();
-        replica.state.insert_group(&mut tx, record);
-        replica.commit(tx);
+    // The others join with one invite, admitted by the founder through the real
+    // handshake; then everyone has everything.
+    let Response::Invite(invite) = replicas[0]
+        .call(
+            Request::InviteCreate {
+                group: g,
+                uses: Some(2),
+                expires_in_ms: None,
+            },
+            5,
+        )
+        .expect("invite")
+    else {
+        panic!("invite")
+    };
+    let link = invite.link.expect("the inviter has the link");
+    for i in 1..3 {
+        join(&mut replicas, 0, i, &link);
     }
     let founding = replicas[0].outbox(&group);
     for replica in &mut replicas[1..] {
         replica.receive(&founding);
     }
     (replicas, group)
+}
+
+/// Replica `joiner` joins with `link`, admitted by replica `admitter`.
+fn join(replicas: &mut [Replica], admitter: usize, joiner: usize, link: &str) {
+    let nonce = replicas[admitter].state.join_nonce();
+    let peer = replicas[admitter].state.profile.transport_public();
+    let request = replicas[joiner]
+        .state
+        .join_request(link, peer, nonce, Timestamp(6))
+        .expect("join request");
+    let mut tx = Tx::default();
+    let (grants, docs) = replicas[admitter]
+        .state
+        .admit(&mut tx, &request, Timestamp(6))
+        .expect("admit");
+    replicas[admitter].commit(tx);
+    let envelopes = replicas[admitter]
+        .state
+        .welcome_envelopes(&request.group, docs.as_ref())
+        .expect("envelopes");
+    let welcome = crate::invite::Welcome {
+        group: request.group,
+        grants,
+        envelopes,
+    };
+    let mut tx = Tx::default();
+    replicas[joiner]
+        .state
+        .accept_welcome(&mut tx, &welcome)
+        .expect("welcome");
+    replicas[joiner].commit(tx);
 }
 
 #[derive(Debug, Clone)]
@@ -412,7 +452,7 @@ fn the_setup_really_shares_one_group() {
     let events = replicas[2].receive(&from_bo);
     let log = messages(&mut replicas[2], &g);
     assert_eq!(log.len(), 1);
-    assert_eq!(log[0].author_name, "member 1");
+    assert_eq!(log[0].author_name, "Bo");
     // A replica that has not received it does not show it.
     assert!(messages(&mut replicas[0], &g).is_empty());
     // Receiving told the front ends: the directory changed (a new segment) and a
@@ -474,7 +514,7 @@ fn the_setup_really_shares_one_group() {
 
 #[test]
 fn an_envelope_carrying_another_members_changes_is_refused() {
-    use crate::envelope::{self, Envelope, Header, Kind, doc_key, group_tag};
+    use crate::envelope::{self, Envelope, EnvelopeError, Header, Kind, doc_key, group_tag};
 
     let (mut replicas, group) = setup();
     let g = group.to_string();
@@ -515,7 +555,13 @@ fn an_envelope_carrying_another_members_changes_is_refused() {
         .state
         .ingest(&mut tx, forged.as_bytes())
         .expect_err("forged envelope accepted");
-    assert!(err.message.contains("another actor"), "{err}");
+    assert!(
+        matches!(
+            err,
+            IngestError::Envelope(EnvelopeError::ForeignActor { .. })
+        ),
+        "{err}"
+    );
     replicas[2].commit(tx);
     let Response::Group(summary) = replicas[2]
         .call(Request::GroupShow { group: g }, 9)
@@ -532,12 +578,7 @@ fn a_forked_chain_is_refused_kept_as_evidence_and_shown() {
     let g = group.to_string();
     // Bo's device is copied: both copies send a different first message into the same
     // segment, each as Bo's seq 1 there.
-    let mut copy = Replica::new("Bo");
-    let mut tx = Tx::default();
-    copy.state
-        .insert_group(&mut tx, replicas[1].state.groups[&group].clone());
-    copy.commit(tx);
-    copy.receive(&replicas[0].outbox(&group));
+    let mut copy = replicas[1].copy();
     let send = |text: &str| Request::ChatSend {
         group: g.clone(),
         channel: None,
@@ -556,11 +597,16 @@ fn a_forked_chain_is_refused_kept_as_evidence_and_shown() {
     let mut refused = Vec::new();
     for bytes in &copied {
         if let Err(e) = replicas[2].state.ingest(&mut tx, bytes) {
-            refused.push(e.message);
+            refused.push(e);
         }
     }
     replicas[2].commit(tx);
-    assert!(refused.iter().any(|m| m.contains("fork")), "{refused:?}");
+    assert!(
+        refused
+            .iter()
+            .any(|e| matches!(e, IngestError::Fork { .. })),
+        "{refused:?}"
+    );
 
     let show =
         |replica: &mut Replica| match replica.call(Request::GroupShow { group: g.clone() }, 30) {

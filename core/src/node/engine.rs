@@ -2,22 +2,24 @@
 //! (Automerge changes → envelope → write batch). Synchronous; the [`Node`](super::Node)
 //! serialises access behind one lock so edits apply in request order.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 
 use automerge::{AutoCommit, ReadDoc};
 use serde::{Deserialize, Serialize};
+use zeroize::Zeroizing;
 
 use crate::api::{ApiError, ErrorKind, Event};
 use crate::crypto::SecretKey;
 use crate::docs::{self, Directory, DocError, Hlc, HlcClock};
 use crate::envelope::{self, Envelope, Header, Kind, doc_key, group_tag};
-use crate::group::{GroupSecrets, GroupState, directory_doc};
+use crate::group::{GroupSecrets, GroupState, MembershipLog, directory_doc};
 use crate::identity::{MemberKeys, Profile};
 use crate::ids::{DocId, GroupId, Hash, ItemId, MemberId};
 use crate::store::{Slot, Store, StoreError, WriteBatch};
 
 use super::ingest::Pending;
+use super::join::PendingJoin;
 use super::writer::NextCommit;
 
 /// Changes since the last snapshot that trigger a new one: at least this many, and at
@@ -34,6 +36,20 @@ pub(super) struct GroupRecord {
     pub(super) state: GroupState,
     pub(super) secrets: GroupSecrets,
     pub(super) verified: BTreeSet<MemberId>,
+    /// The secrets of invites this device made, by invite id, so it can show their
+    /// links and QR codes again.
+    pub(super) invite_secrets: BTreeMap<Hash, Zeroizing<[u8; 32]>>,
+}
+
+impl GroupRecord {
+    pub(super) fn new(state: GroupState, secrets: GroupSecrets) -> GroupRecord {
+        GroupRecord {
+            state,
+            secrets,
+            verified: BTreeSet::new(),
+            invite_secrets: BTreeMap::new(),
+        }
+    }
 }
 
 /// What the store keeps per document: a compacted Automerge save and, per author, the
@@ -47,10 +63,10 @@ struct DocRecord {
 
 /// An author's latest envelope in one document.
 #[derive(Serialize, Deserialize)]
-struct AuthorRecord {
-    author: MemberId,
-    seq: u64,
-    head: Hash,
+pub(super) struct AuthorRecord {
+    pub(super) author: MemberId,
+    pub(super) seq: u64,
+    pub(super) head: Hash,
 }
 
 pub(super) struct LoadedDoc {
@@ -146,6 +162,8 @@ pub(super) struct Tx {
     pub(super) batch: WriteBatch,
     pub(super) touched: Vec<(GroupId, DocId)>,
     pub(super) events: Vec<Event>,
+    /// Envelopes this device sealed, to hand to the network once durable.
+    pub(super) outgoing: Vec<Vec<u8>>,
 }
 
 pub(super) struct State {
@@ -159,6 +177,12 @@ pub(super) struct State {
     pub(super) pending: Pending,
     pub(super) clock: HlcClock,
     pub(super) next: NextCommit,
+    /// Membership logs, loaded from their envelopes on first use.
+    pub(super) logs: HashMap<GroupId, MembershipLog>,
+    /// Joins this device started and has not been welcomed into yet.
+    pub(super) joins: HashMap<GroupId, PendingJoin>,
+    /// Nonces this device handed to joiners, newest last.
+    pub(super) nonces: VecDeque<[u8; 32]>,
 }
 
 pub(super) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -166,7 +190,10 @@ pub(super) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     postcard::to_allocvec(value).unwrap_or_default()
 }
 
-fn decode<T: for<'de> Deserialize<'de>>(what: &str, bytes: &[u8]) -> Result<T, ApiError> {
+pub(super) fn decode<T: for<'de> Deserialize<'de>>(
+    what: &str,
+    bytes: &[u8],
+) -> Result<T, ApiError> {
     postcard::from_bytes(bytes).map_err(|e| {
         ApiError::new(
             ErrorKind::Integrity,
@@ -192,7 +219,7 @@ pub(super) fn doc_error(e: DocError) -> ApiError {
     ApiError::new(kind, e.to_string())
 }
 
-fn integrity(e: impl std::fmt::Display) -> ApiError {
+pub(super) fn integrity(e: impl std::fmt::Display) -> ApiError {
     ApiError::new(
         ErrorKind::Integrity,
         format!("stored data failed its integrity check: {e}"),
@@ -215,6 +242,9 @@ impl State {
             pending: Pending::default(),
             clock: HlcClock::default(),
             next: NextCommit::default(),
+            logs: HashMap::new(),
+            joins: HashMap::new(),
+            nonces: VecDeque::new(),
         })
     }
 
@@ -237,11 +267,12 @@ impl State {
             self.docs.remove(&(group, doc));
             self.next.unsealed.remove(&(group, doc));
             self.directories.remove(&group);
+            self.logs.remove(&group);
         }
     }
 
-    /// Every envelope stored for the group, read back from the store.
-    #[cfg(test)]
+    /// Every envelope stored for the group, read back from the store: what a new
+    /// member receives.
     pub(super) fn stored_envelopes(&self, group: &GroupId) -> Result<Vec<Vec<u8>>, ApiError> {
         let mut out = Vec::new();
         for bytes in self.store.docs_of(group).map_err(storage_error)? {
@@ -260,6 +291,29 @@ impl State {
             }
         }
         Ok(out)
+    }
+
+    /// The ids of every document of the group: on disk, or made in memory and waiting
+    /// for the next commit.
+    pub(super) fn doc_ids(&self, group: &GroupId) -> Result<BTreeSet<DocId>, ApiError> {
+        let mut ids: BTreeSet<DocId> = self
+            .docs
+            .keys()
+            .filter(|(g, _)| g == group)
+            .map(|(_, d)| *d)
+            .collect();
+        for bytes in self.store.docs_of(group).map_err(storage_error)? {
+            let doc: DocRecord = decode("document", &bytes)?;
+            ids.insert(doc.id);
+        }
+        Ok(ids)
+    }
+
+    /// Drops the group's documents from memory, with their unsealed changes.
+    pub(super) fn drop_docs_of(&mut self, group: &GroupId) {
+        self.docs.retain(|(g, _), _| g != group);
+        self.next.unsealed.retain(|(g, _), _| g != group);
+        self.next.touched.retain(|(g, _)| g != group);
     }
 
     /// Drops every loaded document, so the next use reads it back from the store.
@@ -397,7 +451,17 @@ impl State {
         doc_id: &DocId,
         edit: impl FnOnce(&mut AutoCommit) -> Result<R, DocError>,
     ) -> Result<R, ApiError> {
-        self.group(group)?;
+        let record = self.group(group)?;
+        if !record.state.is_member(&record.secrets.member.id()) {
+            return Err(ApiError::new(
+                ErrorKind::Forbidden,
+                "this device is no longer a member of the group; what it holds is read-only",
+            ));
+        }
+        if record.state.rekey_needed {
+            // Someone who holds the current key left: nothing new is sealed under it.
+            self.rotate(tx, group, crate::time::Timestamp::now())?;
+        }
         let loaded = self.doc(group, doc_id)?;
         let before = loaded.doc.get_heads();
         let result = edit(&mut loaded.doc);
@@ -467,6 +531,7 @@ impl State {
         let plaintext = envelope::encode_changes(changes);
         let sealed = Envelope::seal(header, &doc_key(&key, doc_id), &plaintext, &me);
         loaded.record(batch, group, &sealed);
+        self.next.outgoing.push(sealed.as_bytes().to_vec());
         Ok(())
     }
 
@@ -510,6 +575,7 @@ impl State {
         };
         tx.batch
             .put(Slot::Author(group, &log, &me.id()), encode(&author));
+        tx.outgoing.push(sealed.as_bytes().to_vec());
         Ok(())
     }
 }

@@ -1,10 +1,8 @@
 //! Requests about the profile, groups, members and channels.
 
-use std::collections::BTreeSet;
-
 use automerge::AutoCommit;
 
-use crate::api::{ApiError, ErrorKind, Event, GroupSummary, MemberView, ProfileView, Response};
+use crate::api::{ApiError, ErrorKind, Event, GroupSummary, ProfileView, Response};
 
 use crate::docs::{self, ChannelInfo, Directory, DocError};
 use crate::group::{self, directory_doc};
@@ -51,14 +49,7 @@ impl State {
             .epoch_key(&epoch)
             .ok_or_else(|| invalid("new group lacks its epoch key"))?;
         let op = new.op.encode();
-        self.insert_group(
-            tx,
-            GroupRecord {
-                state: new.state,
-                secrets: new.secrets,
-                verified: BTreeSet::new(),
-            },
-        );
+        self.insert_group(tx, GroupRecord::new(new.state, new.secrets));
         self.seal_create_op(tx, &id, &op, &key)?;
         let directory = directory_doc(&id);
         self.create_doc(tx, &id, directory)?;
@@ -89,26 +80,6 @@ impl State {
     pub(super) fn group_show(&mut self, query: &str) -> Result<Response, ApiError> {
         let id = self.resolve_group(query)?;
         Ok(Response::Group(self.summary(&id)?))
-    }
-
-    pub(super) fn member_list(&mut self, query: &str) -> Result<Response, ApiError> {
-        let id = self.resolve_group(query)?;
-        let record = self.group(&id)?;
-        let me = record.secrets.member.id();
-        let members = record
-            .state
-            .members
-            .values()
-            .map(|m| MemberView {
-                id: m.info.id,
-                name: m.info.name.clone(),
-                role: m.role,
-                verified: record.verified.contains(&m.info.id),
-                me: m.info.id == me,
-                joined_at: m.joined_at,
-            })
-            .collect();
-        Ok(Response::Members(members))
     }
 
     pub(super) fn channel_create(
@@ -232,6 +203,8 @@ impl State {
             members: record.state.members.len(),
             me,
             role,
+            member: record.state.is_member(&me),
+            history: record.state.history,
             forks,
         })
     }

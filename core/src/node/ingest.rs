@@ -6,25 +6,36 @@
 //! and stored with the new head in one transaction. One from further ahead waits in a
 //! bounded pending set. One that repeats a known `seq` is either a duplicate (same
 //! hash) or a fork (different content), which is refused and reported, never merged.
+//!
+//! Who may write is the membership log's call. A membership envelope's operation is
+//! validated by the log at its causal position; a document envelope must be by a
+//! member, or by a removed member at or below the cutoff its removal recorded. An
+//! envelope by an author or under an epoch this device does not know yet is held (the
+//! sender may know a newer membership) and retried whenever the membership changes; one
+//! under a known epoch whose key this device lacks — it was written after this device
+//! was removed — is refused with [`IngestError::NoKey`].
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 
-use crate::api::{ApiError, ErrorKind, Event};
-use crate::envelope::{Envelope, Kind, doc_key, group_tag};
 use automerge::ChangeHash;
 
-use crate::group::{directory_doc, membership_doc};
+use crate::api::{ApiError, ErrorKind, Event};
+use crate::envelope::{Envelope, EnvelopeError, Kind, group_tag};
+use crate::group::{GroupError, Op, OpKind, directory_doc, membership_doc};
 use crate::ids::{DocId, GroupId, Hash, MemberId};
 
 use super::engine::{State, Tx};
 
 /// Most envelopes held while waiting for an earlier one of their chain.
 const MAX_PENDING: usize = 4096;
+/// Most envelopes held for an author or epoch this device does not know yet.
+const MAX_UNKNOWN: usize = 1024;
 
-/// Envelopes that arrived ahead of their predecessor.
+/// Envelopes that arrived before what they depend on.
 #[derive(Default)]
 pub(crate) struct Pending {
     waiting: BTreeMap<(GroupId, DocId, MemberId, u64), Envelope>,
+    unknown: VecDeque<(GroupId, Envelope)>,
 }
 
 impl Pending {
@@ -44,22 +55,131 @@ impl Pending {
         self.waiting.remove(&(group, doc, author, seq))
     }
 
+    /// Holds an envelope by an unknown author or under an unknown epoch. The oldest
+    /// goes when the set is full: a flood of unknowns cannot grow it.
+    fn hold_unknown(&mut self, group: GroupId, envelope: Envelope) {
+        let hash = envelope.hash();
+        if self.unknown.iter().any(|(_, e)| e.hash() == hash) {
+            return;
+        }
+        if self.unknown.len() >= MAX_UNKNOWN {
+            self.unknown.pop_front();
+        }
+        self.unknown.push_back((group, envelope));
+    }
+
+    fn take_unknown(&mut self, group: GroupId) -> Vec<Envelope> {
+        let (mine, rest): (VecDeque<_>, VecDeque<_>) = std::mem::take(&mut self.unknown)
+            .into_iter()
+            .partition(|(g, _)| *g == group);
+        self.unknown = rest;
+        mine.into_iter().map(|(_, e)| e).collect()
+    }
+
+    /// Drops everything held for a group this device no longer has.
+    pub(super) fn forget_group(&mut self, group: &GroupId) {
+        self.waiting.retain(|(g, ..), _| g != group);
+        self.unknown.retain(|(g, _)| g != group);
+    }
+
     /// How many envelopes are waiting.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.waiting.len()
+        self.waiting.len() + self.unknown.len()
     }
 }
 
 /// What happened to an incoming envelope.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Ingested {
+pub enum Ingested {
     /// Applied and stored, with this many held envelopes that it unblocked.
     Applied(usize),
     /// Already had it.
     Duplicate,
-    /// Ahead of its chain; held until the gap fills.
+    /// Held until what it depends on arrives: an earlier envelope of its chain, or the
+    /// membership operations that introduce its author or epoch.
     Pending,
+}
+
+/// Why an envelope from another device was refused. Nothing of a refused envelope is
+/// applied; forks are kept as evidence.
+#[derive(Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IngestError {
+    /// It does not parse, its signature does not verify, it does not decrypt, or its
+    /// contents are not what its header says (another member's actor id inside, say).
+    #[error("refused envelope: {0}")]
+    Envelope(#[from] EnvelopeError),
+    /// Its group tag names no group on this device.
+    #[error("envelope for a group this device is not in")]
+    UnknownGroup,
+    /// Its author was removed from the group, and it is beyond what the author had
+    /// written when the removal was made.
+    #[error(
+        "{author} was removed from the group; its envelope {seq} in document {doc} is \
+         beyond its cutoff ({cutoff}) and refused"
+    )]
+    AboveCutoff {
+        /// The removed author.
+        author: MemberId,
+        /// The document.
+        doc: DocId,
+        /// The envelope's seq.
+        seq: u64,
+        /// The last seq the removal allows.
+        cutoff: u64,
+    },
+    /// Sealed under an epoch whose key this device does not hold: it was written after
+    /// this device was removed from the group (or left it).
+    #[error(
+        "this device holds no key for epoch {epoch}: the envelope was sealed for the \
+         group's members after this device was removed"
+    )]
+    NoKey {
+        /// The epoch.
+        epoch: Hash,
+    },
+    /// The author signed two different envelopes for one place in its chain.
+    #[error(
+        "fork: {author} wrote two different envelopes with seq {seq} in document {doc}; \
+         kept the first, and the second as evidence"
+    )]
+    Fork {
+        /// The author.
+        author: MemberId,
+        /// The document.
+        doc: DocId,
+        /// The seq used twice.
+        seq: u64,
+    },
+    /// The membership operation inside is malformed or cannot belong to this log.
+    #[error("refused membership operation: {0}")]
+    Op(GroupError),
+    /// The membership operation inside names another author than the signer.
+    #[error("the membership operation inside is not by the envelope's signer")]
+    OpAuthor,
+    /// The Automerge changes inside do not apply.
+    #[error("the envelope's changes do not apply: {0}")]
+    Changes(String),
+    /// This device failed to read or record it.
+    #[error("{0}")]
+    Local(ApiError),
+}
+
+impl From<ApiError> for IngestError {
+    fn from(e: ApiError) -> IngestError {
+        IngestError::Local(e)
+    }
+}
+
+impl From<IngestError> for ApiError {
+    fn from(e: IngestError) -> ApiError {
+        match e {
+            IngestError::Local(e) => e,
+            IngestError::NoKey { .. } => ApiError::new(ErrorKind::Forbidden, e.to_string()),
+            other => ApiError::new(ErrorKind::Integrity, other.to_string()),
+        }
+    }
 }
 
 /// Keeps the second envelope of a forked chain (same author, document and seq as one
@@ -72,32 +192,57 @@ fn keep_evidence(tx: &mut Tx, group: GroupId, envelope: &Envelope) {
     tx.batch.put(slot, envelope.as_bytes().to_vec());
 }
 
-fn refused(message: String) -> ApiError {
-    ApiError::new(ErrorKind::Integrity, message)
+/// Whether the device can judge an envelope's author now.
+enum Author {
+    Allowed,
+    Unknown,
 }
 
 impl State {
     /// Takes an envelope from another device.
-    pub(crate) fn ingest(&mut self, tx: &mut Tx, bytes: &[u8]) -> Result<Ingested, ApiError> {
-        let envelope = Envelope::decode(bytes).map_err(|e| refused(e.to_string()))?;
-        envelope.verify().map_err(|e| refused(e.to_string()))?;
+    pub(crate) fn ingest(&mut self, tx: &mut Tx, bytes: &[u8]) -> Result<Ingested, IngestError> {
+        let envelope = Envelope::decode(bytes)?;
+        envelope.verify()?;
         let tag = envelope.header().group_tag;
         let group = self
             .groups
             .keys()
             .copied()
             .find(|g| group_tag(g) == tag)
-            .ok_or_else(|| refused("envelope for a group this device is not in".into()))?;
-        let author = envelope.header().author;
-        if !self.group(&group)?.state.is_member(&author) {
-            return Err(refused(format!(
-                "envelope by {author}, who is not a member of the group"
-            )));
+            .ok_or(IngestError::UnknownGroup)?;
+        let ops_before = self.log(&group)?.len();
+        let outcome = self.ingest_verified(tx, group, envelope)?;
+        // A membership change may introduce the author or epoch of held envelopes.
+        let mut ops = self.log(&group)?.len();
+        let mut rounds = 0;
+        while ops != ops_before && rounds < 64 {
+            rounds += 1;
+            let before = ops;
+            for held in self.pending.take_unknown(group) {
+                if let Err(e) = self.ingest_verified(tx, group, held) {
+                    tracing::debug!("a held envelope is refused now: {e}");
+                }
+            }
+            ops = self.log(&group)?.len();
+            if ops == before {
+                break;
+            }
         }
-        if envelope.header().kind == Kind::Membership {
-            return self.ingest_create_op(tx, group, &envelope);
+        Ok(outcome)
+    }
+
+    fn ingest_verified(
+        &mut self,
+        tx: &mut Tx,
+        group: GroupId,
+        envelope: Envelope,
+    ) -> Result<Ingested, IngestError> {
+        if let Author::Unknown = self.judge_author(&group, &envelope)? {
+            self.pending.hold_unknown(group, envelope);
+            return Ok(Ingested::Pending);
         }
-        let (doc, mut seq) = (envelope.header().doc, envelope.header().seq);
+        let h = envelope.header();
+        let (doc, author, mut seq) = (h.doc, h.author, h.seq);
         let outcome = self.ingest_one(tx, group, envelope)?;
         if outcome != Ingested::Applied(0) {
             return Ok(outcome);
@@ -114,23 +259,59 @@ impl State {
         Ok(Ingested::Applied(unblocked))
     }
 
+    /// Decides whether the envelope's author may have written it, as far as this device
+    /// knows the membership.
+    fn judge_author(
+        &mut self,
+        group: &GroupId,
+        envelope: &Envelope,
+    ) -> Result<Author, IngestError> {
+        let h = envelope.header();
+        if h.kind == Kind::Membership {
+            // The log validates the operation itself; it only needs to know the author.
+            return Ok(if self.log(group)?.knows(&h.author) {
+                Author::Allowed
+            } else {
+                Author::Unknown
+            });
+        }
+        let state = &self.group(group)?.state;
+        if state.is_member(&h.author) {
+            return Ok(Author::Allowed);
+        }
+        if let Some(cutoffs) = state.cutoffs.get(&h.author) {
+            let cutoff = cutoffs.get(&h.doc).copied().unwrap_or(0);
+            if h.seq <= cutoff {
+                return Ok(Author::Allowed);
+            }
+            return Err(IngestError::AboveCutoff {
+                author: h.author,
+                doc: h.doc,
+                seq: h.seq,
+                cutoff,
+            });
+        }
+        Ok(Author::Unknown)
+    }
+
     fn ingest_one(
         &mut self,
         tx: &mut Tx,
         group: GroupId,
         envelope: Envelope,
-    ) -> Result<Ingested, ApiError> {
+    ) -> Result<Ingested, IngestError> {
         let header = envelope.header().clone();
-        let key = self
-            .group(&group)?
-            .secrets
-            .epoch_key(&header.epoch)
-            .ok_or_else(|| {
-                refused(format!(
-                    "envelope sealed under epoch {}, whose key this device does not hold",
-                    header.epoch
-                ))
-            })?;
+        let record = self.group(&group)?;
+        let Some(key) = record.secrets.doc_key(&header.epoch, &header.doc) else {
+            if record.state.epochs.contains(&header.epoch) {
+                return Err(IngestError::NoKey {
+                    epoch: header.epoch,
+                });
+            }
+            // A rotation this device has not seen yet.
+            self.pending.hold_unknown(group, envelope);
+            return Ok(Ingested::Pending);
+        };
         // A document this device has not seen yet (a pad someone just made) is only
         // created once an envelope for it is accepted.
         let exists = self.has_doc(&group, &header.doc)?;
@@ -144,6 +325,11 @@ impl State {
             (None, None)
         };
         let (head_seq, head_hash) = head.unwrap_or((0, Hash([0; 32])));
+        let fork = IngestError::Fork {
+            author: header.author,
+            doc: header.doc,
+            seq: header.seq,
+        };
         if header.seq <= head_seq {
             let stored = match recent {
                 Some(hash) => Some(hash),
@@ -155,10 +341,7 @@ impl State {
                 return Ok(Ingested::Duplicate);
             }
             keep_evidence(tx, group, &envelope);
-            return Err(refused(format!(
-                "fork: {} wrote two different envelopes with seq {} in document {}; kept the first",
-                header.author, header.seq, header.doc
-            )));
+            return Err(fork);
         }
         if header.seq > head_seq + 1 {
             self.pending.hold(group, envelope);
@@ -166,14 +349,12 @@ impl State {
         }
         if header.prev != head_hash {
             keep_evidence(tx, group, &envelope);
-            return Err(refused(format!(
-                "fork: envelope {} of {} does not follow the one this device has",
-                header.seq, header.author
-            )));
+            return Err(fork);
         }
-        let changes = envelope
-            .open_stored_changes(&doc_key(&key, &header.doc))
-            .map_err(|e| refused(e.to_string()))?;
+        if header.kind == Kind::Membership {
+            return self.ingest_op(tx, group, &envelope, &key, exists);
+        }
+        let changes = envelope.open_stored_changes(&key)?;
         if !exists {
             self.create_doc(tx, &group, header.doc)?;
         }
@@ -182,7 +363,7 @@ impl State {
         loaded
             .doc
             .apply_changes(changes)
-            .map_err(|e| refused(format!("changes do not apply: {e}")))?;
+            .map_err(|e| IngestError::Changes(e.to_string()))?;
         loaded.chat_tail = None;
         loaded.record(&mut tx.batch, &group, &envelope);
         tx.touched.push((group, header.doc));
@@ -190,41 +371,43 @@ impl State {
         Ok(Ingested::Applied(0))
     }
 
-    /// Until groups of many land, the one membership operation a device accepts is its
-    /// group's create operation, which it already knows from its group state; anything
-    /// else is refused rather than half-understood.
-    fn ingest_create_op(
+    /// Opens a membership envelope and gives its operation to the group's log; the
+    /// envelope is stored whatever the log decides (a void operation is still part of
+    /// the DAG every device must agree on).
+    fn ingest_op(
         &mut self,
         tx: &mut Tx,
         group: GroupId,
         envelope: &Envelope,
-    ) -> Result<Ingested, ApiError> {
-        let h = envelope.header().clone();
-        if self.stored_envelope_hash(&group, &h.doc, &h.author, h.seq)? == Some(envelope.hash()) {
-            return Ok(Ingested::Duplicate);
+        key: &crate::crypto::SecretKey,
+        exists: bool,
+    ) -> Result<Ingested, IngestError> {
+        let h = envelope.header();
+        if h.doc != membership_doc(&group) {
+            return Err(IngestError::Op(GroupError::Malformed(
+                "a membership operation outside the group's membership log".into(),
+            )));
         }
-        let state = &self.group(&group)?.state;
-        let founding = state.epochs.first().copied();
-        let key = self.group(&group)?.secrets.epoch_key(&h.epoch);
-        let op = key
-            .and_then(|key| envelope.open(&doc_key(&key, &h.doc)).ok())
-            .and_then(|plaintext| crate::group::Op::decode(&plaintext).ok());
-        match op {
-            Some(op)
-                if h.doc == membership_doc(&group) && h.seq == 1 && Some(op.hash()) == founding =>
-            {
-                if !self.has_doc(&group, &h.doc)? {
-                    self.create_doc(tx, &group, h.doc)?;
-                }
-                self.doc(&group, &h.doc)?
-                    .record(&mut tx.batch, &group, envelope);
-                tx.touched.push((group, h.doc));
-                Ok(Ingested::Applied(0))
+        let op = Op::decode(&envelope.open(key)?).map_err(IngestError::Op)?;
+        if op.author != h.author {
+            return Err(IngestError::OpAuthor);
+        }
+        let log = self.log(&group)?;
+        if matches!(op.kind, OpKind::Create { .. }) {
+            if op.hash() != log.create_hash() {
+                return Err(IngestError::Op(GroupError::DuplicateCreate));
             }
-            _ => Err(refused(
-                "membership operations from other devices are not accepted yet".into(),
-            )),
+        } else {
+            log.apply(op).map_err(IngestError::Op)?;
         }
+        if !exists {
+            self.create_doc(tx, &group, h.doc)?;
+        }
+        self.doc(&group, &h.doc)?
+            .record(&mut tx.batch, &group, envelope);
+        tx.touched.push((group, h.doc));
+        self.membership_changed(tx, &group)?;
+        Ok(Ingested::Applied(0))
     }
 
     /// Tells front ends what a received change touched, as local edits do.

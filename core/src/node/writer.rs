@@ -17,6 +17,9 @@ use crate::store::{Store, WriteBatch};
 
 use super::engine::State;
 
+/// Where the writer hands envelopes this device sealed once they are durable.
+pub(super) type Outgoing = tokio::sync::broadcast::Sender<Arc<Vec<u8>>>;
+
 /// Resolves when the writes of one request are durable, or failed to be.
 pub(super) type Durable = oneshot::Receiver<Result<(), String>>;
 
@@ -29,6 +32,8 @@ pub(super) struct NextCommit {
     pub(super) unsealed: BTreeMap<(GroupId, DocId), Vec<Change>>,
     /// Documents whose in-memory state is ahead of the disk until this commit lands.
     pub(super) touched: Vec<(GroupId, DocId)>,
+    /// Envelopes sealed for this commit, handed to the network once it is durable.
+    pub(super) outgoing: Vec<Vec<u8>>,
     /// Whoever waits for this commit.
     waiters: Vec<oneshot::Sender<Result<(), String>>>,
     /// Whether the writer is working through commits (and so will pick this one up).
@@ -57,12 +62,16 @@ pub(super) struct Writer {
 }
 
 impl Writer {
-    pub(super) fn start(store: Arc<Store>, state: Arc<Mutex<State>>) -> std::io::Result<Writer> {
+    pub(super) fn start(
+        store: Arc<Store>,
+        state: Arc<Mutex<State>>,
+        outgoing: Outgoing,
+    ) -> std::io::Result<Writer> {
         // One slot is enough: a pending wake-up already means "look again".
         let (wake, rx) = mpsc::sync_channel(1);
         let thread = thread::Builder::new()
             .name("plenum-writer".into())
-            .spawn(move || run(&store, &state, &rx))?;
+            .spawn(move || run(&store, &state, &rx, &outgoing))?;
         Ok(Writer {
             wake: Some(wake),
             thread: Some(thread),
@@ -88,7 +97,7 @@ impl Drop for Writer {
     }
 }
 
-fn run(store: &Store, state: &Mutex<State>, wake: &Receiver<()>) {
+fn run(store: &Store, state: &Mutex<State>, wake: &Receiver<()>, outgoing: &Outgoing) {
     while wake.recv().is_ok() {
         loop {
             let Ok(mut guard) = state.lock() else { return };
@@ -108,10 +117,18 @@ fn run(store: &Store, state: &Mutex<State>, wake: &Receiver<()>) {
             drop(guard);
 
             let result = store.commit(&next.batches).map_err(|e| e.to_string());
-            if let Err(e) = &result {
-                tracing::error!("commit of {} batches failed: {e}", next.batches.len());
-                if let Ok(mut guard) = state.lock() {
-                    guard.forget(next.touched.iter().copied());
+            match &result {
+                Ok(()) => {
+                    for envelope in next.outgoing {
+                        // Nobody listening (no network) is fine: catch-up sends it later.
+                        let _ = outgoing.send(Arc::new(envelope));
+                    }
+                }
+                Err(e) => {
+                    tracing::error!("commit of {} batches failed: {e}", next.batches.len());
+                    if let Ok(mut guard) = state.lock() {
+                        guard.forget(next.touched.iter().copied());
+                    }
                 }
             }
             for waiter in next.waiters {

@@ -10,8 +10,12 @@ mod groups;
 mod ingest;
 mod join;
 mod membership;
+#[cfg(test)]
+mod membership_tests;
 mod pads;
 mod resolve;
+#[cfg(test)]
+mod test_devices;
 mod writer;
 
 use std::future::Future;

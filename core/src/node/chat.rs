@@ -207,6 +207,10 @@ impl State {
         group: &GroupId,
         segment: &DocId,
     ) -> Result<Vec<ChatMessage>, ApiError> {
+        if !self.has_doc(group, segment)? {
+            // Not here yet, or from before this member joined a "from join" group.
+            return Ok(Vec::new());
+        }
         let loaded = self.doc(group, segment)?;
         docs::chat::messages(&loaded.doc).map_err(doc_error)
     }

@@ -8,6 +8,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use clap::{Args, Subcommand};
 use plenum_core::api::{Request, Response};
 use plenum_core::docs::CardEdit;
+use plenum_core::group::{HistoryPolicy, Role};
+use plenum_core::invite::InviteLink;
 use plenum_core::{Node, NodeConfig, Protection};
 
 use crate::Cli;
@@ -41,6 +43,9 @@ pub(crate) enum Command {
     /// A group's members.
     #[command(subcommand)]
     Member(MemberCommand),
+    /// Invite links.
+    #[command(subcommand)]
+    Invite(InviteCommand),
     /// A group's chat channels.
     #[command(subcommand)]
     Channel(ChannelCommand),
@@ -63,12 +68,69 @@ pub(crate) enum GroupCommand {
     List,
     /// Show one group.
     Show { group: String },
+    /// Leave a group: the others are told, and the group's data and keys are deleted
+    /// from this device.
+    Leave { group: String },
+    /// Set whether new members see the group's past chat (admins).
+    History { group: String, policy: HistoryArg },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum HistoryArg {
+    /// New members see everything.
+    Full,
+    /// New members see chat from their join on (pads and boards keep their history).
+    FromJoin,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+pub(crate) enum RoleArg {
+    Admin,
+    Member,
 }
 
 #[derive(Subcommand)]
 pub(crate) enum MemberCommand {
-    /// List a group's members.
+    /// List a group's members with their roles and safety numbers.
     List { group: String },
+    /// Remove a member (admins); the group's key is rotated so nothing written
+    /// afterwards opens on their devices.
+    Remove { group: String, member: String },
+    /// Make a member an admin or a plain member (admins).
+    Role {
+        group: String,
+        member: String,
+        role: RoleArg,
+    },
+    /// Mark a member verified after comparing safety numbers in person (or, with
+    /// --undo, not verified).
+    Verify {
+        group: String,
+        member: String,
+        #[arg(long)]
+        undo: bool,
+    },
+}
+
+#[derive(Subcommand)]
+pub(crate) enum InviteCommand {
+    /// Make an invite link; prints the link (and with --qr a QR code to scan).
+    Create {
+        group: String,
+        /// How many people it admits.
+        #[arg(long, default_value_t = 1)]
+        uses: u32,
+        /// How long it stays valid, e.g. 24h, 3d, 30m.
+        #[arg(long, value_name = "DURATION", default_value = "7d")]
+        expires: humantime::Duration,
+        /// Also print a QR code of the link.
+        #[arg(long)]
+        qr: bool,
+    },
+    /// List a group's invites with their ids.
+    List { group: String },
+    /// Revoke an invite by id (or unique id prefix).
+    Revoke { group: String, invite: String },
 }
 
 #[derive(Subcommand)]
@@ -292,9 +354,20 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
     let method = Node::unlock_method(&dir)?;
     let node = Node::open(&NodeConfig::new(&dir), passphrase.unlock(&method)?)?;
     let call = |request: Request| -> Result<Response> { Ok(runtime.block_on(node.call(request))?) };
+    let qr = matches!(
+        cli.command,
+        Command::Invite(InviteCommand::Create { qr: true, .. })
+    );
     let (request, quiet_hint) = request_for(cli.command, &call)?;
     let response = call(request)?;
-    print_response(&response, json, quiet_hint)
+    print_response(&response, json, quiet_hint)?;
+    if let (true, false, Response::Invite(invite)) = (qr, json, &response)
+        && let Some(link) = &invite.link
+    {
+        let code = InviteLink::parse(link)?.qr_terminal()?;
+        print!("{code}");
+    }
+    Ok(())
 }
 
 type Call<'a> = dyn Fn(Request) -> Result<Response> + 'a;
@@ -308,7 +381,71 @@ fn request_for(command: Command, call: &Call<'_>) -> Result<(Request, &'static s
         Command::Group(GroupCommand::Create { name }) => (R::GroupCreate { name }, "id"),
         Command::Group(GroupCommand::List) => (R::GroupList, ""),
         Command::Group(GroupCommand::Show { group }) => (R::GroupShow { group }, ""),
+        Command::Group(GroupCommand::Leave { group }) => (
+            R::GroupLeave { group },
+            "Left the group; its data and keys are deleted from this device.",
+        ),
+        Command::Group(GroupCommand::History { group, policy }) => {
+            let policy = match policy {
+                HistoryArg::Full => HistoryPolicy::Full,
+                HistoryArg::FromJoin => HistoryPolicy::FromJoin,
+            };
+            (R::GroupSetHistory { group, policy }, "")
+        }
         Command::Member(MemberCommand::List { group }) => (R::MemberList { group }, ""),
+        Command::Member(MemberCommand::Remove { group, member }) => {
+            (R::MemberRemove { group, member }, "")
+        }
+        Command::Member(MemberCommand::Role {
+            group,
+            member,
+            role,
+        }) => {
+            let role = match role {
+                RoleArg::Admin => Role::Admin,
+                RoleArg::Member => Role::Member,
+            };
+            (
+                R::MemberRole {
+                    group,
+                    member,
+                    role,
+                },
+                "",
+            )
+        }
+        Command::Member(MemberCommand::Verify {
+            group,
+            member,
+            undo,
+        }) => (
+            R::MemberVerify {
+                group,
+                member,
+                verified: !undo,
+            },
+            "",
+        ),
+        Command::Invite(InviteCommand::Create {
+            group,
+            uses,
+            expires,
+            qr: _,
+        }) => {
+            let ms = u64::try_from(expires.as_millis()).unwrap_or(u64::MAX);
+            (
+                R::InviteCreate {
+                    group,
+                    uses: Some(uses),
+                    expires_in_ms: Some(ms),
+                },
+                "link",
+            )
+        }
+        Command::Invite(InviteCommand::List { group }) => (R::InviteList { group }, ""),
+        Command::Invite(InviteCommand::Revoke { group, invite }) => {
+            (R::InviteRevoke { group, invite }, "")
+        }
         Command::Channel(ChannelCommand::Create { group, name }) => {
             (R::ChannelCreate { group, name }, "id")
         }

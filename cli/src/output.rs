@@ -3,7 +3,7 @@
 use std::io::Write;
 
 use anyhow::Result;
-use plenum_core::api::{BoardView, MessageView, Response};
+use plenum_core::api::{BoardView, InviteView, MessageView, Response};
 use plenum_core::group::Role;
 
 /// Prints `response`. With `json`, the response's data as JSON. Otherwise `hint` picks
@@ -33,6 +33,10 @@ pub(crate) fn print_response(response: &Response, json: bool, hint: &str) -> Res
                 .map_or_else(|| b.id.to_string(), |c| c.to_string())
         )?,
         ("text", Response::Pad(p)) => write!(out, "{}", p.text)?,
+        ("link", Response::Invite(i)) => match &i.link {
+            Some(link) => writeln!(out, "{link}")?,
+            None => writeln!(out, "{}", i.id)?,
+        },
         ("", _) => human(&mut out, response)?,
         (message, _) => writeln!(out, "{message}")?,
     }
@@ -93,10 +97,11 @@ fn human(out: &mut impl Write, response: &Response) -> Result<()> {
                 let me = if m.me { " (you)" } else { "" };
                 writeln!(
                     out,
-                    "{}  {}{me}  {}, {verified}",
+                    "{}  {}{me}  {}, {verified}\n    safety number: {}",
                     m.id.short(),
                     m.name,
-                    role(m.role)
+                    role(m.role),
+                    m.safety_number
                 )?;
             }
         }
@@ -123,7 +128,41 @@ fn human(out: &mut impl Write, response: &Response) -> Result<()> {
             }
         }
         Response::Board(b) => board(out, b)?,
+        Response::Invite(i) => invite(out, i)?,
+        Response::Invites(invites) => {
+            if invites.is_empty() {
+                writeln!(
+                    out,
+                    "No invites. Make one with `plenum invite create GROUP`."
+                )?;
+            }
+            for i in invites {
+                invite(out, i)?;
+            }
+        }
         _ => writeln!(out, "{}", serde_json::to_string(response)?)?,
+    }
+    Ok(())
+}
+
+fn invite(out: &mut impl Write, i: &InviteView) -> Result<()> {
+    let state = if i.revoked {
+        "revoked"
+    } else if i.expired {
+        "expired"
+    } else if i.used >= i.uses {
+        "used up"
+    } else {
+        "active"
+    };
+    let by = i.creator_name.as_deref().unwrap_or("a former member");
+    writeln!(
+        out,
+        "{}  {state}, used {}/{}, expires {}, by {by}",
+        i.id, i.used, i.uses, i.expires
+    )?;
+    if let (Some(link), "active") = (&i.link, state) {
+        writeln!(out, "    {link}")?;
     }
     Ok(())
 }

@@ -5,5 +5,6 @@ mod integration {
     mod at_rest;
     mod bad_input;
     mod crash;
+    mod groups;
     mod offline;
 }

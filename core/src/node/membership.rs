@@ -442,7 +442,11 @@ impl State {
         now: Timestamp,
     ) -> Result<Response, ApiError> {
         let id = self.resolve_group(group)?;
-        if self.group(&id)?.state.is_member(&self.me(&id)?.id()) {
+        let me = self.me(&id)?.id();
+        let state = &self.group(&id)?.state;
+        // The last member has no one to tell.
+        let others = state.members.keys().any(|m| *m != me);
+        if state.is_member(&me) && others {
             self.write_op(tx, &id, OpKind::Leave, now)?;
         }
         tx.batch.delete_group(&id);

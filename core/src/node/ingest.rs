@@ -11,7 +11,8 @@
 //! validated by the log at its causal position; a document envelope must be by a
 //! member, or by a removed member at or below the cutoff its removal recorded. An
 //! envelope by an author or under an epoch this device does not know yet is held (the
-//! sender may know a newer membership) and retried whenever the membership changes; one
+//! sender may know a newer membership) and retried whenever the membership changes (an
+//! unknown author is still reported, as [`IngestError::UnknownAuthor`]); one
 //! under a known epoch whose key this device lacks — it was written after this device
 //! was removed — is refused with [`IngestError::NoKey`].
 
@@ -113,6 +114,16 @@ pub enum IngestError {
     /// Its group tag names no group on this device.
     #[error("envelope for a group this device is not in")]
     UnknownGroup,
+    /// Its author is not a member as far as this device knows. It is held (bounded) and
+    /// retried when the membership changes, since the sender may know a newer one; to
+    /// the network this is "ignore", not "reject".
+    #[error(
+        "{author} is not a member of the group as far as this device knows; held in case its admission arrives"
+    )]
+    UnknownAuthor {
+        /// The author.
+        author: MemberId,
+    },
     /// Its author was removed from the group, and it is beyond what the author had
     /// written when the removal was made.
     #[error(
@@ -238,8 +249,9 @@ impl State {
         envelope: Envelope,
     ) -> Result<Ingested, IngestError> {
         if let Author::Unknown = self.judge_author(&group, &envelope)? {
+            let author = envelope.header().author;
             self.pending.hold_unknown(group, envelope);
-            return Ok(Ingested::Pending);
+            return Err(IngestError::UnknownAuthor { author });
         }
         let h = envelope.header();
         let (doc, author, mut seq) = (h.doc, h.author, h.seq);

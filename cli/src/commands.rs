@@ -102,6 +102,14 @@ pub(crate) enum MemberCommand {
         member: String,
         role: RoleArg,
     },
+    /// Hide everything a member wrote from everyone's views (admins), or with --undo
+    /// show it again.
+    Hide {
+        group: String,
+        member: String,
+        #[arg(long)]
+        undo: bool,
+    },
     /// Mark a member verified after comparing safety numbers in person (or, with
     /// --undo, not verified).
     Verify {
@@ -423,6 +431,18 @@ fn request_for(command: Command, call: &Call<'_>) -> Result<(Request, &'static s
                 group,
                 member,
                 verified: !undo,
+            },
+            "",
+        ),
+        Command::Member(MemberCommand::Hide {
+            group,
+            member,
+            undo,
+        }) => (
+            R::MemberHide {
+                group,
+                member,
+                hidden: !undo,
             },
             "",
         ),

@@ -182,7 +182,9 @@ fn message(out: &mut impl Write, view: &MessageView) -> Result<()> {
         .reply_to
         .map(|r| format!(" ↪ {}", r.short()))
         .unwrap_or_default();
-    let body = if m.deleted {
+    let body = if view.hidden {
+        "(hidden by an admin)".to_owned()
+    } else if m.deleted {
         "(deleted)".to_owned()
     } else {
         m.text.clone()

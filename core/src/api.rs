@@ -63,6 +63,15 @@ pub enum Request {
         /// Verified or not.
         verified: bool,
     },
+    /// Hide (or show again) everything a member wrote, for everyone (admins only).
+    MemberHide {
+        /// Group name or id.
+        group: String,
+        /// Member name, id or id prefix (also of former members).
+        member: String,
+        /// Hide or show.
+        hidden: bool,
+    },
     /// Set whether new members see the group's past chat (admins only).
     GroupSetHistory {
         /// Group name or id.
@@ -471,6 +480,8 @@ pub struct MemberView {
     pub me: bool,
     /// When they joined.
     pub joined_at: Timestamp,
+    /// Whether admins hid their content.
+    pub hidden: bool,
     /// Their safety number: compare it in person with what their device shows for
     /// itself before marking them verified.
     pub safety_number: String,
@@ -509,6 +520,8 @@ pub struct MessageView {
     pub author_name: String,
     /// The channel.
     pub channel: ItemId,
+    /// Whether an admin hid its author's content (the text is then left out).
+    pub hidden: bool,
 }
 
 /// A pad's current state.

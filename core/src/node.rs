@@ -367,6 +367,11 @@ impl State {
                 member,
                 verified,
             } => self.member_verify(tx, &group, &member, verified),
+            R::MemberHide {
+                group,
+                member,
+                hidden,
+            } => self.member_hide(tx, &group, &member, hidden, now),
             R::GroupSetHistory { group, policy } => self.set_history(tx, &group, policy, now),
             R::GroupLeave { group } => self.group_leave(tx, &group, now),
             R::InviteCreate {

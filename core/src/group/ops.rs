@@ -89,6 +89,14 @@ pub enum OpKind {
         /// The new epoch key wrapped to each member (see [`super::wrap_context`]).
         keys: BTreeMap<MemberId, WrappedKey>,
     },
+    /// Hides (or shows again) everything a member wrote, in every member's views
+    /// (admins only). The content stays in the documents; views leave it out.
+    SetHidden {
+        /// Whose content.
+        member: MemberId,
+        /// Hidden or shown.
+        hidden: bool,
+    },
 }
 
 /// One signed entry of the membership log.
@@ -176,6 +184,10 @@ mod tests {
                 proof: vec![1, 2, 3],
             },
             OpKind::SetMemberInvites { allowed: false },
+            OpKind::SetHidden {
+                member: MemberId([2; 32]),
+                hidden: true,
+            },
             OpKind::Rotate {
                 keys: BTreeMap::from([(
                     MemberId([2; 32]),

@@ -53,6 +53,7 @@ pub(super) fn check(state: &GroupState, op: &Op) -> Result<(), GroupError> {
         OpKind::Leave => keeps_an_admin(state, &op.author),
         OpKind::SetHistory { .. } => admin("set the history policy"),
         OpKind::SetMemberInvites { .. } => admin("allow or forbid member invites"),
+        OpKind::SetHidden { .. } => admin("hide a member's content"),
         OpKind::CreateInvite { uses, .. } => {
             if !state.member_invites && !state.is_admin(&op.author) {
                 return Err(GroupError::MemberInvitesDisabled);

@@ -1,6 +1,6 @@
 //! The membership state that results from applying operations, and the effect of each.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -65,6 +65,12 @@ pub struct GroupState {
     /// since it began: documents must not be sealed under it until a rotation.
     #[serde(default)]
     pub rekey_needed: bool,
+    /// Members whose content admins hid from every view.
+    #[serde(default)]
+    pub hidden: BTreeSet<MemberId>,
+    /// The names of members who left or were removed, for showing what they wrote.
+    #[serde(default)]
+    pub former: BTreeMap<MemberId, String>,
 }
 
 fn allowed() -> bool {
@@ -111,6 +117,8 @@ impl GroupState {
             member_invites: true,
             cutoffs: BTreeMap::new(),
             rekey_needed: false,
+            hidden: BTreeSet::new(),
+            former: BTreeMap::new(),
         })
     }
 
@@ -157,6 +165,13 @@ impl GroupState {
                 }
             }
             OpKind::SetHistory { policy } => self.history = *policy,
+            OpKind::SetHidden { member, hidden } => {
+                if *hidden {
+                    self.hidden.insert(*member);
+                } else {
+                    self.hidden.remove(member);
+                }
+            }
             OpKind::SetMemberInvites { allowed } => self.member_invites = *allowed,
             OpKind::CreateInvite {
                 invite_key,
@@ -201,7 +216,8 @@ impl GroupState {
 
     /// A member leaves: it is no longer a member and its invites are revoked.
     fn depart(&mut self, member: &MemberId) {
-        if self.members.remove(member).is_some() {
+        if let Some(gone) = self.members.remove(member) {
+            self.former.insert(*member, gone.info.name);
             self.rekey_needed = true;
         }
         for invite in self.invites.values_mut() {

@@ -240,19 +240,25 @@ impl State {
         )
     }
 
-    fn view(&self, group: &GroupId, channel: ItemId, message: ChatMessage) -> MessageView {
-        let author_name = self
-            .groups
-            .get(group)
-            .and_then(|g| g.state.members.get(&message.author))
-            .map_or_else(
-                || format!("unknown member {}", message.author.short()),
-                |m| m.info.name.clone(),
-            );
+    fn view(&self, group: &GroupId, channel: ItemId, mut message: ChatMessage) -> MessageView {
+        let state = self.groups.get(group).map(|g| &g.state);
+        let author_name = state
+            .and_then(|s| {
+                s.members
+                    .get(&message.author)
+                    .map(|m| m.info.name.clone())
+                    .or_else(|| s.former.get(&message.author).map(|n| format!("{n} (left)")))
+            })
+            .unwrap_or_else(|| format!("unknown member {}", message.author.short()));
+        let hidden = state.is_some_and(|s| s.hidden.contains(&message.author));
+        if hidden {
+            message.text.clear();
+        }
         MessageView {
             message,
             author_name,
             channel,
+            hidden,
         }
     }
 }

@@ -200,6 +200,7 @@ impl State {
                 verified: record.verified.contains(&m.info.id),
                 me: m.info.id == me,
                 joined_at: m.joined_at,
+                hidden: record.state.hidden.contains(&m.info.id),
                 safety_number: safety_number(&id, &m.info.id, &m.info.exchange, &m.info.peer),
             })
             .collect();
@@ -293,6 +294,37 @@ impl State {
             tx.batch.put(Slot::Group(&id), encode(&*record));
         }
         tx.events.push(Event::GroupChanged { group: id });
+        self.member_list(&id.to_string())
+    }
+
+    pub(super) fn member_hide(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        member: &str,
+        hidden: bool,
+        now: Timestamp,
+    ) -> Result<Response, ApiError> {
+        let id = self.resolve_group(group)?;
+        let state = &self.group(&id)?.state;
+        let candidates = state
+            .members
+            .values()
+            .map(|m| (m.info.id.to_string(), m.info.name.clone(), m.info.id))
+            .chain(
+                state
+                    .former
+                    .iter()
+                    .map(|(m, n)| (m.to_string(), n.clone(), *m)),
+            )
+            .collect();
+        let member = resolve(
+            "member",
+            member,
+            candidates,
+            "see `plenum member list GROUP`",
+        )?;
+        self.write_op(tx, &id, OpKind::SetHidden { member, hidden }, now)?;
         self.member_list(&id.to_string())
     }
 

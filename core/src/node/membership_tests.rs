@@ -395,3 +395,47 @@ async fn from_join_history_hides_earlier_chat_but_not_pads() {
     deliver(&mut ana, &bo).await;
     assert_eq!(bo.texts(&group).await, ["after Bo"]);
 }
+
+#[tokio::test]
+async fn an_admin_hides_a_members_content_from_every_view() {
+    let (mut ana, mut bo, mut cy, group) = three().await;
+    bo.send(&group, "spam spam spam").await.unwrap();
+    cy.send(&group, "hello").await.unwrap();
+    sync_all(&mut [&mut ana, &mut bo, &mut cy]).await;
+    let err = cy
+        .call(Request::MemberHide {
+            group: group.to_string(),
+            member: "Bo".into(),
+            hidden: true,
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Forbidden);
+    ana.call(Request::MemberHide {
+        group: group.to_string(),
+        member: "Bo".into(),
+        hidden: true,
+    })
+    .await
+    .unwrap();
+    deliver(&mut ana, &cy).await;
+    let messages = cy.messages(&group).await;
+    let spam = messages.iter().find(|m| m.author_name == "Bo").unwrap();
+    assert!(spam.hidden && spam.message.text.is_empty());
+    let hello = messages.iter().find(|m| m.author_name == "Cy").unwrap();
+    assert!(!hello.hidden && hello.message.text == "hello");
+    // Removed members keep their name on what they wrote.
+    ana.call(Request::MemberRemove {
+        group: group.to_string(),
+        member: "Cy".into(),
+    })
+    .await
+    .unwrap();
+    let names: Vec<String> = ana
+        .messages(&group)
+        .await
+        .into_iter()
+        .map(|m| m.author_name)
+        .collect();
+    assert!(names.contains(&"Cy (left)".to_owned()), "{names:?}");
+}

@@ -53,7 +53,7 @@ fn kind(d: &Device, action: u8, target: u8, pick: usize) -> OpKind {
     } else {
         Role::Member
     };
-    let members: Vec<u8> = d.log.state().members.keys().map(|m| m.0[0]).collect();
+    let members: Vec<u8> = d.log.state().members.keys().map(number).collect();
     let member = members[pick % members.len()];
     match action {
         0..=3 => add(target, role_of),
@@ -107,7 +107,7 @@ proptest! {
                 Step::Write { device, author, action, target, pick, at } => {
                     let d = &mut devices[device];
                     // Mostly a member of this device's view, sometimes anyone.
-                    let members: Vec<u8> = d.log.state().members.keys().map(|m| m.0[0]).collect();
+                    let members: Vec<u8> = d.log.state().members.keys().map(number).collect();
                     let author = if author < 8 {
                         members[usize::from(author) % members.len()]
                     } else {

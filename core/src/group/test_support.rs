@@ -21,6 +21,16 @@ pub(super) fn keys(n: u8) -> MemberKeys {
     MemberKeys::from_seeds([n; 32], [n.wrapping_add(50); 32])
 }
 
+/// The number of the test member with this id.
+pub(super) fn number(member: &MemberId) -> u8 {
+    static IDS: std::sync::OnceLock<std::collections::HashMap<MemberId, u8>> =
+        std::sync::OnceLock::new();
+    IDS.get_or_init(|| (0..=u8::MAX).map(|n| (id(n), n)).collect())
+        .get(member)
+        .copied()
+        .unwrap_or_else(|| panic!("{member:?} is not a test member"))
+}
+
 /// Member number `n`; member 1 founds the group.
 pub(super) fn id(n: u8) -> MemberId {
     keys(n).id()

@@ -47,6 +47,8 @@ mod convergence_tests;
 #[cfg(test)]
 mod epochs_tests;
 #[cfg(test)]
+mod lockout_tests;
+#[cfg(test)]
 mod rules_tests;
 #[cfg(test)]
 mod test_support;

@@ -326,6 +326,7 @@ impl MembershipLog {
             }
         }
         self.state.heads = vec![hash];
+        self.state.rekey_needed = self.rekey_needed(&self.state);
     }
 
     fn recompute(&mut self) {
@@ -348,9 +349,46 @@ impl MembershipLog {
         };
         let mut state = replay.state;
         state.heads = self.dag_heads();
-        self.state = state;
         self.outcomes = replay.outcomes;
         self.outcomes.insert(self.create, Ok(()));
+        state.rekey_needed = self.rekey_needed(&state);
+        self.state = state;
+    }
+
+    /// Whether the current epoch's key is held by anyone but exactly the members:
+    /// someone removed holds it, or a member does not (admitted concurrently with the
+    /// rotation, its admitter could not grant it). Either way a writer rotates first.
+    ///
+    /// The holders are the rotation's recipients (the founder, for epoch 0) and
+    /// everyone added or admitted by someone who knew the epoch, i.e. by an operation
+    /// that has the epoch's operation in its causal past.
+    fn rekey_needed(&self, state: &GroupState) -> bool {
+        let current = state.current_epoch();
+        let mut holders: BTreeSet<MemberId> = match self.entries.get(&current).map(|e| &e.op.kind) {
+            Some(OpKind::Rotate { keys }) => keys.keys().copied().collect(),
+            Some(OpKind::Create { creator, .. }) => BTreeSet::from([creator.id]),
+            _ => return state.rekey_needed,
+        };
+        for (hash, entry) in &self.entries {
+            // An admission made void by a concurrent branch counts too: its author saw it
+            // valid and handed the joiner the keys.
+            let handed_keys = match self.outcomes.get(hash) {
+                Some(Ok(())) => true,
+                Some(Err(e)) => matches!(
+                    e,
+                    GroupError::RemovedConcurrently { .. }
+                        | GroupError::InviteTakenConcurrently { .. }
+                ),
+                None => false,
+            };
+            if let OpKind::Add { member, .. } | OpKind::Admit { member, .. } = &entry.op.kind
+                && handed_keys
+                && entry.ancestors.contains(&current)
+            {
+                holders.insert(member.id);
+            }
+        }
+        !holders.iter().eq(state.members.keys())
     }
 
     fn replay(&self, order: &[Hash], void: &BTreeMap<Hash, GroupError>) -> Replay {

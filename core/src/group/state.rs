@@ -61,8 +61,9 @@ pub struct GroupState {
     /// removal for later enforcement; several removals merge, keeping the highest.
     #[serde(default)]
     pub cutoffs: BTreeMap<MemberId, BTreeMap<DocId, u64>>,
-    /// Whether someone who holds the current epoch's key has left or been removed
-    /// since it began: documents must not be sealed under it until a rotation.
+    /// Whether the current epoch's key is held by anyone but exactly the members (someone
+    /// who holds it left or was removed, or a member admitted concurrently with its
+    /// rotation lacks it): documents must not be sealed under it until a rotation.
     #[serde(default)]
     pub rekey_needed: bool,
     /// Members whose content admins hid from every view.

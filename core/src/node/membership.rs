@@ -106,12 +106,16 @@ impl State {
         log.check_next(&op).map_err(group_error)?;
         let hash = op.hash();
         let record = self.group(group)?;
-        let epoch = record.state.current_epoch();
         let doc = membership_doc(group);
-        let key = record
-            .secrets
-            .doc_key(&epoch, &doc)
-            .ok_or_else(|| integrity(format!("this device lacks the key of epoch {epoch}")))?;
+        // The current epoch; a member admitted concurrently with its rotation lacks that
+        // key until the next one, and seals under the newest epoch it holds meanwhile.
+        let (epoch, key) = record
+            .state
+            .epochs
+            .iter()
+            .rev()
+            .find_map(|e| record.secrets.doc_key(e, &doc).map(|k| (*e, k)))
+            .ok_or_else(|| integrity("this device holds the key of no epoch of the group"))?;
         let loaded = self.doc(group, &doc)?;
         let (seq, prev) = loaded
             .head(&me.id())

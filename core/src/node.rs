@@ -6,6 +6,8 @@ mod chat;
 #[cfg(test)]
 mod convergence_tests;
 mod engine;
+#[cfg(test)]
+mod forgery_tests;
 mod groups;
 mod ingest;
 mod join;

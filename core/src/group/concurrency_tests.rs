@@ -35,7 +35,7 @@ fn a_removal_voids_the_removed_members_concurrent_operations_and_what_hangs_on_t
         },
     );
     let mut devices = [a, b];
-    let state = sync(&mut devices);
+    let state = sync_exhaustive(&mut devices);
     assert!(!state.is_member(&id(3)));
     assert!(state.is_member(&id(4)), "3's add before its removal stands");
     assert_eq!(devices[0].log.outcome(&before), Some(&Ok(())));
@@ -62,7 +62,7 @@ fn a_removal_revokes_the_invites_the_removed_member_made() {
     let concurrent = b.ok(2, invite(2, 9_000));
     let used_old = b.ok(3, admit(old, 6));
     let mut devices = [a, b];
-    let state = sync(&mut devices);
+    let state = sync_exhaustive(&mut devices);
     assert!(state.invites[&old].revoked);
     assert!(!state.invites.contains_key(&concurrent));
     assert!(matches!(
@@ -85,7 +85,7 @@ fn a_leave_voids_the_leavers_concurrent_operations() {
     let leave = a.ok(2, OpKind::Leave);
     let inv = b.ok(2, invite(1, 9_000));
     let mut devices = [a, b];
-    let state = sync(&mut devices);
+    let state = sync_exhaustive(&mut devices);
     assert!(!state.is_member(&id(2)));
     assert_eq!(
         void(&devices[0], &inv),
@@ -105,7 +105,7 @@ fn two_admins_removing_each_other_are_both_out_when_an_admin_remains() {
     let three_removes_one = b.ok(3, remove(1));
     let three_adds = b.ok(3, add(5, Role::Member));
     let mut devices = [a, b];
-    let state = sync(&mut devices);
+    let state = sync_exhaustive(&mut devices);
     assert!(!state.is_member(&id(1)) && !state.is_member(&id(3)));
     assert!(state.is_admin(&id(4)));
     assert_eq!(devices[0].log.outcome(&one_removes_three), Some(&Ok(())));
@@ -124,7 +124,7 @@ fn two_last_admins_removing_each_other_leave_the_first_in_canonical_order() {
     let by_one = a.ok(1, remove(3));
     let by_three = b.ok(3, remove(1));
     let mut devices = [a, b];
-    let state = sync(&mut devices);
+    let state = sync_exhaustive(&mut devices);
     assert_eq!(state.admin_count(), 1);
     assert!(state.is_member(&id(2)));
     // Both removals sit at the same causal depth, so the lower hash comes first.
@@ -150,7 +150,7 @@ fn concurrent_demotions_and_leaves_keep_one_admin() {
         let first = a.ok(1, kind_a);
         let second = b.ok(3, kind_b);
         let mut devices = [a, b];
-        let state = sync(&mut devices);
+        let state = sync_exhaustive(&mut devices);
         assert_eq!(state.admin_count(), 1, "exactly one admin remains");
         let late = first.max(second);
         assert_eq!(void(&devices[0], &late), GroupError::LastAdmin);
@@ -175,7 +175,7 @@ fn a_single_use_invite_admitted_on_three_branches_admits_the_lowest_hash_only() 
         c.write(7, invite(1, 9_000)),
     ];
     let mut devices = [a, b, c];
-    let state = sync(&mut devices);
+    let state = sync_exhaustive(&mut devices);
     let winner = *admits.iter().min().unwrap();
     assert_eq!(state.invites[&inv].used, 1);
     for (i, joiner) in [5, 6, 7].into_iter().enumerate() {
@@ -211,7 +211,7 @@ fn a_two_use_invite_admitted_on_three_branches_keeps_the_two_lowest() {
         (c.ok(3, admit(inv, 7)), 7),
     ];
     let mut devices = [a, b, c];
-    let state = sync(&mut devices);
+    let state = sync_exhaustive(&mut devices);
     admits.sort();
     assert!(state.is_member(&id(admits[0].1)) && state.is_member(&id(admits[1].1)));
     assert!(!state.is_member(&id(admits[2].1)));
@@ -229,7 +229,7 @@ fn an_expired_invite_does_not_admit_on_any_branch() {
     a.log.apply(in_time).unwrap();
     b.log.apply(too_late).unwrap();
     let mut devices = [a, b];
-    let state = sync(&mut devices);
+    let state = sync_exhaustive(&mut devices);
     assert!(state.is_member(&id(5)) && !state.is_member(&id(6)));
     assert_eq!(devices[1].log.outcome(&in_time_hash), Some(&Ok(())));
     assert!(matches!(
@@ -246,7 +246,7 @@ fn an_op_by_a_member_added_only_on_a_concurrent_branch_is_void() {
     a.ok(1, add(5, Role::Admin));
     let premature = b.write(5, add(6, Role::Member));
     let mut devices = [a, b];
-    let state = sync(&mut devices);
+    let state = sync_exhaustive(&mut devices);
     assert!(state.is_admin(&id(5)) && !state.is_member(&id(6)));
     assert_eq!(void(&devices[0], &premature), GroupError::NotAMember(id(5)));
 }
@@ -269,7 +269,7 @@ fn a_removed_member_added_again_acts_normally_after_its_return() {
         },
     );
     let mut devices = [d, other];
-    let state = sync(&mut devices);
+    let state = sync_exhaustive(&mut devices);
     assert!(state.is_member(&id(2)) && state.invites.contains_key(&after));
     assert_eq!(state.history, HistoryPolicy::FromJoin);
 }
@@ -286,7 +286,7 @@ fn two_admins_removing_the_same_member_merge_their_cutoffs() {
     let first = a.ok(1, cut(&[(1, 10), (2, 4)]));
     let second = b.ok(3, cut(&[(1, 7), (3, 5)]));
     let mut devices = [a, b];
-    let state = sync(&mut devices);
+    let state = sync_exhaustive(&mut devices);
     assert!(!state.is_member(&id(2)));
     assert_eq!(devices[0].log.outcome(&first), Some(&Ok(())));
     assert_eq!(devices[0].log.outcome(&second), Some(&Ok(())));

@@ -1,7 +1,7 @@
 //! Builders shared by the membership tests: members with fixed ids, operations with
 //! explicit heads, and a log per simulated device.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::{
     Applied, GroupError, GroupState, HistoryPolicy, MemberInfo, MembershipLog, Op, OpKind, Role,
@@ -194,4 +194,90 @@ pub(super) fn sync(devices: &mut [Device]) -> GroupState {
         assert_eq!(d.log.state(), &state);
     }
     state
+}
+
+/// [`sync`], and then every other delivery order of the same operations must agree
+/// too: for the small, hand-built cases of the concurrency rules.
+pub(super) fn sync_exhaustive(devices: &mut [Device]) -> GroupState {
+    let state = sync(devices);
+    every_order_agrees(devices[0].log.ops().into_iter().cloned().collect(), &state);
+    state
+}
+
+/// The operations every head of the DAG descends from: the history all branches share.
+fn shared_past(ops: &[Op]) -> BTreeSet<Hash> {
+    let by_hash: BTreeMap<Hash, &Op> = ops.iter().map(|op| (op.hash(), op)).collect();
+    let named: BTreeSet<Hash> = ops.iter().flat_map(|op| op.heads.iter().copied()).collect();
+    let past = |head: &Hash| {
+        let mut seen = BTreeSet::new();
+        let mut stack = vec![*head];
+        while let Some(h) = stack.pop() {
+            for p in by_hash
+                .get(&h)
+                .map(|op| op.heads.as_slice())
+                .unwrap_or_default()
+            {
+                if seen.insert(*p) {
+                    stack.push(*p);
+                }
+            }
+        }
+        seen
+    };
+    by_hash
+        .keys()
+        .filter(|h| !named.contains(h))
+        .map(past)
+        .reduce(|a, b| a.intersection(&b).copied().collect())
+        .unwrap_or_default()
+}
+
+/// Applies the operations to a fresh log in every possible order, one at a time, and
+/// checks each order ends in `expected`. The history every branch shares goes first
+/// (in the given, canonical order); every order of the branches' operations — at most
+/// seven, 5,040 orders — is tried.
+pub(super) fn every_order_agrees(ops: Vec<Op>, expected: &GroupState) {
+    let ops: Vec<Op> = ops
+        .into_iter()
+        .filter(|op| !matches!(op.kind, OpKind::Create { .. }))
+        .collect();
+    let (prefix, mut ops): (Vec<Op>, Vec<Op>) = if ops.len() <= 8 {
+        (Vec::new(), ops)
+    } else {
+        let shared = shared_past(&ops);
+        ops.into_iter().partition(|op| shared.contains(&op.hash()))
+    };
+    assert!(
+        ops.len() <= 8,
+        "{} concurrent operations are too many to try every order",
+        ops.len()
+    );
+    // Heap's algorithm: every permutation by one swap each.
+    let n = ops.len();
+    let mut counters = vec![0usize; n];
+    let check = |ops: &[Op]| {
+        let mut log = MembershipLog::new(genesis()).unwrap();
+        for op in prefix.iter().chain(ops) {
+            log.apply(op.clone()).unwrap();
+        }
+        assert_eq!(log.pending(), 0);
+        assert_eq!(log.state(), expected);
+    };
+    check(&ops);
+    let mut i = 0;
+    while i < n {
+        if counters[i] < i {
+            if i % 2 == 0 {
+                ops.swap(0, i);
+            } else {
+                ops.swap(counters[i], i);
+            }
+            check(&ops);
+            counters[i] += 1;
+            i = 0;
+        } else {
+            counters[i] = 0;
+            i += 1;
+        }
+    }
 }

@@ -32,12 +32,18 @@ pub mod api;
 pub mod crypto;
 pub mod docs;
 pub mod envelope;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod group;
 pub mod identity;
 pub mod ids;
 mod node;
 pub mod store;
 pub mod time;
+
+#[cfg(test)]
+mod fuzz_regressions_tests;
 
 pub use node::{Node, NodeConfig, NodeError};
 pub use store::{Protection, Unlock, UnlockMethod};

@@ -108,6 +108,29 @@ fn seed_corpus() {
             Kind::Membership => {}
         }
     }
+    let authored = seed_changes();
+    for (_, name, bytes) in seeds.iter().filter(|(t, _, _)| *t == "changes_plaintext") {
+        // Sealed with the right hashes listed, each seed opens to its changes.
+        let count = u32::from_be_bytes(bytes[..4].try_into().unwrap()) as usize;
+        let author = MemberKeys::from_seeds([0x11; 32], [0x22; 32]);
+        let doc = DocId([0x44; 16]);
+        let header = Header {
+            kind: Kind::Changes,
+            group_tag: envelope::group_tag(&GROUP),
+            doc,
+            author: author.id(),
+            seq: 1,
+            prev: Hash([0; 32]),
+            epoch: Hash([0x55; 32]),
+            change_hashes: authored[..count].iter().map(Change::hash).collect(),
+        };
+        let env = Envelope::seal(header, &key(&doc), bytes, &author);
+        assert_eq!(
+            env.open_stored_changes(&key(&doc)).unwrap().len(),
+            count,
+            "{name}"
+        );
+    }
     for (_, name, bytes) in seeds.iter().filter(|(t, _, _)| *t == "membership_op") {
         let mut log = genesis_log();
         let ops = decode_all(bytes);
@@ -139,6 +162,9 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     let mut seeds = Vec::new();
     for (name, bytes) in envelope_seeds() {
         seeds.push(("envelope", name, bytes));
+    }
+    for (name, bytes) in changes_plaintext_seeds() {
+        seeds.push(("changes_plaintext", name, bytes));
     }
     for (name, ops) in op_seeds() {
         seeds.push((
@@ -174,13 +200,7 @@ fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
             .as_bytes()
             .to_vec()
     };
-    let mut doc_changes = AutoCommit::new().with_actor(author.actor_id());
-    let mut changes: Vec<Change> = Vec::new();
-    for (k, v) in [("title", "Rent strike"), ("when", "Thursday 7pm")] {
-        doc_changes.put(ROOT, k, v).unwrap();
-        doc_changes.commit_with(CommitOptions::default().with_time(0));
-        changes.push(doc_changes.get_last_local_change().unwrap());
-    }
+    let mut changes = seed_changes();
     let hashes = |c: &[Change]| c.iter().map(Change::hash).collect::<Vec<_>>();
     let vector: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(
@@ -213,6 +233,28 @@ fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
                 &envelope::encode_changes(&mut changes),
             ),
         ),
+    ]
+}
+
+/// Changes by the `changes_plaintext` target's author, with fixed times.
+fn seed_changes() -> Vec<Change> {
+    let author = MemberKeys::from_seeds([0x11; 32], [0x22; 32]);
+    let mut doc = AutoCommit::new().with_actor(author.actor_id());
+    let mut changes = Vec::new();
+    for (k, v) in [("title", "Rent strike"), ("when", "Thursday 7pm")] {
+        doc.put(ROOT, k, v).unwrap();
+        doc.commit_with(CommitOptions::default().with_time(0));
+        changes.push(doc.get_last_local_change().unwrap());
+    }
+    changes
+}
+
+fn changes_plaintext_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let mut changes = seed_changes();
+    vec![
+        ("none", envelope::encode_changes(&mut [])),
+        ("one", envelope::encode_changes(&mut changes[..1])),
+        ("two", envelope::encode_changes(&mut changes)),
     ]
 }
 

@@ -10,16 +10,21 @@
 //! `fuzz/fuzz_targets/<name>.rs` calling it, and its `[[bin]]` in `fuzz/Cargo.toml`.
 
 use crate::crypto::SecretKey;
-use crate::envelope::{self, Envelope, Kind};
+use crate::envelope::{self, Envelope, Header, Kind};
 use crate::group::{HistoryPolicy, MemberInfo, MembershipLog, Op, OpKind};
-use crate::ids::{GroupId, MemberId};
+use crate::identity::MemberKeys;
+use crate::ids::{DocId, GroupId, Hash, MemberId};
 use crate::time::Timestamp;
 
 /// A target's entry point: takes any bytes, panics only on a bug.
 pub type Target = fn(&[u8]);
 
 /// Every target by name, as `fuzz/fuzz_targets/<name>.rs` names it.
-pub const TARGETS: &[(&str, Target)] = &[("envelope", envelope), ("membership_op", membership_op)];
+pub const TARGETS: &[(&str, Target)] = &[
+    ("envelope", envelope),
+    ("changes_plaintext", changes_plaintext),
+    ("membership_op", membership_op),
+];
 
 /// The epoch key the `envelope` target opens envelopes with (through
 /// [`envelope::doc_key`] of the envelope's document), so that seed envelopes sealed
@@ -164,5 +169,38 @@ pub fn membership_op(data: &[u8]) {
         let hash = op.hash();
         assert_eq!(in_order.outcome(&hash), batch.outcome(&hash));
         assert_eq!(in_order.outcome(&hash), reversed.outcome(&hash));
+    }
+}
+
+/// The author of the `changes_plaintext` target's envelopes.
+fn plaintext_author() -> MemberKeys {
+    MemberKeys::from_seeds([0x11; 32], [0x22; 32])
+}
+
+/// Seals `data` as the plaintext of a [`Kind::Changes`] envelope and opens it as a
+/// stored envelope: the plaintext decoder (its framing and Automerge's change parser)
+/// on any bytes a member of the group could seal. The `envelope` target cannot reach
+/// it, since a mutated envelope no longer passes the AEAD. The header lists no change
+/// hashes, so nothing is expected to be accepted unless the input lists no changes.
+pub fn changes_plaintext(data: &[u8]) {
+    let author = plaintext_author();
+    let doc = DocId([0x44; 16]);
+    let key = envelope::doc_key(&SecretKey::from_bytes(EPOCH_KEY), &doc);
+    let header = Header {
+        kind: Kind::Changes,
+        group_tag: envelope::group_tag(&GROUP),
+        doc,
+        author: author.id(),
+        seq: 1,
+        prev: Hash([0; 32]),
+        epoch: Hash([0x55; 32]),
+        change_hashes: Vec::new(),
+    };
+    let sealed = Envelope::seal_with_nonce(header, &key, data, &author, &[0x77; 24]);
+    if let Ok(changes) = sealed.open_stored_changes(&key) {
+        assert!(
+            changes.is_empty(),
+            "changes the header does not list were accepted"
+        );
     }
 }

@@ -18,7 +18,6 @@ use crate::crypto::SecretKey;
 use crate::envelope::{self, Envelope, Header, Kind};
 use crate::fuzzing::{self, EPOCH_KEY, FOUNDER, GROUP, TARGETS, genesis, genesis_log};
 use crate::group::{HistoryPolicy, MemberInfo, Op, OpKind, Role};
-use crate::identity::MemberKeys;
 use crate::ids::{DocId, Hash, MemberId};
 use crate::time::Timestamp;
 
@@ -112,7 +111,7 @@ fn seed_corpus() {
     for (_, name, bytes) in seeds.iter().filter(|(t, _, _)| *t == "changes_plaintext") {
         // Sealed with the right hashes listed, each seed opens to its changes.
         let count = u32::from_be_bytes(bytes[..4].try_into().unwrap()) as usize;
-        let author = MemberKeys::from_seeds([0x11; 32], [0x22; 32]);
+        let author = fuzzing::author();
         let doc = DocId([0x44; 16]);
         let header = Header {
             kind: Kind::Changes,
@@ -182,7 +181,7 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
 }
 
 fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
-    let author = MemberKeys::from_seeds([0x11; 32], [0x22; 32]);
+    let author = fuzzing::author();
     let doc = DocId([0x44; 16]);
     let key = envelope::doc_key(&SecretKey::from_bytes(EPOCH_KEY), &doc);
     let header = |kind, seq, change_hashes| Header {
@@ -238,7 +237,7 @@ fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
 
 /// Changes by the `changes_plaintext` target's author, with fixed times.
 fn seed_changes() -> Vec<Change> {
-    let author = MemberKeys::from_seeds([0x11; 32], [0x22; 32]);
+    let author = fuzzing::author();
     let mut doc = AutoCommit::new().with_actor(author.actor_id());
     let mut changes = Vec::new();
     for (k, v) in [("title", "Rent strike"), ("when", "Thursday 7pm")] {

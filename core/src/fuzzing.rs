@@ -7,7 +7,8 @@
 //! `fuzzing` feature; nothing in the engine calls it.
 //!
 //! Adding a target: a function here and its line in [`TARGETS`], a file
-//! `fuzz/fuzz_targets/<name>.rs` calling it, and its `[[bin]]` in `fuzz/Cargo.toml`.
+//! `fuzz/fuzz_targets/<name>.rs` calling it, its `[[bin]]` in `fuzz/Cargo.toml`, and
+//! seeds in `fuzz/corpus/<name>/`; the replay test fails until all exist.
 
 use crate::crypto::SecretKey;
 use crate::envelope::{self, Envelope, Header, Kind};
@@ -172,8 +173,9 @@ pub fn membership_op(data: &[u8]) {
     }
 }
 
-/// The author of the `changes_plaintext` target's envelopes.
-fn plaintext_author() -> MemberKeys {
+/// The signer of the `changes_plaintext` target's envelopes and of the seed
+/// envelopes: the envelope test vector's keys.
+pub fn author() -> MemberKeys {
     MemberKeys::from_seeds([0x11; 32], [0x22; 32])
 }
 
@@ -183,7 +185,7 @@ fn plaintext_author() -> MemberKeys {
 /// it, since a mutated envelope no longer passes the AEAD. The header lists no change
 /// hashes, so nothing is expected to be accepted unless the input lists no changes.
 pub fn changes_plaintext(data: &[u8]) {
-    let author = plaintext_author();
+    let author = author();
     let doc = DocId([0x44; 16]);
     let key = envelope::doc_key(&SecretKey::from_bytes(EPOCH_KEY), &doc);
     let header = Header {

@@ -32,6 +32,9 @@ pub mod api;
 pub mod crypto;
 pub mod docs;
 pub mod envelope;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod group;
 pub mod identity;
 pub mod ids;
@@ -39,6 +42,9 @@ pub mod invite;
 mod node;
 pub mod store;
 pub mod time;
+
+#[cfg(test)]
+mod fuzz_regressions_tests;
 
 pub use node::{IngestError, Ingested, Node, NodeConfig, NodeError};
 pub use store::{Protection, Unlock, UnlockMethod};

@@ -1,0 +1,208 @@
+//! Entry points for the fuzz targets in `fuzz/`, one function per target.
+//!
+//! The cargo-fuzz targets call these, and `cargo test` replays the committed corpus and
+//! crashers through the same functions, so the two cannot drift. Each function takes
+//! arbitrary bytes and panics only on a bug: a decoder or state machine that panics, or
+//! an invariant that does not hold. Built for tests, and for the fuzz crate through the
+//! `fuzzing` feature; nothing in the engine calls it.
+//!
+//! Adding a target: a function here and its line in [`TARGETS`], a file
+//! `fuzz/fuzz_targets/<name>.rs` calling it, its `[[bin]]` in `fuzz/Cargo.toml`, and
+//! seeds in `fuzz/corpus/<name>/`; the replay test fails until all exist.
+
+use crate::crypto::SecretKey;
+use crate::envelope::{self, Envelope, Header, Kind};
+use crate::group::{HistoryPolicy, MemberInfo, MembershipLog, Op, OpKind};
+use crate::identity::MemberKeys;
+use crate::ids::{DocId, GroupId, Hash, MemberId};
+use crate::time::Timestamp;
+
+/// A target's entry point: takes any bytes, panics only on a bug.
+pub type Target = fn(&[u8]);
+
+/// Every target by name, as `fuzz/fuzz_targets/<name>.rs` names it.
+pub const TARGETS: &[(&str, Target)] = &[
+    ("envelope", envelope),
+    ("changes_plaintext", changes_plaintext),
+    ("membership_op", membership_op),
+];
+
+/// The epoch key the `envelope` target opens envelopes with (through
+/// [`envelope::doc_key`] of the envelope's document), so that seed envelopes sealed
+/// under it reach the plaintext decoders. It is the envelope test vector's epoch key.
+pub const EPOCH_KEY: [u8; 32] = [0x66; 32];
+
+/// Most operations one `membership_op` input feeds to a log: replay is quadratic.
+pub const MAX_OPS: usize = 64;
+
+/// Decodes an envelope; when it decodes, re-decodes its bytes, checks the signature and
+/// opens it under [`EPOCH_KEY`] as a stored envelope, decoding the plaintext as what
+/// its kind says it carries.
+pub fn envelope(data: &[u8]) {
+    let Ok(env) = Envelope::decode(data) else {
+        return;
+    };
+    assert_eq!(env.as_bytes(), data, "decode keeps the bytes it was given");
+    assert_eq!(
+        Envelope::decode(env.as_bytes()).as_ref(),
+        Ok(&env),
+        "an envelope's bytes decode to itself"
+    );
+    let _ = env.hash();
+    let _ = env.verify();
+    let key = envelope::doc_key(&SecretKey::from_bytes(EPOCH_KEY), &env.header().doc);
+    let opened = env.open(&key);
+    match env.header().kind {
+        Kind::Membership => {
+            if let Ok(plaintext) = opened {
+                let _ = Op::decode(&plaintext);
+            }
+        }
+        Kind::Changes => {
+            let changes = env.open_stored_changes(&key);
+            assert!(
+                changes.is_err() || opened.is_ok(),
+                "changes came out of an envelope that does not open"
+            );
+        }
+    }
+}
+
+/// The group the `membership_op` target's log belongs to.
+pub const GROUP: GroupId = GroupId([7; 32]);
+
+/// The founder of [`GROUP`]: [`genesis`]'s author.
+pub const FOUNDER: MemberId = MemberId([1; 32]);
+
+/// The create operation of the `membership_op` target's log.
+pub fn genesis() -> Op {
+    Op {
+        group: GROUP,
+        author: FOUNDER,
+        heads: Vec::new(),
+        at: Timestamp(1_000),
+        kind: OpKind::Create {
+            name: "Fuzz".into(),
+            creator: MemberInfo {
+                id: FOUNDER,
+                exchange: [1; 32],
+                peer: [101; 32],
+                name: "founder".into(),
+            },
+            history: HistoryPolicy::Full,
+        },
+    }
+}
+
+/// A log holding only [`genesis`].
+pub fn genesis_log() -> MembershipLog {
+    MembershipLog::new(genesis())
+        .unwrap_or_else(|e| unreachable!("the fuzz genesis is a valid create operation: {e}"))
+}
+
+/// Decodes an operation and checks that it re-encodes to an equal operation; then
+/// reads the input as a sequence of up to [`MAX_OPS`] concatenated operations and feeds
+/// them to logs started from [`genesis`]: one at a time in the given order, one at a
+/// time in reverse order, and in one `apply_all`. The log promises the same state
+/// whatever the arrival order, so all three must agree.
+pub fn membership_op(data: &[u8]) {
+    let Ok(op) = Op::decode(data) else {
+        return;
+    };
+    let encoded = op.encode();
+    assert_eq!(
+        Op::decode(&encoded).as_ref(),
+        Ok(&op),
+        "re-encoding round trips"
+    );
+    assert_eq!(
+        Op::decode(&encoded).map(|o| o.hash()),
+        Ok(op.hash()),
+        "the hash covers the canonical encoding"
+    );
+
+    let mut ops = Vec::new();
+    let mut rest = data;
+    while ops.len() < MAX_OPS {
+        let Ok((next, tail)) = postcard::take_from_bytes::<Op>(rest) else {
+            break;
+        };
+        ops.push(next);
+        rest = tail;
+    }
+    assert_eq!(
+        ops.first(),
+        Some(&op),
+        "Op::decode reads the first operation"
+    );
+
+    let (mut in_order, mut reversed, mut batch) = (genesis_log(), genesis_log(), genesis_log());
+    for op in &ops {
+        let _ = in_order.apply(op.clone());
+    }
+    for op in ops.iter().rev() {
+        let _ = reversed.apply(op.clone());
+    }
+    let results = batch.apply_all(ops.clone());
+    assert_eq!(
+        results.len(),
+        ops.len(),
+        "apply_all reports on every operation"
+    );
+
+    assert_eq!(
+        in_order.len(),
+        batch.len(),
+        "same DAG in order and in one batch"
+    );
+    assert_eq!(in_order.len(), reversed.len(), "same DAG in either order");
+    assert_eq!(
+        in_order.state(),
+        batch.state(),
+        "same state in order and in one batch"
+    );
+    assert_eq!(
+        in_order.state(),
+        reversed.state(),
+        "same state in either order"
+    );
+    for op in in_order.ops() {
+        let hash = op.hash();
+        assert_eq!(in_order.outcome(&hash), batch.outcome(&hash));
+        assert_eq!(in_order.outcome(&hash), reversed.outcome(&hash));
+    }
+}
+
+/// The signer of the `changes_plaintext` target's envelopes and of the seed
+/// envelopes: the envelope test vector's keys.
+pub fn author() -> MemberKeys {
+    MemberKeys::from_seeds([0x11; 32], [0x22; 32])
+}
+
+/// Seals `data` as the plaintext of a [`Kind::Changes`] envelope and opens it as a
+/// stored envelope: the plaintext decoder (its framing and Automerge's change parser)
+/// on any bytes a member of the group could seal. The `envelope` target cannot reach
+/// it, since a mutated envelope no longer passes the AEAD. The header lists no change
+/// hashes, so nothing is expected to be accepted unless the input lists no changes.
+pub fn changes_plaintext(data: &[u8]) {
+    let author = author();
+    let doc = DocId([0x44; 16]);
+    let key = envelope::doc_key(&SecretKey::from_bytes(EPOCH_KEY), &doc);
+    let header = Header {
+        kind: Kind::Changes,
+        group_tag: envelope::group_tag(&GROUP),
+        doc,
+        author: author.id(),
+        seq: 1,
+        prev: Hash([0; 32]),
+        epoch: Hash([0x55; 32]),
+        change_hashes: Vec::new(),
+    };
+    let sealed = Envelope::seal_with_nonce(header, &key, data, &author, &[0x77; 24]);
+    if let Ok(changes) = sealed.open_stored_changes(&key) {
+        assert!(
+            changes.is_empty(),
+            "changes the header does not list were accepted"
+        );
+    }
+}

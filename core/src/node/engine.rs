@@ -209,7 +209,9 @@ pub(super) fn storage_error(e: StoreError) -> ApiError {
 pub(super) fn doc_error(e: DocError) -> ApiError {
     let kind = match &e {
         DocError::Automerge(_) | DocError::Malformed(_) => ErrorKind::Integrity,
-        DocError::NotAuthor | DocError::NotAuthorOrAdmin => ErrorKind::Forbidden,
+        DocError::NotAuthor | DocError::NotAuthorOrAdmin | DocError::EditsOthersContent { .. } => {
+            ErrorKind::Forbidden
+        }
         DocError::UnknownMessage(_)
         | DocError::UnknownCard(_)
         | DocError::UnknownColumn(_)

@@ -16,11 +16,12 @@
 //! under a known epoch whose key this device lacks — it was written after this device
 //! was removed — is refused with [`IngestError::NoKey`].
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 
-use automerge::ChangeHash;
+use automerge::{AutoCommit, Change, ChangeHash};
 
 use crate::api::{ApiError, ErrorKind, Event};
+use crate::docs::DocError;
 use crate::envelope::{Envelope, EnvelopeError, Kind, group_tag};
 use crate::group::{GroupError, Op, OpKind, directory_doc, membership_doc};
 use crate::ids::{DocId, GroupId, Hash, MemberId};
@@ -32,11 +33,35 @@ const MAX_PENDING: usize = 4096;
 /// Most envelopes held for an author or epoch this device does not know yet.
 const MAX_UNKNOWN: usize = 1024;
 
+/// Most changes held per document while they wait for changes they depend on. An
+/// honest backlog is one member's burst that overtook another's (tens of changes);
+/// 4,096 leaves room for a long offline catch-up delivered out of order while
+/// keeping what a hostile member can park here in memory to a few MiB per document.
+pub(super) const MAX_QUEUED_CHANGES: usize = 4096;
+/// Most envelopes held, over all documents, while they wait for changes they depend on.
+const MAX_WAITING_DEPS: usize = 4096;
+
+/// Where an envelope sits in its author's chain.
+type ChainKey = (GroupId, DocId, MemberId, u64);
+
 /// Envelopes that arrived before what they depend on.
 #[derive(Default)]
 pub(crate) struct Pending {
-    waiting: BTreeMap<(GroupId, DocId, MemberId, u64), Envelope>,
+    waiting: BTreeMap<ChainKey, Envelope>,
     unknown: VecDeque<(GroupId, Envelope)>,
+    /// Envelopes whose changes depend on changes this device does not have yet, with
+    /// the missing change they wait for and how many changes they carry. They are not
+    /// given to Automerge, whose own queue would apply them later, inside the
+    /// envelope that brings the missing change — and the authorship check would
+    /// judge them as that envelope's author's.
+    deps: HashMap<ChainKey, (Envelope, ChangeHash, usize)>,
+    /// The envelopes waiting for each missing change.
+    waiting_on: HashMap<(GroupId, DocId, ChangeHash), Vec<ChainKey>>,
+    /// Changes held per document, and per (document, author).
+    queued: HashMap<(GroupId, DocId), usize>,
+    queued_by: HashMap<(GroupId, DocId, MemberId), usize>,
+    /// Envelopes whose missing change just arrived, to try again.
+    ready: VecDeque<(GroupId, Envelope)>,
 }
 
 impl Pending {
@@ -77,16 +102,110 @@ impl Pending {
         mine.into_iter().map(|(_, e)| e).collect()
     }
 
+    /// Holds an envelope until `missing` arrives. Refused when the document's queue is
+    /// full and the author already has changes in it (so one member flooding the queue
+    /// cannot stop another member's out-of-order envelope), or when it is twice full.
+    fn hold_for_deps(
+        &mut self,
+        group: GroupId,
+        envelope: Envelope,
+        missing: ChangeHash,
+    ) -> Result<(), IngestError> {
+        let h = envelope.header();
+        let key = (group, h.doc, h.author, h.seq);
+        if self.deps.contains_key(&key) {
+            return Ok(());
+        }
+        let changes = h.change_hashes.len();
+        let queued = self.queued.get(&(group, h.doc)).copied().unwrap_or(0);
+        let mine = self
+            .queued_by
+            .get(&(group, h.doc, h.author))
+            .copied()
+            .unwrap_or(0);
+        if (queued + changes > MAX_QUEUED_CHANGES && mine > 0)
+            || queued + changes > 2 * MAX_QUEUED_CHANGES
+            || self.deps.len() >= MAX_WAITING_DEPS
+        {
+            return Err(IngestError::QueueFull {
+                author: h.author,
+                doc: h.doc,
+                queued,
+            });
+        }
+        *self.queued.entry((group, h.doc)).or_default() += changes;
+        *self.queued_by.entry((group, h.doc, h.author)).or_default() += changes;
+        self.waiting_on
+            .entry((group, h.doc, missing))
+            .or_default()
+            .push(key);
+        self.deps.insert(key, (envelope, missing, changes));
+        Ok(())
+    }
+
+    fn unqueue(&mut self, key: &ChainKey) -> Option<Envelope> {
+        let (envelope, missing, changes) = self.deps.remove(key)?;
+        let (group, doc, author, _) = *key;
+        if let Some(n) = self.queued.get_mut(&(group, doc)) {
+            *n = n.saturating_sub(changes);
+            if *n == 0 {
+                self.queued.remove(&(group, doc));
+            }
+        }
+        if let Some(n) = self.queued_by.get_mut(&(group, doc, author)) {
+            *n = n.saturating_sub(changes);
+            if *n == 0 {
+                self.queued_by.remove(&(group, doc, author));
+            }
+        }
+        if let Some(keys) = self.waiting_on.get_mut(&(group, doc, missing)) {
+            keys.retain(|k| k != key);
+            if keys.is_empty() {
+                self.waiting_on.remove(&(group, doc, missing));
+            }
+        }
+        Some(envelope)
+    }
+
+    /// Changes `hashes` of `doc` were applied: what waited for them is ready.
+    fn arrived(&mut self, group: GroupId, doc: DocId, hashes: &[ChangeHash]) {
+        for hash in hashes {
+            let Some(keys) = self.waiting_on.remove(&(group, doc, *hash)) else {
+                continue;
+            };
+            for key in keys {
+                if let Some(envelope) = self.unqueue(&key) {
+                    self.ready.push_back((group, envelope));
+                }
+            }
+        }
+    }
+
+    fn take_ready(&mut self) -> Option<(GroupId, Envelope)> {
+        self.ready.pop_front()
+    }
+
+    /// Changes of `doc` held while they wait for changes they depend on.
+    #[cfg(test)]
+    pub(crate) fn queued(&self, group: &GroupId, doc: &DocId) -> usize {
+        self.queued.get(&(*group, *doc)).copied().unwrap_or(0)
+    }
+
     /// Drops everything held for a group this device no longer has.
     pub(super) fn forget_group(&mut self, group: &GroupId) {
         self.waiting.retain(|(g, ..), _| g != group);
         self.unknown.retain(|(g, _)| g != group);
+        self.deps.retain(|(g, ..), _| g != group);
+        self.waiting_on.retain(|(g, ..), _| g != group);
+        self.queued.retain(|(g, _), _| g != group);
+        self.queued_by.retain(|(g, ..), _| g != group);
+        self.ready.retain(|(g, _)| g != group);
     }
 
     /// How many envelopes are waiting.
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
-        self.waiting.len() + self.unknown.len()
+        self.waiting.len() + self.unknown.len() + self.deps.len() + self.ready.len()
     }
 }
 
@@ -169,6 +288,25 @@ pub enum IngestError {
     /// The membership operation inside names another author than the signer.
     #[error("the membership operation inside is not by the envelope's signer")]
     OpAuthor,
+    /// The changes inside change what another member wrote, beyond what the rules
+    /// allow: a message's text, someone else's reaction or comment.
+    #[error("refused changes: {0}")]
+    Authorship(DocError),
+    /// Too many changes of this document already wait for changes they depend on, and
+    /// this author added to them; refused until what they wait for arrives (catch-up
+    /// offers it again).
+    #[error(
+        "{queued} changes of document {doc} already wait for changes they depend on, \
+         some of them from {author}; refused until those arrive"
+    )]
+    QueueFull {
+        /// The author.
+        author: MemberId,
+        /// The document.
+        doc: DocId,
+        /// Changes already held for the document.
+        queued: usize,
+    },
     /// The Automerge changes inside do not apply.
     #[error("the envelope's changes do not apply: {0}")]
     Changes(String),
@@ -248,6 +386,25 @@ impl State {
         group: GroupId,
         envelope: Envelope,
     ) -> Result<Ingested, IngestError> {
+        let outcome = self.ingest_chain(tx, group, envelope);
+        // What waited for the changes applied just now. Each envelope leaves the ready
+        // list when taken and re-enters only when another missing change arrives, so
+        // this ends.
+        while let Some((group, ready)) = self.pending.take_ready() {
+            if let Err(e) = self.ingest_chain(tx, group, ready) {
+                tracing::debug!("an envelope that waited for its dependencies is refused: {e}");
+            }
+        }
+        outcome
+    }
+
+    /// Ingests an envelope and then what waited for it in its author's chain.
+    fn ingest_chain(
+        &mut self,
+        tx: &mut Tx,
+        group: GroupId,
+        envelope: Envelope,
+    ) -> Result<Ingested, IngestError> {
         if let Author::Unknown = self.judge_author(&group, &envelope)? {
             let author = envelope.header().author;
             self.pending.hold_unknown(group, envelope);
@@ -262,8 +419,14 @@ impl State {
         // Each applied envelope may unblock the next of its chain.
         let mut unblocked = 0;
         while let Some(next) = self.pending.take(group, doc, author, seq + 1) {
-            if self.ingest_one(tx, group, next)? != Ingested::Applied(0) {
-                break;
+            match self.ingest_one(tx, group, next) {
+                Ok(Ingested::Applied(0)) => {}
+                Ok(_) => break,
+                Err(e) => {
+                    // This envelope stands; the next of its chain does not.
+                    tracing::debug!("a held envelope is refused: {e}");
+                    break;
+                }
             }
             unblocked += 1;
             seq += 1;
@@ -367,20 +530,113 @@ impl State {
             return self.ingest_op(tx, group, &envelope, &key, exists);
         }
         let changes = envelope.open_stored_changes(&key)?;
-        if !exists {
+        if let Some(missing) = self.missing_dep(&group, &header.doc, exists, &changes)? {
+            self.pending.hold_for_deps(group, envelope, missing)?;
+            return Ok(Ingested::Pending);
+        }
+        let is_admin = self.group(&group)?.state.is_admin(&header.author);
+        let (before, fresh) = self.apply_checked(&group, &header, exists, changes, is_admin)?;
+        if let Some(fresh) = fresh {
             self.create_doc(tx, &group, header.doc)?;
+            self.doc(&group, &header.doc)?.doc = fresh;
         }
         let loaded = self.doc(&group, &header.doc)?;
-        let before = loaded.doc.get_heads();
-        loaded
-            .doc
-            .apply_changes(changes)
-            .map_err(|e| IngestError::Changes(e.to_string()))?;
         loaded.chat_tail = None;
         loaded.record(&mut tx.batch, &group, &envelope);
         tx.touched.push((group, header.doc));
+        self.pending
+            .arrived(group, header.doc, &header.change_hashes);
         self.announce(tx, group, header.doc, &before)?;
         Ok(Ingested::Applied(0))
+    }
+
+    /// The first change `changes` depend on that the document lacks (besides each
+    /// other), if any. O(dependencies): Automerge looks each up by hash.
+    fn missing_dep(
+        &mut self,
+        group: &GroupId,
+        doc: &DocId,
+        exists: bool,
+        changes: &[Change],
+    ) -> Result<Option<ChangeHash>, ApiError> {
+        let own: HashSet<ChangeHash> = changes.iter().map(Change::hash).collect();
+        let deps: Vec<ChangeHash> = changes
+            .iter()
+            .flat_map(|c| c.deps().iter().copied())
+            .filter(|d| !own.contains(d))
+            .collect();
+        if deps.is_empty() || !exists {
+            return Ok(deps.first().copied());
+        }
+        Ok(self
+            .doc(group, doc)?
+            .doc
+            .get_missing_deps(&deps)
+            .first()
+            .copied())
+    }
+
+    /// Applies an envelope's changes, whose dependencies are all present, and checks
+    /// them against the authorship rules; returns the heads before them. A refused
+    /// envelope leaves the document as it was.
+    ///
+    /// Checking after applying, on the document itself, costs what the changes
+    /// changed: the diff cursor set at the old heads lets Automerge log patches while
+    /// it applies, where a diff between arbitrary heads scans every operation, and a
+    /// fork to try them on copies the whole document. Only a refused envelope pays
+    /// O(document), to rebuild the document at the old heads (`fork_at` replays its
+    /// history); reloading it from the store instead would lose what this request
+    /// applied or edited but has not committed yet. A document this device does not
+    /// have yet is built apart and returned, to be registered only if the changes pass.
+    fn apply_checked(
+        &mut self,
+        group: &GroupId,
+        header: &crate::envelope::Header,
+        exists: bool,
+        changes: Vec<Change>,
+        is_admin: bool,
+    ) -> Result<(Vec<ChangeHash>, Option<AutoCommit>), IngestError> {
+        let actor = self.me(group)?.actor_id();
+        let mut fresh = None;
+        let doc = if exists {
+            &mut self.doc(group, &header.doc)?.doc
+        } else {
+            fresh.insert(crate::docs::new_doc(actor.clone()))
+        };
+        let before = doc.get_heads();
+        doc.update_diff_cursor();
+        let verdict = doc
+            .apply_changes(changes.iter().cloned())
+            .map_err(|e| IngestError::Changes(e.to_string()))
+            .and_then(|()| {
+                crate::docs::authorship::check_received(
+                    doc,
+                    &before,
+                    &changes,
+                    header.author,
+                    is_admin,
+                )
+                .map_err(IngestError::Authorship)
+            });
+        doc.reset_diff_cursor();
+        let Err(refused) = verdict else {
+            return Ok((before, fresh));
+        };
+        if exists {
+            match doc.fork_at(&before) {
+                Ok(restored) => *doc = restored.with_actor(actor),
+                Err(e) => {
+                    // Unreachable: `before` were this document's heads.
+                    tracing::error!(
+                        "could not restore {} after refusing changes: {e}",
+                        header.doc
+                    );
+                    self.forget([(*group, header.doc)]);
+                    return Err(ApiError::new(ErrorKind::Integrity, e.to_string()).into());
+                }
+            }
+        }
+        Err(refused)
     }
 
     /// Opens a membership envelope and gives its operation to the group's log; the

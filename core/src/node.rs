@@ -10,6 +10,8 @@ mod convergence_tests;
 mod engine;
 mod groups;
 mod ingest;
+#[cfg(test)]
+mod ingest_limits_tests;
 mod join;
 mod membership;
 #[cfg(test)]

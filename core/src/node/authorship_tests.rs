@@ -17,8 +17,9 @@ use super::engine::Tx;
 use super::ingest::IngestError;
 
 /// Replica `r` makes changes with `edit` on a copy of `doc`, as itself, and seals them
-/// as its next envelope there, without recording them.
-fn forge(
+/// as its next envelope there, without recording them. Changes `edit` makes under
+/// another actor id are left out (so what follows them lacks its dependencies).
+pub(super) fn forge(
     replica: &mut Replica,
     group: &GroupId,
     doc: DocId,
@@ -36,6 +37,7 @@ fn forge(
     edit(&mut fork);
     fork.commit();
     let mut changes = fork.get_changes(&before);
+    changes.retain(|c| c.actor_id() == &secrets.member.actor_id());
     assert!(!changes.is_empty(), "the edit changed nothing");
     let epoch = replica.state.groups[group].state.current_epoch();
     let header = Header {
@@ -56,7 +58,7 @@ fn forge(
 }
 
 /// Ingests one envelope and commits what the request wrote.
-fn ingest(replica: &mut Replica, bytes: &[u8]) -> Result<super::Ingested, IngestError> {
+pub(super) fn ingest(replica: &mut Replica, bytes: &[u8]) -> Result<super::Ingested, IngestError> {
     let mut tx = Tx::default();
     let outcome = replica.state.ingest(&mut tx, bytes);
     replica.commit(tx);

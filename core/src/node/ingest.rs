@@ -17,6 +17,7 @@
 //! was removed — is refused with [`IngestError::NoKey`].
 
 use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::time::Instant;
 
 use automerge::{AutoCommit, Change, ChangeHash};
 
@@ -41,6 +42,122 @@ pub(super) const MAX_QUEUED_CHANGES: usize = 4096;
 /// Most envelopes held, over all documents, while they wait for changes they depend on.
 const MAX_WAITING_DEPS: usize = 4096;
 
+/// Envelopes a member's device may have accepted at once from one author: a day of
+/// lively chat from one person is a few hundred envelopes, and group commit packs a
+/// typing burst into one, so 2,000 passes any honest burst and a catch-up of a long
+/// absence, while a flood is cut off within seconds.
+pub(super) const RATE_BURST: f64 = 2000.0;
+/// Envelopes per second an author's allowance refills by: ten times a fast typist's
+/// commits, so steady honest traffic never meets the limit.
+pub(super) const RATE_PER_SECOND: f64 = 200.0;
+/// Envelope bytes accepted per author and hour: room for hours of text and a few
+/// pasted documents (a message is at most 64 KiB), far from what fills a phone.
+pub(super) const BYTES_PER_HOUR: u64 = 64 * 1024 * 1024;
+/// New documents an author may create per hour: channels' segments, pads and boards
+/// are made by people, a few a day; every document costs a record and a load.
+pub(super) const DOCS_PER_HOUR: u32 = 100;
+/// Authors whose allowances are tracked; the least recently added is forgotten first
+/// (its allowance starts full again, which only a group of thousands could notice).
+const MAX_TRACKED_AUTHORS: usize = 4096;
+const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// The limits [`Quotas`] applies; constants in normal use, smaller in tests.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct Limits {
+    pub(super) burst: f64,
+    pub(super) per_second: f64,
+    pub(super) bytes_per_hour: u64,
+    pub(super) docs_per_hour: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            burst: RATE_BURST,
+            per_second: RATE_PER_SECOND,
+            bytes_per_hour: BYTES_PER_HOUR,
+            docs_per_hour: DOCS_PER_HOUR,
+        }
+    }
+}
+
+/// One author's allowance: a token bucket for envelopes, and hourly windows for bytes
+/// and new documents.
+struct Allowance {
+    tokens: f64,
+    refilled: Instant,
+    window: Instant,
+    bytes: u64,
+    docs: u32,
+}
+
+/// Per (group, author) limits on what this device accepts from other devices. In
+/// memory only: a restart starts every allowance full. O(1) per envelope, and bounded
+/// in the number of authors it tracks.
+#[derive(Default)]
+pub(crate) struct Quotas {
+    pub(super) limits: Limits,
+    allowances: HashMap<(GroupId, MemberId), Allowance>,
+    order: VecDeque<(GroupId, MemberId)>,
+}
+
+impl Quotas {
+    /// Charges one envelope of `bytes` (creating a document if `new_doc`) to `author`,
+    /// or refuses it, charging nothing, if that passes one of its limits.
+    fn charge(
+        &mut self,
+        group: GroupId,
+        author: MemberId,
+        bytes: usize,
+        new_doc: bool,
+        now: Instant,
+    ) -> Result<(), IngestError> {
+        let limits = self.limits;
+        let key = (group, author);
+        if !self.allowances.contains_key(&key) {
+            if self.order.len() >= MAX_TRACKED_AUTHORS
+                && let Some(oldest) = self.order.pop_front()
+            {
+                self.allowances.remove(&oldest);
+            }
+            self.order.push_back(key);
+            let full = Allowance {
+                tokens: limits.burst,
+                refilled: now,
+                window: now,
+                bytes: 0,
+                docs: 0,
+            };
+            self.allowances.insert(key, full);
+        }
+        let Some(a) = self.allowances.get_mut(&key) else {
+            return Ok(());
+        };
+        let elapsed = now.saturating_duration_since(a.refilled).as_secs_f64();
+        a.tokens = (a.tokens + elapsed * limits.per_second).min(limits.burst);
+        a.refilled = now;
+        if now.saturating_duration_since(a.window) >= HOUR {
+            a.window = now;
+            a.bytes = 0;
+            a.docs = 0;
+        }
+        let over = |what| Err(IngestError::OverQuota { author, what });
+        if a.tokens < 1.0 {
+            return over("envelopes per second");
+        }
+        if a.bytes + bytes as u64 > limits.bytes_per_hour {
+            return over("bytes per hour");
+        }
+        if new_doc && a.docs >= limits.docs_per_hour {
+            return over("new documents per hour");
+        }
+        a.tokens -= 1.0;
+        a.bytes += bytes as u64;
+        a.docs += u32::from(new_doc);
+        Ok(())
+    }
+}
+
 /// Where an envelope sits in its author's chain.
 type ChainKey = (GroupId, DocId, MemberId, u64);
 
@@ -57,9 +174,9 @@ pub(crate) struct Pending {
     deps: HashMap<ChainKey, (Envelope, ChangeHash, usize)>,
     /// The envelopes waiting for each missing change.
     waiting_on: HashMap<(GroupId, DocId, ChangeHash), Vec<ChainKey>>,
-    /// Changes held per document, and per (document, author).
+    /// Changes held per document, and per author over all documents.
     queued: HashMap<(GroupId, DocId), usize>,
-    queued_by: HashMap<(GroupId, DocId, MemberId), usize>,
+    queued_by: HashMap<(GroupId, MemberId), usize>,
     /// Envelopes whose missing change just arrived, to try again.
     ready: VecDeque<(GroupId, Envelope)>,
 }
@@ -102,9 +219,12 @@ impl Pending {
         mine.into_iter().map(|(_, e)| e).collect()
     }
 
-    /// Holds an envelope until `missing` arrives. Refused when the document's queue is
-    /// full and the author already has changes in it (so one member flooding the queue
-    /// cannot stop another member's out-of-order envelope), or when it is twice full.
+    /// Holds an envelope until `missing` arrives. Refused when the author already holds
+    /// [`MAX_QUEUED_CHANGES`] here, over all documents, or when the document's queue
+    /// would pass that many and the author added to it: one member flooding the queue
+    /// with changes whose dependencies never come cannot grow it, nor keep out another
+    /// member's envelope that merely overtook what it depends on. (Per document an
+    /// author has at most one envelope here: its later ones wait for it in its chain.)
     fn hold_for_deps(
         &mut self,
         group: GroupId,
@@ -118,13 +238,9 @@ impl Pending {
         }
         let changes = h.change_hashes.len();
         let queued = self.queued.get(&(group, h.doc)).copied().unwrap_or(0);
-        let mine = self
-            .queued_by
-            .get(&(group, h.doc, h.author))
-            .copied()
-            .unwrap_or(0);
-        if (queued + changes > MAX_QUEUED_CHANGES && mine > 0)
-            || queued + changes > 2 * MAX_QUEUED_CHANGES
+        let mine = self.queued_by.get(&(group, h.author)).copied().unwrap_or(0);
+        if mine + changes > MAX_QUEUED_CHANGES
+            || (queued + changes > MAX_QUEUED_CHANGES && mine > 0)
             || self.deps.len() >= MAX_WAITING_DEPS
         {
             return Err(IngestError::QueueFull {
@@ -134,7 +250,7 @@ impl Pending {
             });
         }
         *self.queued.entry((group, h.doc)).or_default() += changes;
-        *self.queued_by.entry((group, h.doc, h.author)).or_default() += changes;
+        *self.queued_by.entry((group, h.author)).or_default() += changes;
         self.waiting_on
             .entry((group, h.doc, missing))
             .or_default()
@@ -152,10 +268,10 @@ impl Pending {
                 self.queued.remove(&(group, doc));
             }
         }
-        if let Some(n) = self.queued_by.get_mut(&(group, doc, author)) {
+        if let Some(n) = self.queued_by.get_mut(&(group, author)) {
             *n = n.saturating_sub(changes);
             if *n == 0 {
-                self.queued_by.remove(&(group, doc, author));
+                self.queued_by.remove(&(group, author));
             }
         }
         if let Some(keys) = self.waiting_on.get_mut(&(group, doc, missing)) {
@@ -297,7 +413,7 @@ pub enum IngestError {
     /// offers it again).
     #[error(
         "{queued} changes of document {doc} already wait for changes they depend on, \
-         some of them from {author}; refused until those arrive"
+         or {author} has too many waiting; refused until those arrive"
     )]
     QueueFull {
         /// The author.
@@ -306,6 +422,16 @@ pub enum IngestError {
         doc: DocId,
         /// Changes already held for the document.
         queued: usize,
+    },
+    /// Its author passed one of the limits this device keeps on what it accepts from
+    /// one member; not stored (catch-up offers it again later).
+    #[error("{author} sent more {what} than this device accepts; refused for now")]
+    OverQuota {
+        /// The author.
+        author: MemberId,
+        /// The limit passed: "envelopes per second", "bytes per hour" or "new
+        /// documents per hour".
+        what: &'static str,
     },
     /// The Automerge changes inside do not apply.
     #[error("the envelope's changes do not apply: {0}")]
@@ -525,6 +651,17 @@ impl State {
         if header.prev != head_hash {
             keep_evidence(tx, group, &envelope);
             return Err(fork);
+        }
+        // Charged only here, for what would be stored: duplicates and held envelopes
+        // cost nothing, and this device's own member is never limited.
+        if header.author != self.me(&group)?.id() {
+            self.quotas.charge(
+                group,
+                header.author,
+                envelope.as_bytes().len(),
+                !exists,
+                Instant::now(),
+            )?;
         }
         if header.kind == Kind::Membership {
             return self.ingest_op(tx, group, &envelope, &key, exists);

@@ -14,6 +14,7 @@
 //! at root-level keys of their own, and containers inside an item are created in the
 //! same change as the item, by its creator.
 
+pub mod authorship;
 pub mod board;
 pub mod chat;
 pub mod directory;
@@ -30,7 +31,7 @@ pub use directory::{ChannelInfo, Directory, DocInfo, SegmentInfo};
 pub use hlc::{Hlc, HlcClock, MAX_FUTURE};
 pub use pad::Splice;
 
-use crate::ids::ItemId;
+use crate::ids::{ItemId, MemberId};
 
 /// Why a document operation was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -89,6 +90,15 @@ pub enum DocError {
     /// An item with this id exists already.
     #[error("{0} already exists")]
     Exists(String),
+    /// Changes received from another member change what someone else wrote, beyond
+    /// what the rules allow (see [`authorship`]).
+    #[error("{by} may not {what}")]
+    EditsOthersContent {
+        /// The member whose changes they are (the envelope's signer).
+        by: MemberId,
+        /// What the changes tried to do, naming the item and its author.
+        what: String,
+    },
     /// Automerge failed: the document is damaged.
     #[error("document error: {0}")]
     Automerge(String),

@@ -1,6 +1,8 @@
 //! The node: one per data directory. Owns the store, the loaded documents and the
 //! writer; front ends talk to it only through [`Node::call`] and [`Node::events`].
 
+#[cfg(test)]
+mod authorship_tests;
 mod boards;
 mod chat;
 #[cfg(test)]
@@ -10,6 +12,8 @@ mod engine;
 mod forgery_tests;
 mod groups;
 mod ingest;
+#[cfg(test)]
+mod ingest_limits_tests;
 mod join;
 mod membership;
 #[cfg(test)]

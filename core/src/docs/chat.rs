@@ -26,7 +26,7 @@ use crate::time::Timestamp;
 pub const MAX_MESSAGE_LEN: usize = 64 * 1024;
 /// Longest reaction, in bytes.
 pub const MAX_EMOJI_LEN: usize = 32;
-const REACTION_SEPARATOR: char = '\u{1f}';
+pub(super) const REACTION_SEPARATOR: char = '\u{1f}';
 
 /// A chat message as people see it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

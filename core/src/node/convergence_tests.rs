@@ -19,9 +19,9 @@ use crate::time::Timestamp;
 use super::engine::{State, Tx};
 use super::ingest::{IngestError, Ingested};
 
-struct Replica {
+pub(super) struct Replica {
     _dir: tempfile::TempDir,
-    state: State,
+    pub(super) state: State,
 }
 
 impl Replica {
@@ -61,14 +61,18 @@ impl Replica {
     }
 
     /// Handles a request and commits it durably, as the node's writer would.
-    fn call(&mut self, request: Request, now: u64) -> Result<Response, crate::api::ApiError> {
+    pub(super) fn call(
+        &mut self,
+        request: Request,
+        now: u64,
+    ) -> Result<Response, crate::api::ApiError> {
         let mut tx = Tx::default();
         let result = self.state.handle(&mut tx, request, Timestamp(now));
         self.commit(tx);
         result
     }
 
-    fn commit(&mut self, tx: Tx) {
+    pub(super) fn commit(&mut self, tx: Tx) {
         self.state.next.batches.push(tx.batch);
         self.state.seal_unsealed();
         let next = std::mem::take(&mut self.state.next);
@@ -76,7 +80,7 @@ impl Replica {
     }
 
     /// Ingests envelopes and commits; returns the events front ends would get.
-    fn receive(&mut self, envelopes: &[Vec<u8>]) -> Vec<Event> {
+    pub(super) fn receive(&mut self, envelopes: &[Vec<u8>]) -> Vec<Event> {
         let mut tx = Tx::default();
         for bytes in envelopes {
             let outcome = self.state.ingest(&mut tx, bytes).expect("ingest");
@@ -91,7 +95,7 @@ impl Replica {
     }
 
     /// Everything this replica has stored, read back from its store.
-    fn outbox(&self, group: &GroupId) -> Vec<Vec<u8>> {
+    pub(super) fn outbox(&self, group: &GroupId) -> Vec<Vec<u8>> {
         self.state
             .stored_envelopes(group)
             .expect("stored envelopes")
@@ -100,7 +104,7 @@ impl Replica {
 
 /// Three replicas of one group with three members and a shared epoch key; replica 0
 /// founded it and made a pad and a board with two columns, which the others received.
-fn setup() -> (Vec<Replica>, GroupId) {
+pub(super) fn setup() -> (Vec<Replica>, GroupId) {
     let mut replicas: Vec<Replica> = ["Ana", "Bo", "Cy"]
         .iter()
         .map(|n| Replica::new(n))
@@ -251,7 +255,7 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn messages(replica: &mut Replica, g: &str) -> Vec<crate::api::MessageView> {
+pub(super) fn messages(replica: &mut Replica, g: &str) -> Vec<crate::api::MessageView> {
     match replica.call(
         Request::ChatLog {
             group: g.into(),
@@ -264,7 +268,7 @@ fn messages(replica: &mut Replica, g: &str) -> Vec<crate::api::MessageView> {
     }
 }
 
-fn board(replica: &mut Replica, g: &str) -> crate::docs::Board {
+pub(super) fn board(replica: &mut Replica, g: &str) -> crate::docs::Board {
     match replica.call(
         Request::BoardShow {
             group: g.into(),

@@ -18,7 +18,7 @@ use crate::identity::{MemberKeys, Profile};
 use crate::ids::{DocId, GroupId, Hash, ItemId, MemberId};
 use crate::store::{Slot, Store, StoreError, WriteBatch};
 
-use super::ingest::Pending;
+use super::ingest::{Pending, Quotas};
 use super::join::PendingJoin;
 use super::writer::NextCommit;
 
@@ -175,6 +175,8 @@ pub(super) struct State {
     /// request resolves names through them.
     pub(super) directories: HashMap<GroupId, Directory>,
     pub(super) pending: Pending,
+    /// Limits on what this device accepts from each other member.
+    pub(super) quotas: Quotas,
     pub(super) clock: HlcClock,
     pub(super) next: NextCommit,
     /// Membership logs, loaded from their envelopes on first use.
@@ -209,7 +211,9 @@ pub(super) fn storage_error(e: StoreError) -> ApiError {
 pub(super) fn doc_error(e: DocError) -> ApiError {
     let kind = match &e {
         DocError::Automerge(_) | DocError::Malformed(_) => ErrorKind::Integrity,
-        DocError::NotAuthor | DocError::NotAuthorOrAdmin => ErrorKind::Forbidden,
+        DocError::NotAuthor | DocError::NotAuthorOrAdmin | DocError::EditsOthersContent { .. } => {
+            ErrorKind::Forbidden
+        }
         DocError::UnknownMessage(_)
         | DocError::UnknownCard(_)
         | DocError::UnknownColumn(_)
@@ -240,6 +244,7 @@ impl State {
             docs: HashMap::new(),
             directories: HashMap::new(),
             pending: Pending::default(),
+            quotas: Quotas::default(),
             clock: HlcClock::default(),
             next: NextCommit::default(),
             logs: HashMap::new(),

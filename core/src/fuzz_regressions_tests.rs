@@ -18,7 +18,7 @@ use crate::crypto::SecretKey;
 use crate::envelope::{self, Envelope, Header, Kind};
 use crate::fuzzing::{self, EPOCH_KEY, FOUNDER, GROUP, TARGETS, genesis, genesis_log};
 use crate::group::{HistoryPolicy, MemberInfo, Op, OpKind, Role};
-use crate::ids::{DocId, Hash, MemberId};
+use crate::ids::{DocId, GroupId, Hash, MemberId};
 use crate::time::Timestamp;
 
 fn fuzz_dir() -> PathBuf {
@@ -171,6 +171,9 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
             name,
             ops.iter().flat_map(Op::encode).collect(),
         ));
+    }
+    for (name, bytes) in invite_seeds() {
+        seeds.push(("invite", name, bytes));
     }
     // Each target's entry point must accept its own seeds.
     for (target, _, bytes) in &seeds {
@@ -456,4 +459,44 @@ fn membership_op_reads_each_operation_of_a_seed() {
     assert_eq!(decode_all(&bytes), ops);
     assert_eq!(Op::decode(&bytes).unwrap(), ops[0]);
     fuzzing::membership_op(&bytes);
+}
+
+fn invite_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    use crate::invite::{InviteLink, InviteSecret, JoinProof, JoinRequest};
+    let group = GroupId([0x33; 32]);
+    let link = |addresses: Vec<Vec<u8>>| {
+        InviteLink::with_secret(
+            group,
+            InviteSecret::from_bytes([0x5e; 32]),
+            Timestamp(1_900_000_000_000),
+            addresses,
+        )
+        .expect("link")
+    };
+    let bare = link(Vec::new());
+    let keys = fuzzing::author();
+    let member = MemberInfo {
+        id: keys.id(),
+        exchange: keys.exchange_public(),
+        peer: [0x44; 32],
+        name: "Bo".into(),
+    };
+    let proof = JoinProof::create(&bare, &keys, &member, [0x55; 32], [0x66; 32]).expect("proof");
+    let request = JoinRequest {
+        group,
+        invite_key: bare.invite_key().public_key(),
+        member,
+        proof: proof.encode(),
+    };
+    vec![
+        ("link", bare.to_link().into_bytes()),
+        (
+            "link-with-addresses",
+            link(vec![vec![4, 127, 0, 0, 1, 6, 0x1f, 0x90], vec![0x2a; 40]])
+                .to_link()
+                .into_bytes(),
+        ),
+        ("proof", proof.encode()),
+        ("join-request", request.encode()),
+    ]
 }

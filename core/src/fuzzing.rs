@@ -25,6 +25,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("envelope", envelope),
     ("changes_plaintext", changes_plaintext),
     ("membership_op", membership_op),
+    ("invite", invite),
 ];
 
 /// The epoch key the `envelope` target opens envelopes with (through
@@ -205,4 +206,20 @@ pub fn changes_plaintext(data: &[u8]) {
             "changes the header does not list were accepted"
         );
     }
+}
+
+/// Parses the input as an invite link (as text; links arrive pasted or scanned), and
+/// decodes it as a join proof and as the join handshake's messages. A link that parses
+/// must print back to the same link.
+pub fn invite(data: &[u8]) {
+    use crate::invite::{InviteLink, JoinProof, JoinRequest, Welcome};
+    let text = String::from_utf8_lossy(data);
+    if let Ok(link) = InviteLink::parse(&text) {
+        let again = InviteLink::parse(&link.to_link()).expect("a parsed link prints to a link");
+        assert_eq!(again.to_link(), link.to_link(), "a link survives printing");
+        let _ = link.invite_key().public_key();
+    }
+    let _ = JoinProof::decode(data);
+    let _ = JoinRequest::decode(data);
+    let _ = Welcome::decode(data);
 }

@@ -46,7 +46,7 @@ const MAX_WAITING_DEPS: usize = 4096;
 /// lively chat from one person is a few hundred envelopes, and group commit packs a
 /// typing burst into one, so 2,000 passes any honest burst and a catch-up of a long
 /// absence, while a flood is cut off within seconds.
-pub(super) const RATE_BURST: f64 = 2000.0;
+const RATE_BURST: f64 = 2000.0;
 /// Envelopes per second an author's allowance refills by: ten times a fast typist's
 /// commits, so steady honest traffic never meets the limit.
 pub(super) const RATE_PER_SECOND: f64 = 200.0;
@@ -97,6 +97,8 @@ struct Allowance {
 #[derive(Default)]
 pub(crate) struct Quotas {
     pub(super) limits: Limits,
+    /// Set while a welcome's history is taken in.
+    pub(super) suspended: bool,
     allowances: HashMap<(GroupId, MemberId), Allowance>,
     order: VecDeque<(GroupId, MemberId)>,
 }
@@ -653,8 +655,10 @@ impl State {
             return Err(fork);
         }
         // Charged only here, for what would be stored: duplicates and held envelopes
-        // cost nothing, and this device's own member is never limited.
-        if header.author != self.me(&group)?.id() {
+        // cost nothing, and this device's own member is never limited. A welcome's
+        // history is not charged either: the admitter accepted it under its own quotas
+        // as it arrived, and a member's months of writing must reach a new member whole.
+        if !self.quotas.suspended && header.author != self.me(&group)?.id() {
             self.quotas.charge(
                 group,
                 header.author,

@@ -268,12 +268,14 @@ impl State {
             .collect();
         ordered.sort_by_key(|(later, seq, _)| (*later, *seq));
         let mut refused_count = 0;
+        self.quotas.suspended = true;
         for (_, _, bytes) in ordered {
             if let Err(e) = self.ingest(tx, bytes) {
                 refused_count += 1;
                 tracing::debug!("an envelope of the welcome is refused: {e}");
             }
         }
+        self.quotas.suspended = false;
         let admitted = self.group(&group)?.state.is_member(&me);
         if !admitted {
             self.groups.remove(&group);

@@ -439,3 +439,24 @@ async fn an_admin_hides_a_members_content_from_every_view() {
         .collect();
     assert!(names.contains(&"Cy (left)".to_owned()), "{names:?}");
 }
+
+#[tokio::test]
+async fn a_new_member_receives_a_long_history_whole() {
+    let ana = Device::new("Ana");
+    let group = ana.create_group("Tenants").await;
+    let bo = Device::new("Bo");
+    // Bo's live allowance is far smaller than Ana's history.
+    bo.node.lock().unwrap().quotas.limits = super::ingest::Limits {
+        burst: 10.0,
+        per_second: 0.001,
+        bytes_per_hour: 1 << 30,
+        docs_per_hour: 100,
+    };
+    let n = 60;
+    for i in 0..n {
+        ana.send(&group, &format!("message {i}")).await.unwrap();
+    }
+    let link = ana.invite(&group, 1, None).await;
+    join(&ana, &bo, &link).await.expect("join");
+    assert_eq!(bo.texts(&group).await.len(), n);
+}

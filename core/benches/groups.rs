@@ -1,8 +1,8 @@
 //! Benchmarks of the groups work: sealing and opening envelopes, and replaying a
 //! membership log.
 //!
-//! Run all: `cargo bench -p plenum-core --bench groups`; one: append `-- envelope` or
-//! `-- membership`. Figures and their interpretation: `docs/benchmarks.md`, section
+//! Run all: `cargo bench -p plenum-core --bench groups`; one: append `-- envelope`,
+//! `-- membership` or `-- rotation`. Figures and their interpretation: `docs/benchmarks.md`, section
 //! "Groups: envelopes and membership". Pure CPU work, in memory: no store, no network.
 
 use std::collections::BTreeMap;
@@ -14,6 +14,7 @@ use plenum_core::envelope::{self, Envelope, Header, Kind};
 use plenum_core::group::{self, Applied, MemberInfo, MembershipLog, Op, OpKind, Role};
 use plenum_core::identity::MemberKeys;
 use plenum_core::ids::{DocId, GroupId, Hash, MemberId};
+use plenum_core::invite::{InviteLink, JoinProof};
 use plenum_core::time::Timestamp;
 
 fn main() {
@@ -29,6 +30,62 @@ fn main() {
     if run("membership") {
         membership();
     }
+    if run("rotation") {
+        rotation();
+    }
+}
+
+/// A key rotation in a group of 50: wrapping a fresh key to every member, the log
+/// taking the operation, and one member unwrapping its key.
+fn rotation() {
+    const MEMBERS: u32 = 50;
+    const RUNS: usize = 200;
+    let founded = group::create("Bench".into(), "Founder".into(), [0; 32], Timestamp(1_000));
+    let founder = founded.secrets.member.id();
+    let mut log = MembershipLog::new(founded.op.clone()).expect("create");
+    for n in 1..MEMBERS {
+        let op = Op {
+            group: founded.state.id,
+            author: founder,
+            heads: log.heads(),
+            at: Timestamp(1_000 + u64::from(n)),
+            kind: OpKind::Add {
+                member: info(n),
+                role: Role::Member,
+            },
+        };
+        assert_eq!(log.apply(op), Ok(Applied::Accepted));
+    }
+    assert_eq!(log.state().members.len(), MEMBERS as usize);
+    let (mut wrap, mut apply, mut unwrap) = (Vec::new(), Vec::new(), Vec::new());
+    let reader = member_keys(7);
+    for i in 0..RUNS {
+        let t = Instant::now();
+        let (op, key) = group::rotation(
+            log.state(),
+            founder,
+            log.heads(),
+            Timestamp(10_000 + i as u64),
+        )
+        .expect("rotation");
+        wrap.push(t.elapsed());
+        let epoch = op.hash();
+        let t = Instant::now();
+        assert_eq!(log.apply(op.clone()), Ok(Applied::Accepted));
+        apply.push(t.elapsed());
+        let mut secrets = group::GroupSecrets::empty(reader.clone());
+        let t = Instant::now();
+        assert!(
+            secrets
+                .learn_rotation(&founded.state.id, epoch, &op)
+                .expect("unwrap")
+        );
+        unwrap.push(t.elapsed());
+        assert_eq!(secrets.epoch_key(&epoch).as_ref(), Some(&key));
+    }
+    report("rotation in a 50-member group, wrap to all", wrap);
+    report("rotation in a 50-member group, log applies it", apply);
+    report("rotation in a 50-member group, a member unwraps", unwrap);
 }
 
 fn micros(d: Duration) -> f64 {
@@ -88,16 +145,28 @@ fn envelopes() {
     }
 }
 
-/// Member `n` of the benchmark group (the founder is created by `group::create`).
-fn info(n: u32) -> MemberInfo {
-    let mut id = [0u8; 32];
-    id[..4].copy_from_slice(&n.to_be_bytes());
+/// The keys of member `n` of the benchmark group (the founder is created by
+/// `group::create`).
+fn member_keys(n: u32) -> MemberKeys {
+    let mut seed = [0u8; 32];
+    seed[..4].copy_from_slice(&n.to_be_bytes());
+    let mut exchange = seed;
+    exchange[31] = 1;
+    MemberKeys::from_seeds(seed, exchange)
+}
+
+fn info_of(keys: &MemberKeys, n: u32) -> MemberInfo {
     MemberInfo {
-        id: MemberId(id),
-        exchange: id,
-        peer: id,
+        id: keys.id(),
+        exchange: keys.exchange_public(),
+        peer: [0; 32],
         name: format!("member {n}"),
     }
+}
+
+/// Member `n` of the benchmark group.
+fn info(n: u32) -> MemberInfo {
+    info_of(&member_keys(n), n)
 }
 
 /// Builds a valid membership log of `len` operations after the create: adds, role
@@ -113,7 +182,7 @@ fn build_log(len: usize) -> (Op, Vec<Op>) {
     let mut admins = vec![founder];
     let mut members: Vec<MemberId> = Vec::new();
     // Open invites: hash, uses left, creator (whose removal revokes them).
-    let mut invites: Vec<(Hash, u32, MemberId)> = Vec::new();
+    let mut invites: Vec<(Hash, u32, MemberId, InviteLink)> = Vec::new();
     let mut at = 1_000u64;
     let mut rng = 0x2545_f491_4f6c_dd1du64;
     let mut random = |n: usize| {
@@ -185,32 +254,38 @@ fn build_log(len: usize) -> (Op, Vec<Op>) {
             }
         } else if choice < 65 {
             let uses = 1 + random(3) as u32;
+            let link =
+                InviteLink::new(founded.state.id, Timestamp(u64::MAX), Vec::new()).expect("link");
             let kind = OpKind::CreateInvite {
-                invite_key: [choice as u8; 32],
+                invite_key: link.invite_key().public_key(),
                 uses,
                 expires: Timestamp(u64::MAX),
             };
             let hash = write(&mut log, &mut ops, admin, heads, kind);
-            invites.push((hash, uses, admin));
+            invites.push((hash, uses, admin, link));
             continue;
         } else if choice < 80 && !invites.is_empty() {
             let i = random(invites.len());
             let invite = invites[i].0;
+            let keys = member_keys(next_member);
+            let member = info_of(&keys, next_member);
+            next_member += 1;
+            members.push(member.id);
+            let proof = JoinProof::create(&invites[i].3, &keys, &member, [0; 32], [0; 32])
+                .expect("proof")
+                .encode();
             invites[i].1 -= 1;
             if invites[i].1 == 0 {
                 invites.swap_remove(i);
             }
-            let member = info(next_member);
-            next_member += 1;
-            members.push(member.id);
             OpKind::Admit {
                 invite,
                 member,
-                proof: vec![7; 64],
+                proof,
             }
         } else if choice < 97 {
             let member = members.swap_remove(random(members.len()));
-            invites.retain(|(_, _, creator)| *creator != member);
+            invites.retain(|(_, _, creator, _)| *creator != member);
             OpKind::Remove {
                 member,
                 cutoff: BTreeMap::from([(DocId([1; 16]), 10)]),

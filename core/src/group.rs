@@ -45,6 +45,8 @@ mod concurrency_tests;
 #[cfg(test)]
 mod convergence_tests;
 #[cfg(test)]
+mod epoch_vectors_tests;
+#[cfg(test)]
 mod epochs_tests;
 #[cfg(test)]
 mod lockout_tests;

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""An independent implementation of protocol-spec/envelope.md and keys.md.
+"""An independent implementation of protocol-spec/envelope.md, keys.md and key-epochs.md.
 
-Written from the spec text, without calling plenum-core, it computes the envelope and
-key vectors and compares them with the files in this directory, which plenum-core's
+Written from the spec text, without calling plenum-core, it computes the envelope, key and
+key-epoch vectors and compares them with the files in this directory, which plenum-core's
 tests load. Agreement of two implementations is what makes the vectors worth having.
 
     pip install pynacl cryptography blake3
@@ -218,10 +218,85 @@ def keys():
     }
 
 
+# key-epochs.md
+
+
+def wrap_context(group, recipient):
+    return b"plenum epoch key v1" + group + recipient
+
+
+def grant_context(group, recipient, epoch, doc=None):
+    return b"plenum key grant v1" + group + recipient + epoch + (doc or b"")
+
+
+def wrapping(recipient, ephemeral_secret, nonce, context, key):
+    """One key wrapping (conventions.md) with a fixed ephemeral secret and nonce."""
+    ephemeral = crypto_scalarmult_base(ephemeral_secret)
+    shared = x25519(ephemeral_secret, recipient)
+    kek = derive(shared, "plenum key wrap v1", ephemeral + recipient)
+    return {
+        "context": context.hex(),
+        "ephemeral_secret": ephemeral_secret.hex(),
+        "ephemeral_public": ephemeral.hex(),
+        "nonce": nonce.hex(),
+        "shared_secret": shared.hex(),
+        "kek": kek.hex(),
+        "key": key.hex(),
+        "sealed": seal(kek, nonce, context, key).hex(),
+    }
+
+
+def epochs():
+    group = bytes([0xC0] * 32)
+    signing_seed, exchange_secret = bytes([0xC1] * 32), bytes([0xC2] * 32)
+    member = member_id(signing_seed)
+    exchange = crypto_scalarmult_base(exchange_secret)
+
+    # A rotation wraps the new epoch's key; its context names no epoch (the rotation
+    # operation, which the envelope's signature covers, does).
+    rotation_key = bytes([0xC3] * 32)
+    rotation = wrapping(
+        exchange, bytes([0xC4] * 32), bytes([0xC5] * 24), wrap_context(group, member), rotation_key
+    )
+
+    # Admission grants: a whole epoch key ("full" history) ...
+    epoch, epoch_key = bytes([0xC6] * 32), bytes([0xC7] * 32)
+    grant_epoch = wrapping(
+        exchange, bytes([0xC8] * 32), bytes([0xC9] * 24),
+        grant_context(group, member, epoch), epoch_key,
+    )
+    grant_epoch["epoch"], grant_epoch["doc"] = epoch.hex(), None
+
+    # ... and one document's key of a past epoch ("from join").
+    past, past_key, doc = bytes([0xCA] * 32), bytes([0xCB] * 32), bytes([0xCC] * 16)
+    doc_key = derive(past_key, "plenum doc key v1", doc)
+    grant_doc = wrapping(
+        exchange, bytes([0xCD] * 32), bytes([0xCE] * 24),
+        grant_context(group, member, past, doc), doc_key,
+    )
+    grant_doc.update(epoch=past.hex(), doc=doc.hex(), epoch_key=past_key.hex())
+
+    return {
+        "description": "Key epochs: an epoch key wrapped in a rotation, and two admission key grants (an epoch key, and one document's key of a past epoch), each with a fixed ephemeral key and nonce",
+        "generator": GENERATOR,
+        "group_id": group.hex(),
+        "recipient": {
+            "signing_seed": signing_seed.hex(),
+            "exchange_secret": exchange_secret.hex(),
+            "member_id": member.hex(),
+            "exchange_public": exchange.hex(),
+        },
+        "rotation": rotation,
+        "grant_epoch": grant_epoch,
+        "grant_doc": grant_doc,
+    }
+
+
 def main():
     write = "--write" in sys.argv[1:]
     wanted = {name: envelope(v) for name, v in ENVELOPE_INPUTS.items()}
     wanted["keys-v1.json"] = keys()
+    wanted["epoch-v1.json"] = epochs()
     differs = 0
     for name, want in wanted.items():
         path = HERE / name

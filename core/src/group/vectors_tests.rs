@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::*;
+use crate::crypto::WrappedKey;
 use crate::ids::{DocId, GroupId, Hash, MemberId};
 use crate::time::Timestamp;
 
@@ -84,6 +85,27 @@ fn vectors() -> Vec<(&'static str, Op)> {
         (
             "set_member_invites",
             OpKind::SetMemberInvites { allowed: false },
+        ),
+        // An encoding vector, not a crypto one: the wrapped key's bytes are fixed
+        // filler (see `protocol-spec/vectors/epoch-v1.json` for a real wrapping).
+        (
+            "rotate",
+            OpKind::Rotate {
+                keys: BTreeMap::from([(
+                    joiner().id,
+                    WrappedKey {
+                        ephemeral: [0x66; 32],
+                        sealed: vec![0x77; 56],
+                    },
+                )]),
+            },
+        ),
+        (
+            "set_hidden",
+            OpKind::SetHidden {
+                member: joiner().id,
+                hidden: true,
+            },
         ),
     ];
     kinds

@@ -448,7 +448,7 @@ fn op_seeds() -> Vec<(&'static str, Vec<Op>)> {
     ]
 }
 
-/// `membership_op` reads concatenated operations; a single one decodes the same way.
+/// `membership_op` reads concatenated operations; `Op::decode` takes exactly one.
 #[test]
 fn membership_op_reads_each_operation_of_a_seed() {
     let (_, ops) = op_seeds()
@@ -457,7 +457,11 @@ fn membership_op_reads_each_operation_of_a_seed() {
         .unwrap();
     let bytes: Vec<u8> = ops.iter().flat_map(Op::encode).collect();
     assert_eq!(decode_all(&bytes), ops);
-    assert_eq!(Op::decode(&bytes).unwrap(), ops[0]);
+    assert_eq!(Op::decode(&ops[0].encode()).unwrap(), ops[0]);
+    assert!(
+        Op::decode(&bytes).is_err(),
+        "trailing operations are refused"
+    );
     fuzzing::membership_op(&bytes);
 }
 

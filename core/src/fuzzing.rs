@@ -107,9 +107,18 @@ pub fn genesis_log() -> MembershipLog {
 /// time in reverse order, and in one `apply_all`. The log promises the same state
 /// whatever the arrival order, so all three must agree.
 pub fn membership_op(data: &[u8]) {
-    let Ok(op) = Op::decode(data) else {
+    let Ok((op, after)) = postcard::take_from_bytes::<Op>(data) else {
+        assert!(
+            Op::decode(data).is_err(),
+            "Op::decode accepts what does not parse"
+        );
         return;
     };
+    assert_eq!(
+        Op::decode(data).is_ok(),
+        after.is_empty(),
+        "Op::decode takes exactly one operation, with nothing after it"
+    );
     let encoded = op.encode();
     assert_eq!(
         Op::decode(&encoded).as_ref(),
@@ -131,11 +140,7 @@ pub fn membership_op(data: &[u8]) {
         ops.push(next);
         rest = tail;
     }
-    assert_eq!(
-        ops.first(),
-        Some(&op),
-        "Op::decode reads the first operation"
-    );
+    assert_eq!(ops.first(), Some(&op), "the first operation reads the same");
 
     let (mut in_order, mut reversed, mut batch) = (genesis_log(), genesis_log(), genesis_log());
     for op in &ops {

@@ -20,11 +20,13 @@
 //!   with the lowest operation hashes; the others are void;
 //! - an invite admits only while the admitting operation's time is before its expiry.
 //!
-//! Not built yet, and so not accepted by this log: key rotation operations (the group
-//! keeps epoch 0, the create operation's hash), verification of the joiner's proof in an
-//! `Admit` (the proof bytes are stored in the operation, which the log keeps, so that a
-//! later slice can verify them), and enforcement of a removal's per-document cutoff (it
-//! is recorded in [`GroupState::cutoffs`]).
+//! Key epochs: the create operation starts epoch 0; a [`OpKind::Rotate`] wraps a fresh
+//! key to exactly the members in its author's view and starts the epoch named by its
+//! hash ([`rotation`], [`GroupSecrets::learn_rotation`]). [`GroupState::rekey_needed`]
+//! says when the current epoch's holders are not exactly the members, and a writer then
+//! rotates before sealing. An `Admit`'s join proof is verified against the invite's key
+//! by every device; a removal's per-document cutoffs are enforced at ingest. See
+//! `protocol-spec/key-epochs.md`.
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;

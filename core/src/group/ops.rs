@@ -73,8 +73,8 @@ pub enum OpKind {
         invite: Hash,
         /// The joiner.
         member: MemberInfo,
-        /// The joiner's signature with the invite key. Stored, not yet verified here:
-        /// verification belongs to the join handshake, a later slice.
+        /// The joiner's [`JoinProof`](crate::invite::JoinProof), which every device
+        /// verifies against the invite's key.
         proof: Vec<u8>,
     },
     /// Allows or forbids invites by members who are not admins (admins only).
@@ -121,9 +121,18 @@ impl Op {
         postcard::to_allocvec(self).unwrap_or_default()
     }
 
-    /// Decodes an operation received from the network or disk.
+    /// Decodes an operation received from the network or disk; trailing bytes are
+    /// refused, so one operation has one encoding.
     pub fn decode(bytes: &[u8]) -> Result<Op, GroupError> {
-        postcard::from_bytes(bytes).map_err(|e| GroupError::Malformed(e.to_string()))
+        let (op, rest) =
+            postcard::take_from_bytes(bytes).map_err(|e| GroupError::Malformed(e.to_string()))?;
+        if !rest.is_empty() {
+            return Err(GroupError::Malformed(format!(
+                "{} trailing bytes after the operation",
+                rest.len()
+            )));
+        }
+        Ok(op)
     }
 
     /// The operation's hash; for a create or rotate operation, the epoch id.

@@ -52,7 +52,7 @@ impl JoinRequest {
         if bytes.len() > MAX_REQUEST_LEN {
             return Err(InviteError::MessageTooLarge(bytes.len()));
         }
-        postcard::from_bytes(bytes).map_err(|e| InviteError::BadMessage(e.to_string()))
+        strict(bytes)
     }
 }
 
@@ -67,8 +67,7 @@ impl Welcome {
         if bytes.len() > MAX_WELCOME_LEN {
             return Err(InviteError::MessageTooLarge(bytes.len()));
         }
-        let welcome: Welcome =
-            postcard::from_bytes(bytes).map_err(|e| InviteError::BadMessage(e.to_string()))?;
+        let welcome: Welcome = strict(bytes)?;
         if let Some(big) = welcome
             .envelopes
             .iter()
@@ -77,5 +76,61 @@ impl Welcome {
             return Err(InviteError::MessageTooLarge(big.len()));
         }
         Ok(welcome)
+    }
+}
+
+/// Decodes a whole message: trailing bytes are refused.
+fn strict<T: for<'de> Deserialize<'de>>(bytes: &[u8]) -> Result<T, InviteError> {
+    let (value, rest) =
+        postcard::take_from_bytes(bytes).map_err(|e| InviteError::BadMessage(e.to_string()))?;
+    if rest.is_empty() {
+        Ok(value)
+    } else {
+        Err(InviteError::BadMessage(format!(
+            "{} trailing bytes",
+            rest.len()
+        )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ids::MemberId;
+
+    #[test]
+    fn messages_round_trip_and_refuse_trailing_bytes_and_garbage() {
+        let request = JoinRequest {
+            group: GroupId([1; 32]),
+            invite_key: [2; 32],
+            member: MemberInfo {
+                id: MemberId([3; 32]),
+                exchange: [4; 32],
+                peer: [5; 32],
+                name: "Bo".into(),
+            },
+            proof: vec![6; 192],
+        };
+        let bytes = request.encode();
+        assert_eq!(JoinRequest::decode(&bytes), Ok(request));
+        let mut longer = bytes;
+        longer.push(0);
+        assert!(matches!(
+            JoinRequest::decode(&longer),
+            Err(InviteError::BadMessage(_))
+        ));
+        assert!(matches!(
+            JoinRequest::decode(&vec![0; MAX_REQUEST_LEN + 1]),
+            Err(InviteError::MessageTooLarge(_))
+        ));
+        let welcome = Welcome {
+            group: GroupId([1; 32]),
+            grants: Vec::new(),
+            envelopes: vec![vec![7; 10]],
+        };
+        let bytes = welcome.encode();
+        assert_eq!(Welcome::decode(&bytes), Ok(welcome));
+        assert!(Welcome::decode(&bytes[..bytes.len() - 1]).is_err());
+        assert!(Welcome::decode(&[0xff; 3]).is_err());
     }
 }

@@ -463,8 +463,11 @@ impl State {
                 "this device is no longer a member of the group; what it holds is read-only",
             ));
         }
-        if record.state.rekey_needed {
-            // Someone who holds the current key left: nothing new is sealed under it.
+        let current = record.state.current_epoch();
+        if record.state.rekey_needed || !record.secrets.has_epoch(&current) {
+            // Someone who holds the current key left, or this device lacks it (admitted
+            // concurrently with its rotation, or wrapped a key that does not open):
+            // nothing new is sealed under it; a fresh epoch reaches every member.
             self.rotate(tx, group, crate::time::Timestamp::now())?;
         }
         let loaded = self.doc(group, doc_id)?;

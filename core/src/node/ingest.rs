@@ -318,12 +318,15 @@ impl State {
         let header = envelope.header().clone();
         let record = self.group(&group)?;
         let Some(key) = record.secrets.doc_key(&header.epoch, &header.doc) else {
-            if record.state.epochs.contains(&header.epoch) {
+            let member = record.state.is_member(&record.secrets.member.id());
+            if record.state.epochs.contains(&header.epoch) && !member {
                 return Err(IngestError::NoKey {
                     epoch: header.epoch,
                 });
             }
-            // A rotation this device has not seen yet.
+            // A rotation this device has not seen yet, or (for a member) an epoch whose
+            // key did not reach it: admitted concurrently with the rotation, or wrapped
+            // a key that does not open. Held until the key arrives.
             self.pending.hold_unknown(group, envelope);
             return Ok(Ingested::Pending);
         };

@@ -460,3 +460,60 @@ async fn a_new_member_receives_a_long_history_whole() {
     join(&ana, &bo, &link).await.expect("join");
     assert_eq!(bo.texts(&group).await.len(), n);
 }
+
+#[tokio::test]
+async fn a_member_sent_a_key_that_does_not_open_rotates_before_it_writes() {
+    use crate::group::OpKind;
+    let (mut ana, mut bo, cy, group) = three().await;
+    // Ana's device rotates with garbage wrapped to Bo.
+    let bo_id = bo.node.lock().unwrap().groups[&group].secrets.member.id();
+    let (written, durable) = ana
+        .node
+        .apply_with(|state, tx, now| {
+            let me = state.me(&group)?.id();
+            let log = state.log(&group)?;
+            let (op, key) = crate::group::rotation(log.state(), me, log.heads(), now)
+                .map_err(super::membership::group_error)?;
+            let OpKind::Rotate { mut keys } = op.kind else {
+                unreachable!()
+            };
+            keys.get_mut(&bo_id).unwrap().sealed[30] ^= 1;
+            let epoch = crate::group::Op {
+                kind: OpKind::Rotate { keys: keys.clone() },
+                ..op
+            }
+            .hash();
+            state
+                .groups
+                .get_mut(&group)
+                .unwrap()
+                .secrets
+                .add_epoch(epoch, &key);
+            state.write_op(tx, &group, OpKind::Rotate { keys }, now)
+        })
+        .unwrap();
+    super::wait_durable(durable.unwrap()).await.unwrap();
+    let _ = written;
+    ana.send(&group, "under the bad epoch").await.unwrap();
+    let sent = ana.take_sent();
+    cy.receive_all(&sent).await;
+    assert_eq!(cy.texts(&group).await, ["under the bad epoch"]);
+    // Bo holds what it cannot open yet (the key may still reach it), refusing nothing.
+    let outcomes = bo.receive_all(&sent).await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert!(bo.texts(&group).await.is_empty(), "Bo cannot open it");
+    // Bo's next message goes out under a fresh epoch that everyone can open.
+    bo.send(&group, "from Bo").await.unwrap();
+    let from_bo = bo.take_sent();
+    for d in [&ana, &cy] {
+        d.receive_all(&from_bo).await;
+        assert!(d.texts(&group).await.contains(&"from Bo".to_owned()));
+    }
+    let epochs = |d: &Device| d.node.lock().unwrap().groups[&group].state.epochs.clone();
+    assert_eq!(epochs(&ana), epochs(&bo));
+    assert_eq!(
+        epochs(&ana).len(),
+        3,
+        "epoch 0, the bad rotation, Bo's repair"
+    );
+}

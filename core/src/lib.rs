@@ -45,6 +45,8 @@ pub mod time;
 
 #[cfg(test)]
 mod fuzz_regressions_tests;
+#[cfg(test)]
+mod test_vectors;
 
 pub use node::{IngestError, Ingested, Node, NodeConfig, NodeError};
 pub use store::{Protection, Unlock, UnlockMethod};

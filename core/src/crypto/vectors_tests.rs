@@ -5,6 +5,8 @@
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use hkdf::Hkdf;
 use serde_json::Value;
+
+use crate::test_vectors::{array, bytes};
 use sha2::Sha256;
 
 use super::{CryptoError, NONCE_LEN, SecretKey, TAG_LEN};
@@ -14,19 +16,6 @@ const PRIMITIVES: &str = include_str!("../../../protocol-spec/vectors/primitives
 
 fn vectors() -> Value {
     serde_json::from_str(PRIMITIVES).unwrap()
-}
-
-fn bytes(v: &Value, field: &str) -> Vec<u8> {
-    let s = v[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("missing field {field}"));
-    hex::decode(s).unwrap_or_else(|e| panic!("{field}: {e}"))
-}
-
-fn array<const N: usize>(v: &Value, field: &str) -> [u8; N] {
-    bytes(v, field)
-        .try_into()
-        .unwrap_or_else(|_| panic!("{field} is not {N} bytes"))
 }
 
 fn list<'a>(v: &'a Value, field: &str) -> &'a Vec<Value> {

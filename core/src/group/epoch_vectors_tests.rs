@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::test_vectors::{array, bytes};
+
 use super::*;
 use crate::crypto::{SecretKey, WrappedKey, unwrap_key};
 use crate::identity::MemberKeys;
@@ -17,19 +19,6 @@ const EPOCHS: &str = include_str!("../../../protocol-spec/vectors/epoch-v1.json"
 
 fn vectors() -> Value {
     serde_json::from_str(EPOCHS).unwrap()
-}
-
-fn bytes(v: &Value, field: &str) -> Vec<u8> {
-    let s = v[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("missing field {field}"));
-    hex::decode(s).unwrap_or_else(|e| panic!("{field}: {e}"))
-}
-
-fn array<const N: usize>(v: &Value, field: &str) -> [u8; N] {
-    bytes(v, field)
-        .try_into()
-        .unwrap_or_else(|_| panic!("{field} is not {N} bytes"))
 }
 
 struct Recipient {

@@ -5,6 +5,8 @@
 use ed25519_dalek::SigningKey;
 use serde_json::Value;
 
+use crate::test_vectors::{array, bytes};
+
 use super::{MemberKeys, safety_number};
 use crate::crypto::{CryptoError, NONCE_LEN, SecretKey, WrappedKey, unwrap_key, wrap_key};
 use crate::ids::{GroupId, MemberId};
@@ -13,19 +15,6 @@ const KEYS: &str = include_str!("../../../protocol-spec/vectors/keys-v1.json");
 
 fn vectors() -> Value {
     serde_json::from_str(KEYS).unwrap()
-}
-
-fn bytes(v: &Value, field: &str) -> Vec<u8> {
-    let s = v[field]
-        .as_str()
-        .unwrap_or_else(|| panic!("missing field {field}"));
-    hex::decode(s).unwrap_or_else(|e| panic!("{field}: {e}"))
-}
-
-fn array<const N: usize>(v: &Value, field: &str) -> [u8; N] {
-    bytes(v, field)
-        .try_into()
-        .unwrap_or_else(|_| panic!("{field} is not {N} bytes"))
 }
 
 #[test]

@@ -25,11 +25,11 @@ fn text<'a>(v: &'a Value, section: &str, field: &str) -> &'a str {
 }
 
 fn bytes(v: &Value, section: &str, field: &str) -> Vec<u8> {
-    hex::decode(text(v, section, field)).unwrap()
+    crate::test_vectors::bytes(&v[section], field)
 }
 
 fn array<const N: usize>(v: &Value, section: &str, field: &str) -> [u8; N] {
-    bytes(v, section, field).try_into().unwrap()
+    crate::test_vectors::array(&v[section], field)
 }
 
 struct Inputs {

@@ -100,6 +100,21 @@ impl Replica {
             .stored_envelopes(group)
             .expect("stored envelopes")
     }
+
+    /// The envelopes this replica wrote itself, read back from its store.
+    pub(super) fn own_outbox(&self, group: &GroupId) -> Vec<Vec<u8>> {
+        let me = self.state.groups[group].secrets.member.id();
+        self.outbox(group)
+            .into_iter()
+            .filter(|e| {
+                crate::envelope::Envelope::decode(e)
+                    .expect("decode")
+                    .header()
+                    .author
+                    == me
+            })
+            .collect()
+    }
 }
 
 /// Three replicas of one group with three members and a shared epoch key; replica 0

@@ -6,7 +6,6 @@ use automerge::transaction::Transactable;
 use automerge::{ActorId, ROOT};
 
 use crate::api::Request;
-use crate::envelope::Envelope;
 
 use super::authorship_tests::{forge, ingest};
 use super::convergence_tests::{messages, setup};
@@ -32,11 +31,7 @@ fn a_member_over_its_rate_is_refused_and_others_are_not() {
         replicas[1].call(request, 10 + i).expect("send");
     }
     let bo = replicas[1].state.groups[&group].secrets.member.id();
-    let by_bo: Vec<Vec<u8>> = replicas[1]
-        .outbox(&group)
-        .into_iter()
-        .filter(|e| Envelope::decode(e).expect("decode").header().author == bo)
-        .collect();
+    let by_bo = replicas[1].own_outbox(&group);
     let outcomes: Vec<_> = by_bo.iter().map(|e| ingest(&mut replicas[2], e)).collect();
     let applied = outcomes
         .iter()
@@ -58,12 +53,7 @@ fn a_member_over_its_rate_is_refused_and_others_are_not() {
         reply_to: None,
     };
     replicas[0].call(request, 30).expect("send");
-    let ana = replicas[0].state.groups[&group].secrets.member.id();
-    let by_ana: Vec<Vec<u8>> = replicas[0]
-        .outbox(&group)
-        .into_iter()
-        .filter(|e| Envelope::decode(e).expect("decode").header().author == ana)
-        .collect();
+    let by_ana = replicas[0].own_outbox(&group);
     let outcomes: Vec<_> = by_ana.iter().map(|e| ingest(&mut replicas[2], e)).collect();
     assert!(
         outcomes.iter().all(|o| o.is_ok()),

@@ -4,7 +4,7 @@ use std::io::Write;
 
 use anyhow::Result;
 use plenum_core::api::{BoardView, InviteView, MessageView, Response};
-use plenum_core::group::Role;
+use plenum_core::group::{HistoryPolicy, Role};
 
 /// Prints `response`. With `json`, the response's data as JSON. Otherwise `hint` picks
 /// the form: `"id"` prints only the id of what was made or changed (for scripts that
@@ -61,6 +61,15 @@ fn human(out: &mut impl Write, response: &Response) -> Result<()> {
                 if g.members == 1 { "" } else { "s" },
                 role(g.role)
             )?;
+            if g.history == HistoryPolicy::FromJoin {
+                writeln!(out, "new members see chat from their join on")?;
+            }
+            if !g.member {
+                writeln!(
+                    out,
+                    "you are no longer a member of this group: what this device holds is read-only"
+                )?;
+            }
             if g.forks > 0 {
                 writeln!(
                     out,
@@ -95,6 +104,11 @@ fn human(out: &mut impl Write, response: &Response) -> Result<()> {
                     "not verified"
                 };
                 let me = if m.me { " (you)" } else { "" };
+                let verified = if m.hidden {
+                    format!("{verified}, content hidden by an admin")
+                } else {
+                    verified.to_owned()
+                };
                 writeln!(
                     out,
                     "{}  {}{me}  {}, {verified}\n    safety number: {}",

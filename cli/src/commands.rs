@@ -373,7 +373,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         && let Some(link) = &invite.link
     {
         let code = InviteLink::parse(link)?.qr_terminal()?;
-        print!("{code}");
+        std::io::Write::write_all(&mut std::io::stdout().lock(), code.as_bytes())?;
     }
     Ok(())
 }

@@ -16,6 +16,15 @@
 
 use automerge::{Change, ChangeHash};
 
+mod snapshot;
+#[cfg(test)]
+mod snapshot_tests;
+
+pub use snapshot::{
+    MAX_COVERED, SnapshotError, SnapshotScope, VerifiedSnapshot, seal_snapshot,
+    seal_snapshot_with_nonce, verify_snapshot,
+};
+
 use crate::crypto::{self, CryptoError, NONCE_LEN, SecretKey, random_array};
 use crate::identity::{self, MemberKeys, SignatureError, actor_for};
 use crate::ids::{DocId, GroupId, Hash, MemberId};
@@ -37,6 +46,9 @@ pub enum Kind {
     Membership = 1,
     /// A burst of Automerge changes to one document.
     Changes = 2,
+    /// A compacted document with each covered author's latest envelope
+    /// (see [`verify_snapshot`]); not part of any author's chain.
+    Snapshot = 3,
 }
 
 impl Kind {
@@ -44,6 +56,7 @@ impl Kind {
         match b {
             1 => Ok(Kind::Membership),
             2 => Ok(Kind::Changes),
+            3 => Ok(Kind::Snapshot),
             other => Err(EnvelopeError::Malformed(format!("unknown kind {other}"))),
         }
     }

@@ -18,6 +18,7 @@ use crate::crypto::SecretKey;
 use crate::envelope::{self, Envelope, Header, Kind};
 use crate::fuzzing::{self, EPOCH_KEY, FOUNDER, GROUP, TARGETS, genesis, genesis_log};
 use crate::group::{HistoryPolicy, MemberInfo, Op, OpKind, Role};
+use crate::identity::MemberKeys;
 use crate::ids::{DocId, GroupId, Hash, MemberId};
 use crate::time::Timestamp;
 
@@ -105,7 +106,26 @@ fn seed_corpus() {
                 Op::decode(&plaintext).unwrap();
             }
             Kind::Membership => {}
+            Kind::Snapshot => {
+                let verified = envelope::verify_snapshot(&env, env.header().group_tag, |_| {
+                    Some(key(&env.header().doc))
+                })
+                .unwrap();
+                assert!(!verified.covered.is_empty(), "{name}");
+            }
         }
+    }
+    for (_, name, bytes) in seeds.iter().filter(|(t, _, _)| *t == "snapshot") {
+        let env = fuzzing::snapshot_envelope(bytes);
+        let verified = envelope::verify_snapshot(&env, envelope::group_tag(&GROUP), |_| {
+            Some(key(&env.header().doc))
+        })
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let authors = ["empty", "one-author", "two-authors"]
+            .iter()
+            .position(|n| n == name)
+            .unwrap();
+        assert_eq!(verified.covered.len(), authors, "{name}");
     }
     let authored = seed_changes();
     for (_, name, bytes) in seeds.iter().filter(|(t, _, _)| *t == "changes_plaintext") {
@@ -175,6 +195,9 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     for (name, bytes) in invite_seeds() {
         seeds.push(("invite", name, bytes));
     }
+    for (name, bytes) in snapshot_seeds() {
+        seeds.push(("snapshot", name, bytes));
+    }
     // Each target's entry point must accept its own seeds.
     for (target, _, bytes) in &seeds {
         let run = TARGETS.iter().find(|(n, _)| n == target).unwrap().1;
@@ -235,7 +258,70 @@ fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
                 &envelope::encode_changes(&mut changes),
             ),
         ),
+        ("snapshot", seed_snapshot(2).as_bytes().to_vec()),
     ]
+}
+
+/// A snapshot of document `0x44…` sealed as the `snapshot` target seals it: `authors`
+/// (0 to 2) authors — the target's author, then a second — each wrote one envelope
+/// with one change on the shared document, at fixed times and nonces.
+fn seed_snapshot(authors: usize) -> Envelope {
+    let doc_id = DocId([0x44; 16]);
+    let key = envelope::doc_key(&SecretKey::from_bytes(EPOCH_KEY), &doc_id);
+    let writers = [
+        fuzzing::author(),
+        MemberKeys::from_seeds([0x31; 32], [0x32; 32]),
+    ];
+    let mut doc = AutoCommit::new();
+    let mut latest = Vec::new();
+    for (i, writer) in writers.iter().take(authors).enumerate() {
+        doc.set_actor(writer.actor_id());
+        doc.put(ROOT, format!("k{i}"), "v").unwrap();
+        doc.commit_with(CommitOptions::default().with_time(0));
+        let mut changes = vec![doc.get_last_local_change().unwrap()];
+        let header = Header {
+            kind: Kind::Changes,
+            group_tag: envelope::group_tag(&GROUP),
+            doc: doc_id,
+            author: writer.id(),
+            seq: 1,
+            prev: Hash([0; 32]),
+            epoch: Hash([0x55; 32]),
+            change_hashes: changes.iter().map(Change::hash).collect(),
+        };
+        let plaintext = envelope::encode_changes(&mut changes);
+        latest.push(Envelope::seal_with_nonce(
+            header,
+            &key,
+            &plaintext,
+            writer,
+            &[0x78; 24],
+        ));
+    }
+    let scope = envelope::SnapshotScope {
+        group_tag: envelope::group_tag(&GROUP),
+        doc: doc_id,
+        epoch: Hash([0x55; 32]),
+    };
+    envelope::seal_snapshot_with_nonce(
+        &mut doc,
+        &latest,
+        scope,
+        &key,
+        &fuzzing::author(),
+        &[0x77; 24],
+    )
+    .unwrap()
+}
+
+/// The plaintexts of [`seed_snapshot`]s: what the `snapshot` target seals.
+fn snapshot_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let key = envelope::doc_key(&SecretKey::from_bytes(EPOCH_KEY), &DocId([0x44; 16]));
+    ["empty", "one-author", "two-authors"]
+        .into_iter()
+        .enumerate()
+        .map(|(n, name)| (name, seed_snapshot(n).open(&key).unwrap()))
+        .collect()
 }
 
 /// Changes by the `changes_plaintext` target's author, with fixed times.

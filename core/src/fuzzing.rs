@@ -26,6 +26,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("changes_plaintext", changes_plaintext),
     ("membership_op", membership_op),
     ("invite", invite),
+    ("snapshot", snapshot),
 ];
 
 /// The epoch key the `envelope` target opens envelopes with (through
@@ -64,6 +65,14 @@ pub fn envelope(data: &[u8]) {
             assert!(
                 changes.is_err() || opened.is_ok(),
                 "changes came out of an envelope that does not open"
+            );
+        }
+        Kind::Snapshot => {
+            let verified =
+                envelope::verify_snapshot(&env, env.header().group_tag, |_| Some(key.clone()));
+            assert!(
+                verified.is_err() || (opened.is_ok() && env.verify().is_ok()),
+                "a snapshot verified that does not open or whose signature fails"
             );
         }
     }
@@ -211,6 +220,60 @@ pub fn changes_plaintext(data: &[u8]) {
             "changes the header does not list were accepted"
         );
     }
+}
+
+/// Seals `data` as the plaintext of a [`Kind::Snapshot`] envelope under [`EPOCH_KEY`]
+/// and verifies it: the plaintext framing, Automerge's document loader and the covered
+/// envelopes' checks on any bytes a member could seal. The header lists the heads of
+/// the save at the start of the input when it loads (so valid seeds verify), none
+/// otherwise. Covered envelopes open under the same key whatever their epoch. A
+/// snapshot that verifies must reproduce its header's heads, and cover only authors
+/// with a covered envelope.
+pub fn snapshot(data: &[u8]) {
+    let sealed = snapshot_envelope(data);
+    let key = envelope::doc_key(&SecretKey::from_bytes(EPOCH_KEY), &sealed.header().doc);
+    if let Ok(mut verified) =
+        envelope::verify_snapshot(&sealed, envelope::group_tag(&GROUP), |_| Some(key.clone()))
+    {
+        let mut found = verified.doc.get_heads();
+        let mut listed = sealed.header().change_hashes.clone();
+        found.sort();
+        listed.sort();
+        assert_eq!(found, listed, "a verified snapshot has the heads it lists");
+        assert_eq!(verified.sealed_by, author().id());
+        assert!(
+            verified.covered.len() <= envelope::MAX_COVERED,
+            "more covered authors than the limit"
+        );
+    }
+}
+
+/// The envelope the `snapshot` target verifies: `data` sealed by [`author`] as the
+/// plaintext of a snapshot of document `0x44…` in [`GROUP`] under [`EPOCH_KEY`].
+pub fn snapshot_envelope(data: &[u8]) -> Envelope {
+    let author = author();
+    let doc = DocId([0x44; 16]);
+    let key = envelope::doc_key(&SecretKey::from_bytes(EPOCH_KEY), &doc);
+    let header = Header {
+        kind: Kind::Snapshot,
+        group_tag: envelope::group_tag(&GROUP),
+        doc,
+        author: author.id(),
+        seq: 1,
+        prev: Hash([0; 32]),
+        epoch: Hash([0x55; 32]),
+        change_hashes: snapshot_heads(data).unwrap_or_default(),
+    };
+    Envelope::seal_with_nonce(header, &key, data, &author, &[0x77; 24])
+}
+
+/// The heads of the Automerge save a snapshot plaintext starts with, when it loads.
+fn snapshot_heads(data: &[u8]) -> Option<Vec<automerge::ChangeHash>> {
+    let len = u32::from_be_bytes(data.get(..4)?.try_into().ok()?) as usize;
+    let save = data.get(4..4usize.checked_add(len)?)?;
+    let mut doc = automerge::AutoCommit::load(save).ok()?;
+    let heads = doc.get_heads();
+    (heads.len() <= envelope::MAX_CHANGES).then_some(heads)
 }
 
 /// Parses the input as an invite link (as text; links arrive pasted or scanned), and

@@ -1,9 +1,16 @@
 #!/usr/bin/env python3
-"""An independent implementation of protocol-spec/envelope.md, keys.md and key-epochs.md.
+"""An independent implementation of protocol-spec/envelope.md, keys.md, key-epochs.md and
+the framing of snapshot.md.
 
 Written from the spec text, without calling plenum-core, it computes the envelope, key and
 key-epoch vectors and compares them with the files in this directory, which plenum-core's
 tests load. Agreement of two implementations is what makes the vectors worth having.
+
+The snapshot vector (snapshot-v1.json) holds an Automerge document, which this script
+cannot build, so plenum-core writes it; this script checks everything else in it: both
+envelope layouts, every signature, both AEADs, the plaintext framing, the covered
+envelopes' group, document and hashes, and the recorded covered map. --write leaves it
+alone.
 
     pip install pynacl cryptography blake3
     python3 protocol-spec/vectors/gen_envelope.py           # check the files
@@ -21,11 +28,12 @@ import blake3
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from nacl.bindings import (
+    crypto_aead_xchacha20poly1305_ietf_decrypt,
     crypto_aead_xchacha20poly1305_ietf_encrypt,
     crypto_scalarmult,
     crypto_scalarmult_base,
 )
-from nacl.signing import SigningKey
+from nacl.signing import SigningKey, VerifyKey
 
 GENERATOR = "protocol-spec/vectors/gen_envelope.py"
 HERE = pathlib.Path(__file__).parent
@@ -292,8 +300,123 @@ def epochs():
     }
 
 
+# snapshot.md
+
+
+def parse_envelope(env):
+    """The fields of an envelope (envelope.md), refusing what does not parse."""
+    pos = 0
+
+    def take(n):
+        nonlocal pos
+        if pos + n > len(env):
+            raise ValueError(f"truncated at byte {pos}")
+        out = env[pos:pos + n]
+        pos += n
+        return out
+
+    fields = {"version": take(1)[0], "kind": take(1)[0], "group_tag": take(16),
+              "doc": take(16), "author": take(32)}
+    fields["seq"] = struct.unpack(">Q", take(8))[0]
+    fields["prev"], fields["epoch"] = take(32), take(32)
+    n = struct.unpack(">H", take(2))[0]
+    fields["change_hashes"] = [take(32) for _ in range(n)]
+    fields["nonce"] = take(24)
+    fields["aad"] = env[:pos]
+    ct_len = struct.unpack(">I", take(4))[0]
+    fields["ciphertext"] = take(ct_len)
+    fields["signed"] = env[:pos]
+    fields["signature"] = take(64)
+    if pos != len(env) or fields["version"] != 1 or fields["seq"] == 0:
+        raise ValueError("trailing bytes, version or seq 0")
+    return fields
+
+
+def verify_and_open(fields, doc_key):
+    """Checks the signature (raises when it fails) and returns the plaintext."""
+    VerifyKey(fields["author"]).verify(
+        b"plenum envelope v1\x00" + fields["signed"], fields["signature"]
+    )
+    return crypto_aead_xchacha20poly1305_ietf_decrypt(
+        fields["ciphertext"], fields["aad"], fields["nonce"], doc_key
+    )
+
+
+def check_snapshot(name="snapshot-v1.json"):
+    """Checks the Rust-made snapshot vector; returns the problems found."""
+    path = HERE / name
+    if not path.exists():
+        return [f"{name}: missing (plenum-core writes it)"]
+    v = json.loads(path.read_text())
+    problems = []
+
+    def expect(what, ok):
+        if not ok:
+            problems.append(f"{name}: {what}")
+
+    group, doc = bytes.fromhex(v["group_id"]), bytes.fromhex(v["doc_id"])
+    group_tag = plenum_hash("plenum group tag v1", group)[:16]
+    doc_key = derive(bytes.fromhex(v["epoch_key"]), "plenum doc key v1", doc)
+    expect("group_tag", group_tag.hex() == v["group_tag"])
+    expect("doc_key", doc_key.hex() == v["doc_key"])
+    for m in [v["snapshotter"], *v["authors"]]:
+        expect(f"member id of seed {m['signing_seed'][:4]}",
+               member_id(bytes.fromhex(m["signing_seed"])).hex() == m["member_id"])
+
+    env = bytes.fromhex(v["envelope"])
+    outer = parse_envelope(env)
+    expect("envelope hash", plenum_hash("plenum envelope hash v1", env).hex() == v["hash"])
+    expect("kind 3", outer["kind"] == 3)
+    expect("seq 1 and prev zero", outer["seq"] == 1 and outer["prev"] == bytes(32))
+    expect("group tag and doc", outer["group_tag"] == group_tag and outer["doc"] == doc)
+    expect("epoch", outer["epoch"].hex() == v["epoch"])
+    expect("nonce", outer["nonce"].hex() == v["nonce"])
+    expect("author is the snapshotter", outer["author"].hex() == v["snapshotter"]["member_id"])
+    expect("heads", [h.hex() for h in outer["change_hashes"]] == v["heads"])
+    plaintext = verify_and_open(outer, doc_key)  # raises when signature or AEAD fails
+
+    # save_len u32 ‖ save ‖ count u16 ‖ (len u32 ‖ envelope)*
+    save_len = struct.unpack(">I", plaintext[:4])[0]
+    pos = 4 + save_len
+    expect("save fits", pos <= len(plaintext))
+    expect("save is an Automerge document", plaintext[4:8] == bytes.fromhex("856f4a83"))
+    count = struct.unpack(">H", plaintext[pos:pos + 2])[0]
+    pos += 2
+    expect("at most 1024 covered", count <= 1024)
+    covered = []
+    for i in range(count):
+        length = struct.unpack(">I", plaintext[pos:pos + 4])[0]
+        inner_bytes = plaintext[pos + 4:pos + 4 + length]
+        pos += 4 + length
+        inner = parse_envelope(inner_bytes)
+        changes = verify_and_open(inner, doc_key)
+        expect(f"covered {i} is kind 2 of this group and doc",
+               inner["kind"] == 2 and inner["group_tag"] == group_tag and inner["doc"] == doc)
+        expect(f"covered {i} lists as many changes as it holds",
+               struct.unpack(">I", changes[:4])[0] == len(inner["change_hashes"]))
+        covered.append({
+            "author": inner["author"].hex(),
+            "seq": inner["seq"],
+            "hash": plenum_hash("plenum envelope hash v1", inner_bytes).hex(),
+        })
+    expect("no trailing bytes", pos == len(plaintext))
+    authors = [c["author"] for c in covered]
+    expect("authors strictly ascending", authors == sorted(set(authors)))
+    expect("covered map", covered == v["covered"])
+    expect("covers every author", sorted(authors) == sorted(m["member_id"] for m in v["authors"]))
+    return problems
+
+
 def main():
     write = "--write" in sys.argv[1:]
+    try:
+        snapshot_problems = check_snapshot()
+    except Exception as e:  # a signature, AEAD or layout failure
+        snapshot_problems = [f"snapshot-v1.json: refused: {e!r}"]
+    for problem in snapshot_problems:
+        print(problem)
+    if not snapshot_problems:
+        print("snapshot-v1.json: checks")
     wanted = {name: envelope(v) for name, v in ENVELOPE_INPUTS.items()}
     wanted["keys-v1.json"] = keys()
     wanted["epoch-v1.json"] = epochs()
@@ -316,7 +439,7 @@ def main():
         differs += len(fields)
         if not fields:
             print(f"{name}: matches")
-    sys.exit(1 if differs else 0)
+    sys.exit(1 if differs or snapshot_problems else 0)
 
 
 if __name__ == "__main__":

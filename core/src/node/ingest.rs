@@ -118,6 +118,9 @@ pub enum IngestError {
     /// The membership operation inside names another author than the signer.
     #[error("the membership operation inside is not by the envelope's signer")]
     OpAuthor,
+    /// A snapshot envelope arrived as a live envelope.
+    #[error("snapshots arrive through catch-up, not as live envelopes; refused")]
+    Snapshot,
     /// The changes inside change what another member wrote, beyond what the rules
     /// allow: a message's text, someone else's reaction or comment.
     #[error("refused changes: {0}")]
@@ -192,6 +195,9 @@ impl State {
     pub(crate) fn ingest(&mut self, tx: &mut Tx, bytes: &[u8]) -> Result<Ingested, IngestError> {
         let envelope = Envelope::decode(bytes)?;
         envelope.verify()?;
+        if envelope.header().kind == Kind::Snapshot {
+            return Err(IngestError::Snapshot);
+        }
         let tag = envelope.header().group_tag;
         let group = self
             .groups

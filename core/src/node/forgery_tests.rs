@@ -136,6 +136,13 @@ async fn a_bad_signature_a_stranger_and_relabelled_envelopes_are_refused() {
         "{outcome:?}"
     );
 
+    // Re-labelled as a snapshot: those come through catch-up, not as live envelopes.
+    let outcome = bo
+        .node
+        .receive(&relabel(&chat, 1..2, &[3], &ana_keys))
+        .await;
+    assert!(matches!(outcome, Err(IngestError::Snapshot)), "{outcome:?}");
+
     assert!(bo.texts(&group).await.is_empty());
     bo.receive_all(&sent).await;
     assert_eq!(bo.texts(&group).await, ["hello"]);

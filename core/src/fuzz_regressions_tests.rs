@@ -443,7 +443,13 @@ fn op_seeds() -> Vec<(&'static str, Vec<Op>)> {
         },
         &mut linear,
     );
-    next(m(3), OpKind::Leave, &mut linear);
+    next(
+        m(3),
+        OpKind::Leave {
+            cutoff: BTreeMap::new(),
+        },
+        &mut linear,
+    );
 
     // Founder and member 2 (an admin) remove each other concurrently, while 2 adds 5.
     let promote = op(

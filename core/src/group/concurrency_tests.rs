@@ -4,6 +4,7 @@
 use super::test_support::*;
 use super::*;
 use crate::ids::Hash;
+use std::collections::BTreeMap;
 
 fn void(d: &Device, op: &Hash) -> GroupError {
     match d.log.outcome(op) {
@@ -82,7 +83,12 @@ fn a_removal_revokes_the_invites_the_removed_member_made() {
 fn a_leave_voids_the_leavers_concurrent_operations() {
     let mut a = base();
     let mut b = a.fork();
-    let leave = a.ok(2, OpKind::Leave);
+    let leave = a.ok(
+        2,
+        OpKind::Leave {
+            cutoff: BTreeMap::new(),
+        },
+    );
     let inv = b.ok(2, invite(1, 9_000));
     let mut devices = [a, b];
     let state = sync_exhaustive(&mut devices);
@@ -142,8 +148,20 @@ fn two_last_admins_removing_each_other_leave_the_first_in_canonical_order() {
 fn concurrent_demotions_and_leaves_keep_one_admin() {
     for (kind_a, kind_b) in [
         (role(3, Role::Member), role(1, Role::Member)),
-        (OpKind::Leave, OpKind::Leave),
-        (role(1, Role::Member), OpKind::Leave),
+        (
+            OpKind::Leave {
+                cutoff: BTreeMap::new(),
+            },
+            OpKind::Leave {
+                cutoff: BTreeMap::new(),
+            },
+        ),
+        (
+            role(1, Role::Member),
+            OpKind::Leave {
+                cutoff: BTreeMap::new(),
+            },
+        ),
     ] {
         let mut a = base();
         let mut b = a.fork();

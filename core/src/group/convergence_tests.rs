@@ -2,6 +2,7 @@
 //! different random orders and with duplicates, yield the same state everywhere.
 
 use proptest::prelude::*;
+use std::collections::BTreeMap;
 
 use super::test_support::*;
 use super::*;
@@ -59,7 +60,9 @@ fn kind(d: &Device, action: u8, target: u8, pick: usize) -> OpKind {
         0..=3 => add(target, role_of),
         4 => remove(member),
         5 | 6 => role(member, role_of),
-        7 => OpKind::Leave,
+        7 => OpKind::Leave {
+            cutoff: BTreeMap::new(),
+        },
         8 => OpKind::SetHistory {
             policy: if pick.is_multiple_of(2) {
                 HistoryPolicy::FromJoin

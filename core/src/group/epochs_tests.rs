@@ -3,6 +3,7 @@
 
 use super::test_support::*;
 use super::*;
+use std::collections::BTreeMap;
 
 /// A rotation by member `author` wrapping a fresh key to every member `d` knows.
 fn rotate(d: &Device, author: u8) -> OpKind {
@@ -64,7 +65,12 @@ fn a_removal_exposes_the_epoch_until_the_next_rotation() {
         unreachable!()
     };
     assert!(!keys.contains_key(&id(3)));
-    d.ok(2, OpKind::Leave);
+    d.ok(
+        2,
+        OpKind::Leave {
+            cutoff: BTreeMap::new(),
+        },
+    );
     assert!(d.log.state().rekey_needed, "a leave exposes it too");
 }
 

@@ -47,7 +47,12 @@ pub enum OpKind {
         role: Role,
     },
     /// The author leaves the group.
-    Leave,
+    Leave {
+        /// The author's own last seq per document, as it leaves: anything of its above
+        /// this is to be rejected, and what it wrote up to here still counts when it
+        /// arrives after the leave.
+        cutoff: BTreeMap<DocId, u64>,
+    },
     /// Sets the history policy (admins only).
     SetHistory {
         /// The new policy.
@@ -144,7 +149,7 @@ impl Op {
     pub fn removes(&self) -> Option<MemberId> {
         match &self.kind {
             OpKind::Remove { member, .. } => Some(*member),
-            OpKind::Leave => Some(self.author),
+            OpKind::Leave { .. } => Some(self.author),
             _ => None,
         }
     }
@@ -175,7 +180,9 @@ mod tests {
                 member: info.id,
                 role: Role::Admin,
             },
-            OpKind::Leave,
+            OpKind::Leave {
+                cutoff: BTreeMap::from([(DocId([1; 16]), 3)]),
+            },
             OpKind::SetHistory {
                 policy: HistoryPolicy::FromJoin,
             },

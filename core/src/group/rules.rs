@@ -50,7 +50,7 @@ pub(super) fn check(state: &GroupState, op: &Op) -> Result<(), GroupError> {
                 keeps_an_admin(state, member)
             }
         }
-        OpKind::Leave => keeps_an_admin(state, &op.author),
+        OpKind::Leave { .. } => keeps_an_admin(state, &op.author),
         OpKind::SetHistory { .. } => admin("set the history policy"),
         OpKind::SetMemberInvites { .. } => admin("allow or forbid member invites"),
         OpKind::SetHidden { .. } => admin("hide a member's content"),

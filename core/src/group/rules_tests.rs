@@ -4,6 +4,7 @@ use super::test_support::*;
 use super::*;
 use crate::ids::{DocId, GroupId, Hash};
 use crate::time::Timestamp;
+use std::collections::BTreeMap;
 
 /// A device where 1 is admin and 2 is a member.
 fn two() -> Device {
@@ -44,7 +45,7 @@ fn admin_removes_recording_the_cutoff_and_a_member_cannot() {
         GroupError::AdminOnly { .. }
     ));
     assert_eq!(d.refused(1, remove(8)), GroupError::NotAMember(id(8)));
-    let cutoff = std::collections::BTreeMap::from([(DocId([4; 16]), 12)]);
+    let cutoff = BTreeMap::from([(DocId([4; 16]), 12)]);
     d.ok(
         1,
         OpKind::Remove {
@@ -54,7 +55,15 @@ fn admin_removes_recording_the_cutoff_and_a_member_cannot() {
     );
     assert!(!d.log.state().is_member(&id(3)));
     assert_eq!(d.log.state().cutoffs[&id(3)], cutoff);
-    assert_eq!(d.refused(3, OpKind::Leave), GroupError::NotAMember(id(3)));
+    assert_eq!(
+        d.refused(
+            3,
+            OpKind::Leave {
+                cutoff: BTreeMap::new()
+            }
+        ),
+        GroupError::NotAMember(id(3))
+    );
 }
 
 #[test]
@@ -62,7 +71,15 @@ fn the_last_admin_cannot_be_removed_demoted_or_leave() {
     let mut d = two();
     assert_eq!(d.refused(1, remove(1)), GroupError::LastAdmin);
     assert_eq!(d.refused(1, role(1, Role::Member)), GroupError::LastAdmin);
-    assert_eq!(d.refused(1, OpKind::Leave), GroupError::LastAdmin);
+    assert_eq!(
+        d.refused(
+            1,
+            OpKind::Leave {
+                cutoff: BTreeMap::new()
+            }
+        ),
+        GroupError::LastAdmin
+    );
     assert!(d.log.state().is_admin(&id(1)));
     // With a second admin, the first may step down.
     d.ok(1, role(2, Role::Admin));
@@ -92,7 +109,12 @@ fn change_role_needs_an_admin_and_a_member() {
 #[test]
 fn a_member_leaves_and_then_can_do_nothing() {
     let mut d = two();
-    d.ok(2, OpKind::Leave);
+    d.ok(
+        2,
+        OpKind::Leave {
+            cutoff: BTreeMap::new(),
+        },
+    );
     assert!(!d.log.state().is_member(&id(2)));
     assert_eq!(
         d.refused(2, invite(1, 9_000)),
@@ -277,10 +299,24 @@ fn the_log_waits_for_missing_heads_and_refuses_what_cannot_belong() {
     ));
 
     for n in 0..MAX_PENDING {
-        let orphan = op_at(1, &[Hash([2; 32])], n as u64, OpKind::Leave);
+        let orphan = op_at(
+            1,
+            &[Hash([2; 32])],
+            n as u64,
+            OpKind::Leave {
+                cutoff: BTreeMap::new(),
+            },
+        );
         assert_eq!(d.log.apply(orphan), Ok(Applied::Pending));
     }
-    let one_more = op_at(1, &[Hash([2; 32])], u64::MAX, OpKind::Leave);
+    let one_more = op_at(
+        1,
+        &[Hash([2; 32])],
+        u64::MAX,
+        OpKind::Leave {
+            cutoff: BTreeMap::new(),
+        },
+    );
     assert_eq!(
         d.log.apply(one_more),
         Err(GroupError::PendingFull(MAX_PENDING))

@@ -151,15 +151,13 @@ impl GroupState {
                 });
             }
             OpKind::Remove { member, cutoff } => {
-                // Concurrent removers may have seen different seqs: keep what either saw.
-                let merged = self.cutoffs.entry(*member).or_default();
-                for (doc, seq) in cutoff {
-                    let kept = merged.entry(*doc).or_insert(*seq);
-                    *kept = (*kept).max(*seq);
-                }
+                self.record_cutoff(member, cutoff);
                 self.depart(member);
             }
-            OpKind::Leave => self.depart(&op.author),
+            OpKind::Leave { cutoff } => {
+                self.record_cutoff(&op.author, cutoff);
+                self.depart(&op.author);
+            }
             OpKind::ChangeRole { member, role } => {
                 if let Some(m) = self.members.get_mut(member) {
                     m.role = *role;
@@ -212,6 +210,16 @@ impl GroupState {
                     joined_at: op.at,
                 });
             }
+        }
+    }
+
+    /// Records how far a departing member's writing counts. Concurrent removers may
+    /// have seen different seqs: keep the highest either saw.
+    fn record_cutoff(&mut self, member: &MemberId, cutoff: &BTreeMap<DocId, u64>) {
+        let merged = self.cutoffs.entry(*member).or_default();
+        for (doc, seq) in cutoff {
+            let kept = merged.entry(*doc).or_insert(*seq);
+            *kept = (*kept).max(*seq);
         }
     }
 

@@ -58,7 +58,12 @@ fn vectors() -> Vec<(&'static str, Op)> {
                 role: Role::Admin,
             },
         ),
-        ("leave", OpKind::Leave),
+        (
+            "leave",
+            OpKind::Leave {
+                cutoff: BTreeMap::new(),
+            },
+        ),
         (
             "set_history",
             OpKind::SetHistory {

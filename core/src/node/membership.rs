@@ -483,7 +483,9 @@ impl State {
         // The last member has no one to tell.
         let others = state.members.keys().any(|m| *m != me);
         if state.is_member(&me) && others {
-            self.write_op(tx, &id, OpKind::Leave, now)?;
+            // What this device wrote up to now still counts when it arrives late.
+            let cutoff = self.cutoff_of(&id, &me)?;
+            self.write_op(tx, &id, OpKind::Leave { cutoff }, now)?;
         }
         tx.batch.delete_group(&id);
         self.groups.remove(&id);

@@ -517,3 +517,21 @@ async fn a_member_sent_a_key_that_does_not_open_rotates_before_it_writes() {
         "epoch 0, the bad rotation, Bo's repair"
     );
 }
+
+#[tokio::test]
+async fn what_a_leaver_wrote_before_leaving_counts_when_it_arrives_after_the_leave() {
+    let (ana, mut bo, _cy, group) = three().await;
+    bo.send(&group, "bye all").await.unwrap();
+    bo.call(Request::GroupLeave {
+        group: group.to_string(),
+    })
+    .await
+    .unwrap();
+    // The leave reaches Ana before the goodbye.
+    let mut sent = bo.take_sent();
+    sent.sort_by_key(|e| Envelope::decode(e).unwrap().header().kind != Kind::Membership);
+    let outcomes = ana.receive_all(&sent).await;
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    assert_eq!(ana.member_names(&group).await, ["Ana", "Cy"]);
+    assert_eq!(ana.texts(&group).await, ["bye all"]);
+}

@@ -147,7 +147,8 @@ pub fn verify(
         .map_err(|_| SignatureError::Invalid(*member))
 }
 
-fn signed_bytes(context: &str, message: &[u8]) -> Vec<u8> {
+/// What an Ed25519 signature covers: `context ‖ 0x00 ‖ message`.
+pub(crate) fn signed_bytes(context: &str, message: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(context.len() + 1 + message.len());
     out.extend_from_slice(context.as_bytes());
     out.push(0);

@@ -67,7 +67,7 @@ impl JoinProof {
         let m = message(group, invite_key, member, &self.admitter_peer, &self.nonce)?;
         let key = VerifyingKey::from_bytes(invite_key).map_err(|_| InviteError::BadInviteKey)?;
         key.verify_strict(
-            &signed_bytes(INVITE_CONTEXT, &m),
+            &identity::signed_bytes(INVITE_CONTEXT, &m),
             &Signature::from_bytes(&self.invite_sig),
         )
         .map_err(|_| InviteError::InviteSignature)?;
@@ -147,14 +147,6 @@ pub(super) fn message(
     m.push(name.len() as u8);
     m.extend_from_slice(name);
     Ok(m)
-}
-
-fn signed_bytes(context: &str, message: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(context.len() + 1 + message.len());
-    out.extend_from_slice(context.as_bytes());
-    out.push(0);
-    out.extend_from_slice(message);
-    out
 }
 
 #[cfg(test)]

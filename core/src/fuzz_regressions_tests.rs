@@ -132,20 +132,14 @@ fn seed_corpus() {
         // Sealed with the right hashes listed, each seed opens to its changes.
         let count = u32::from_be_bytes(bytes[..4].try_into().unwrap()) as usize;
         let author = fuzzing::author();
-        let doc = DocId([0x44; 16]);
-        let header = Header {
-            kind: Kind::Changes,
-            group_tag: envelope::group_tag(&GROUP),
-            doc,
-            author: author.id(),
-            seq: 1,
-            prev: Hash([0; 32]),
-            epoch: Hash([0x55; 32]),
-            change_hashes: authored[..count].iter().map(Change::hash).collect(),
-        };
-        let env = Envelope::seal(header, &key(&doc), bytes, &author);
+        let header = fuzzing::first_header(
+            Kind::Changes,
+            author.id(),
+            authored[..count].iter().map(Change::hash).collect(),
+        );
+        let env = Envelope::seal(header, &key(&fuzzing::DOC), bytes, &author);
         assert_eq!(
-            env.open_stored_changes(&key(&doc)).unwrap().len(),
+            env.open_stored_changes(&key(&fuzzing::DOC)).unwrap().len(),
             count,
             "{name}"
         );
@@ -208,7 +202,7 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
 
 fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
     let author = fuzzing::author();
-    let doc = DocId([0x44; 16]);
+    let doc = fuzzing::DOC;
     let key = envelope::doc_key(&SecretKey::from_bytes(EPOCH_KEY), &doc);
     let header = |kind, seq, change_hashes| Header {
         kind,
@@ -217,7 +211,7 @@ fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
         author: author.id(),
         seq,
         prev: Hash([if seq == 1 { 0 } else { 0x88 }; 32]),
-        epoch: Hash([0x55; 32]),
+        epoch: fuzzing::EPOCH,
         change_hashes,
     };
     let seal = |header, plaintext: &[u8]| {
@@ -266,7 +260,7 @@ fn envelope_seeds() -> Vec<(&'static str, Vec<u8>)> {
 /// (0 to 2) authors — the target's author, then a second — each wrote one envelope
 /// with one change on the shared document, at fixed times and nonces.
 fn seed_snapshot(authors: usize) -> Envelope {
-    let doc_id = DocId([0x44; 16]);
+    let doc_id = fuzzing::DOC;
     let key = envelope::doc_key(&SecretKey::from_bytes(EPOCH_KEY), &doc_id);
     let writers = [
         fuzzing::author(),
@@ -279,16 +273,11 @@ fn seed_snapshot(authors: usize) -> Envelope {
         doc.put(ROOT, format!("k{i}"), "v").unwrap();
         doc.commit_with(CommitOptions::default().with_time(0));
         let mut changes = vec![doc.get_last_local_change().unwrap()];
-        let header = Header {
-            kind: Kind::Changes,
-            group_tag: envelope::group_tag(&GROUP),
-            doc: doc_id,
-            author: writer.id(),
-            seq: 1,
-            prev: Hash([0; 32]),
-            epoch: Hash([0x55; 32]),
-            change_hashes: changes.iter().map(Change::hash).collect(),
-        };
+        let header = fuzzing::first_header(
+            Kind::Changes,
+            writer.id(),
+            changes.iter().map(Change::hash).collect(),
+        );
         let plaintext = envelope::encode_changes(&mut changes);
         latest.push(Envelope::seal_with_nonce(
             header,
@@ -301,7 +290,7 @@ fn seed_snapshot(authors: usize) -> Envelope {
     let scope = envelope::SnapshotScope {
         group_tag: envelope::group_tag(&GROUP),
         doc: doc_id,
-        epoch: Hash([0x55; 32]),
+        epoch: fuzzing::EPOCH,
     };
     envelope::seal_snapshot_with_nonce(
         &mut doc,
@@ -316,7 +305,7 @@ fn seed_snapshot(authors: usize) -> Envelope {
 
 /// The plaintexts of [`seed_snapshot`]s: what the `snapshot` target seals.
 fn snapshot_seeds() -> Vec<(&'static str, Vec<u8>)> {
-    let key = envelope::doc_key(&SecretKey::from_bytes(EPOCH_KEY), &DocId([0x44; 16]));
+    let key = envelope::doc_key(&SecretKey::from_bytes(EPOCH_KEY), &fuzzing::DOC);
     ["empty", "one-author", "two-authors"]
         .into_iter()
         .enumerate()

@@ -10,6 +10,8 @@
 //! `fuzz/fuzz_targets/<name>.rs` calling it, its `[[bin]]` in `fuzz/Cargo.toml`, and
 //! seeds in `fuzz/corpus/<name>/`; the replay test fails until all exist.
 
+use automerge::ChangeHash;
+
 use crate::crypto::SecretKey;
 use crate::envelope::{self, Envelope, Header, Kind};
 use crate::group::{HistoryPolicy, MemberInfo, MembershipLog, Op, OpKind};
@@ -194,6 +196,26 @@ pub fn author() -> MemberKeys {
     MemberKeys::from_seeds([0x11; 32], [0x22; 32])
 }
 
+/// The document the targets' sealed envelopes belong to.
+pub const DOC: DocId = DocId([0x44; 16]);
+/// The epoch the targets' sealed envelopes name.
+pub const EPOCH: Hash = Hash([0x55; 32]);
+
+/// The header of `author`'s first envelope of `kind` in [`DOC`] of [`GROUP`] under
+/// [`EPOCH`], listing `change_hashes`.
+pub fn first_header(kind: Kind, author: MemberId, change_hashes: Vec<ChangeHash>) -> Header {
+    Header {
+        kind,
+        group_tag: envelope::group_tag(&GROUP),
+        doc: DOC,
+        author,
+        seq: 1,
+        prev: Hash([0; 32]),
+        epoch: EPOCH,
+        change_hashes,
+    }
+}
+
 /// Seals `data` as the plaintext of a [`Kind::Changes`] envelope and opens it as a
 /// stored envelope: the plaintext decoder (its framing and Automerge's change parser)
 /// on any bytes a member of the group could seal. The `envelope` target cannot reach
@@ -201,18 +223,8 @@ pub fn author() -> MemberKeys {
 /// hashes, so nothing is expected to be accepted unless the input lists no changes.
 pub fn changes_plaintext(data: &[u8]) {
     let author = author();
-    let doc = DocId([0x44; 16]);
-    let key = envelope::doc_key(&SecretKey::from_bytes(EPOCH_KEY), &doc);
-    let header = Header {
-        kind: Kind::Changes,
-        group_tag: envelope::group_tag(&GROUP),
-        doc,
-        author: author.id(),
-        seq: 1,
-        prev: Hash([0; 32]),
-        epoch: Hash([0x55; 32]),
-        change_hashes: Vec::new(),
-    };
+    let key = envelope::doc_key(&SecretKey::from_bytes(EPOCH_KEY), &DOC);
+    let header = first_header(Kind::Changes, author.id(), Vec::new());
     let sealed = Envelope::seal_with_nonce(header, &key, data, &author, &[0x77; 24]);
     if let Ok(changes) = sealed.open_stored_changes(&key) {
         assert!(
@@ -252,23 +264,17 @@ pub fn snapshot(data: &[u8]) {
 /// plaintext of a snapshot of document `0x44…` in [`GROUP`] under [`EPOCH_KEY`].
 pub fn snapshot_envelope(data: &[u8]) -> Envelope {
     let author = author();
-    let doc = DocId([0x44; 16]);
-    let key = envelope::doc_key(&SecretKey::from_bytes(EPOCH_KEY), &doc);
-    let header = Header {
-        kind: Kind::Snapshot,
-        group_tag: envelope::group_tag(&GROUP),
-        doc,
-        author: author.id(),
-        seq: 1,
-        prev: Hash([0; 32]),
-        epoch: Hash([0x55; 32]),
-        change_hashes: snapshot_heads(data).unwrap_or_default(),
-    };
+    let key = envelope::doc_key(&SecretKey::from_bytes(EPOCH_KEY), &DOC);
+    let header = first_header(
+        Kind::Snapshot,
+        author.id(),
+        snapshot_heads(data).unwrap_or_default(),
+    );
     Envelope::seal_with_nonce(header, &key, data, &author, &[0x77; 24])
 }
 
 /// The heads of the Automerge save a snapshot plaintext starts with, when it loads.
-fn snapshot_heads(data: &[u8]) -> Option<Vec<automerge::ChangeHash>> {
+fn snapshot_heads(data: &[u8]) -> Option<Vec<ChangeHash>> {
     let len = u32::from_be_bytes(data.get(..4)?.try_into().ok()?) as usize;
     let save = data.get(4..4usize.checked_add(len)?)?;
     let mut doc = automerge::AutoCommit::load(save).ok()?;
@@ -283,7 +289,10 @@ pub fn invite(data: &[u8]) {
     use crate::invite::{InviteLink, JoinProof, JoinRequest, Welcome};
     let text = String::from_utf8_lossy(data);
     if let Ok(link) = InviteLink::parse(&text) {
-        let again = InviteLink::parse(&link.to_link()).expect("a parsed link prints to a link");
+        let again = match InviteLink::parse(&link.to_link()) {
+            Ok(again) => again,
+            Err(e) => panic!("a parsed link prints to a link that does not parse: {e}"),
+        };
         assert_eq!(again.to_link(), link.to_link(), "a link survives printing");
         let _ = link.invite_key().public_key();
     }

@@ -211,19 +211,28 @@ impl State {
         Ok(Response::Members(members))
     }
 
-    /// A current member of the group by name, id or id prefix.
-    fn resolve_member(&self, group: &GroupId, query: &str) -> Result<MemberId, ApiError> {
-        let candidates = self
-            .group(group)?
-            .state
+    /// A current member of the group by name, id or id prefix — or, with `former`,
+    /// also one who left or was removed.
+    fn resolve_member(
+        &self,
+        group: &GroupId,
+        query: &str,
+        former: bool,
+    ) -> Result<MemberId, ApiError> {
+        let state = &self.group(group)?.state;
+        let current = state
             .members
             .values()
-            .map(|m| (m.info.id.to_string(), m.info.name.clone(), m.info.id))
-            .collect();
+            .map(|m| (m.info.id.to_string(), m.info.name.clone(), m.info.id));
+        let gone = state
+            .former
+            .iter()
+            .filter(|_| former)
+            .map(|(m, n)| (m.to_string(), n.clone(), *m));
         resolve(
             "member",
             query,
-            candidates,
+            current.chain(gone).collect(),
             "see `plenum member list GROUP`",
         )
     }
@@ -236,7 +245,7 @@ impl State {
         now: Timestamp,
     ) -> Result<Response, ApiError> {
         let id = self.resolve_group(group)?;
-        let member = self.resolve_member(&id, member)?;
+        let member = self.resolve_member(&id, member, false)?;
         if member == self.me(&id)?.id() {
             return Err(ApiError::new(
                 ErrorKind::Invalid,
@@ -275,7 +284,7 @@ impl State {
         now: Timestamp,
     ) -> Result<Response, ApiError> {
         let id = self.resolve_group(group)?;
-        let member = self.resolve_member(&id, member)?;
+        let member = self.resolve_member(&id, member, false)?;
         self.write_op(tx, &id, OpKind::ChangeRole { member, role }, now)?;
         self.member_list(&id.to_string())
     }
@@ -288,7 +297,7 @@ impl State {
         verified: bool,
     ) -> Result<Response, ApiError> {
         let id = self.resolve_group(group)?;
-        let member = self.resolve_member(&id, member)?;
+        let member = self.resolve_member(&id, member, false)?;
         if let Some(record) = self.groups.get_mut(&id) {
             if verified {
                 record.verified.insert(member);
@@ -310,24 +319,7 @@ impl State {
         now: Timestamp,
     ) -> Result<Response, ApiError> {
         let id = self.resolve_group(group)?;
-        let state = &self.group(&id)?.state;
-        let candidates = state
-            .members
-            .values()
-            .map(|m| (m.info.id.to_string(), m.info.name.clone(), m.info.id))
-            .chain(
-                state
-                    .former
-                    .iter()
-                    .map(|(m, n)| (m.to_string(), n.clone(), *m)),
-            )
-            .collect();
-        let member = resolve(
-            "member",
-            member,
-            candidates,
-            "see `plenum member list GROUP`",
-        )?;
+        let member = self.resolve_member(&id, member, true)?;
         self.write_op(tx, &id, OpKind::SetHidden { member, hidden }, now)?;
         self.member_list(&id.to_string())
     }

@@ -149,15 +149,12 @@ impl State {
         let me = self.me(group)?.id();
         let log = self.log(group)?;
         let (op, key) = group::rotation(log.state(), me, log.heads(), now).map_err(group_error)?;
-        let epoch = op.hash();
-        // Known before the operation is applied, so its effects can use it at once.
+        // Known before the operation is applied (write_op builds the same operation at
+        // the same heads and time, so the same epoch id), so the record it saves has it.
         if let Some(record) = self.groups.get_mut(group) {
-            record.secrets.add_epoch(epoch, &key);
+            record.secrets.add_epoch(op.hash(), &key);
         }
-        let OpKind::Rotate { keys } = op.kind else {
-            return Err(integrity("a rotation that is not one"));
-        };
-        self.write_op(tx, group, OpKind::Rotate { keys }, now)
+        self.write_op(tx, group, op.kind, now)
     }
 
     /// Brings the group record up to date with its log: the state, and the keys of new

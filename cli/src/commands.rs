@@ -13,8 +13,11 @@ use plenum_core::invite::InviteLink;
 use plenum_core::{Node, NodeConfig, Protection};
 
 use crate::Cli;
+use crate::attach::RunningNode;
 use crate::output::print_response;
 use crate::unlock::{PassphraseSource, data_dir, default_key_file};
+use crate::up::UpArgs;
+use crate::wire::{InitBody, NodeState};
 
 #[derive(Subcommand)]
 pub(crate) enum Command {
@@ -35,6 +38,11 @@ pub(crate) enum Command {
         #[arg(long, value_name = "MS", default_value_t = 1000, hide = true)]
         kdf_ms: u64,
     },
+    /// Run the node in the foreground until Ctrl-C: it serves the local API that
+    /// other commands, the browser UI and the desktop shell attach to.
+    Up(UpArgs),
+    /// Unlock the running node with the profile's passphrase.
+    Unlock,
     /// Show this device's profile.
     Profile,
     /// Groups on this device.
@@ -313,60 +321,134 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
         fd: cli.passphrase_fd,
         env: std::env::var("PLENUM_PASSPHRASE").ok(),
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .build()
-        .context("starting the runtime")?;
     let json = cli.json;
-
-    if let Command::Init {
-        name,
-        no_passphrase,
-        key_file,
-        kdf_ms,
-    } = cli.command
-    {
-        let config = NodeConfig {
-            data_dir: dir.clone(),
-            kdf_target: Duration::from_millis(kdf_ms),
-        };
-        let protection = if no_passphrase {
-            let path = match key_file {
-                Some(path) => path,
-                None => default_key_file(&dir)?,
+    let command = match cli.command {
+        Command::Up(args) => return crate::up::run(dir, args, &passphrase),
+        command => command,
+    };
+    // A node running for this directory holds the store: talk to it instead.
+    let running = RunningNode::find(&dir);
+    match command {
+        Command::Init {
+            name,
+            no_passphrase,
+            key_file,
+            kdf_ms,
+        } => {
+            let protection = if no_passphrase {
+                let path = match key_file {
+                    Some(path) => path,
+                    None => default_key_file(&dir)?,
+                };
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).with_context(|| {
+                        format!("cannot create {} for the key file", parent.display())
+                    })?;
+                }
+                Protection::KeyFile(path)
+            } else {
+                let passphrase = passphrase.read("Choose a passphrase: ", true)?;
+                if passphrase.trim().is_empty() {
+                    bail!("the passphrase is empty; choose one, or use --no-passphrase");
+                }
+                Protection::Passphrase {
+                    passphrase,
+                    kdf_target: Duration::from_millis(kdf_ms),
+                }
             };
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).with_context(|| {
-                    format!("cannot create {} for the key file", parent.display())
-                })?;
+            let response = match &running {
+                Some(node) => node.init(&init_body(&name, protection, kdf_ms))?,
+                None => {
+                    let config = NodeConfig {
+                        data_dir: dir.clone(),
+                        kdf_target: Duration::from_millis(kdf_ms),
+                    };
+                    let node = Node::init(&config, &name, protection)?;
+                    current_thread()?.block_on(node.call(Request::Profile))?
+                }
+            };
+            print_response(
+                &response,
+                json,
+                &format!("Created a profile for {name} in {}", dir.display()),
+            )
+        }
+        Command::Unlock => {
+            let Some(node) = running else {
+                bail!(
+                    "no node is running for {}, so there is nothing to unlock (commands unlock the profile themselves)",
+                    dir.display()
+                );
+            };
+            match node.state {
+                NodeState::Locked => {}
+                NodeState::Running => {
+                    println!("The running node is already unlocked.");
+                    return Ok(());
+                }
+                NodeState::Empty => bail!(
+                    "no profile in {} yet: run `plenum init --name NAME`",
+                    dir.display()
+                ),
             }
-            Protection::KeyFile(path)
-        } else {
-            let passphrase = passphrase.read("Choose a passphrase: ", true)?;
-            if passphrase.trim().is_empty() {
-                bail!("the passphrase is empty; choose one, or use --no-passphrase");
+            node.unlock(passphrase.read("Passphrase: ", false)?)?;
+            println!("Unlocked the running node.");
+            Ok(())
+        }
+        command => match running {
+            Some(node) => {
+                match node.state {
+                    NodeState::Running => {}
+                    NodeState::Locked => bail!("the running node is locked: run `plenum unlock`"),
+                    NodeState::Empty => bail!(
+                        "no profile in {} yet: run `plenum init --name NAME` (the running node creates it)",
+                        dir.display()
+                    ),
+                }
+                send(command, &|request| node.call(&request), json)
             }
-            Protection::Passphrase {
-                passphrase,
-                kdf_target: config.kdf_target,
+            None => {
+                let method = Node::unlock_method(&dir)?;
+                let node = Node::open(&NodeConfig::new(&dir), passphrase.unlock(&method)?)?;
+                let runtime = current_thread()?;
+                send(
+                    command,
+                    &|request| Ok(runtime.block_on(node.call(request))?),
+                    json,
+                )
             }
-        };
-        let node = Node::init(&config, &name, protection)?;
-        let response = runtime.block_on(node.call(Request::Profile))?;
-        return print_response(
-            &response,
-            json,
-            &format!("Created a profile for {name} in {}", dir.display()),
-        );
+        },
     }
+}
 
-    let method = Node::unlock_method(&dir)?;
-    let node = Node::open(&NodeConfig::new(&dir), passphrase.unlock(&method)?)?;
-    let call = |request: Request| -> Result<Response> { Ok(runtime.block_on(node.call(request))?) };
+fn current_thread() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .context("starting the runtime")
+}
+
+/// What `init` asks a running node for.
+fn init_body(name: &str, protection: Protection, kdf_ms: u64) -> InitBody {
+    let (key_file, passphrase) = match protection {
+        Protection::KeyFile(path) => (Some(path), None),
+        Protection::Passphrase { passphrase, .. } => (None, Some(passphrase)),
+    };
+    InitBody {
+        name: name.to_owned(),
+        no_passphrase: key_file.is_some(),
+        key_file,
+        passphrase,
+        kdf_ms: Some(kdf_ms),
+    }
+}
+
+/// Sends a command's request(s) through `call` and prints the answer.
+fn send(command: Command, call: &Call<'_>, json: bool) -> Result<()> {
     let qr = matches!(
-        cli.command,
+        command,
         Command::Invite(InviteCommand::Create { qr: true, .. })
     );
-    let (request, quiet_hint) = request_for(cli.command, &call)?;
+    let (request, quiet_hint) = request_for(command, call)?;
     let response = call(request)?;
     print_response(&response, json, quiet_hint)?;
     if let (true, false, Response::Invite(invite)) = (qr, json, &response)
@@ -384,7 +466,9 @@ type Call<'a> = dyn Fn(Request) -> Result<Response> + 'a;
 fn request_for(command: Command, call: &Call<'_>) -> Result<(Request, &'static str)> {
     use Request as R;
     Ok(match command {
-        Command::Init { .. } => unreachable!("handled before opening the node"),
+        Command::Init { .. } | Command::Up(_) | Command::Unlock => {
+            unreachable!("handled before opening the node")
+        }
         Command::Profile => (R::Profile, ""),
         Command::Group(GroupCommand::Create { name }) => (R::GroupCreate { name }, "id"),
         Command::Group(GroupCommand::List) => (R::GroupList, ""),

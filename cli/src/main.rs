@@ -4,9 +4,15 @@
 //! through the same API the web UI uses, and prints the answer: for people by default,
 //! as JSON with `--json`. Errors are one line on stderr; exit code 1 (2 for usage).
 
+mod attach;
 mod commands;
+mod node_file;
 mod output;
+mod server;
+mod service;
 mod unlock;
+mod up;
+mod wire;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -179,3 +179,229 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
     }
     out
 }
+
+/// How long a test waits for a node to start, answer or stop before failing.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// A `plenum up` running in the background for a profile; killed when dropped.
+pub struct RunningNode {
+    child: std::process::Child,
+    /// The API's address as printed on the `api:` line, `127.0.0.1:PORT`.
+    pub api: String,
+    data: PathBuf,
+    stdout: std::sync::mpsc::Receiver<String>,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Profile {
+    /// Starts `plenum up --no-mdns --listen /ip4/127.0.0.1/tcp/0` plus `extra`, and
+    /// waits (bounded) until it prints its `api:` line.
+    pub fn up(&self, extra: &[&str]) -> RunningNode {
+        self.up_with(extra, |_| {})
+    }
+
+    /// Like [`Profile::up`], with a chance to change the command first (environment).
+    pub fn up_with(&self, extra: &[&str], adjust: impl FnOnce(&mut Command)) -> RunningNode {
+        let mut args = vec!["up", "--no-mdns", "--listen", "/ip4/127.0.0.1/tcp/0"];
+        args.extend_from_slice(extra);
+        let mut cmd = self.command(&args);
+        cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+        adjust(&mut cmd);
+        let mut child = cmd.spawn().expect("spawn plenum up");
+        let (lines, stdout) = std::sync::mpsc::channel();
+        let out = child.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(out).lines() {
+                let Ok(line) = line else { break };
+                if lines.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let err = child.stderr.take().expect("stderr");
+        let sink = stderr.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut err = err;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = err.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .expect("stderr buffer")
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let mut node = RunningNode {
+            child,
+            api: String::new(),
+            data: self.data.clone(),
+            stdout,
+            stderr,
+        };
+        let line = node.wait_for_line("api: ");
+        node.api = line
+            .strip_prefix("api: http://")
+            .unwrap_or_else(|| panic!("unexpected api line: {line}"))
+            .to_owned();
+        node
+    }
+}
+
+impl RunningNode {
+    /// Waits (bounded) for the next stdout line starting with `prefix`.
+    pub fn wait_for_line(&mut self, prefix: &str) -> String {
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match self.stdout.recv_timeout(left) {
+                Ok(line) if line.starts_with(prefix) => return line,
+                Ok(_) => continue,
+                Err(_) => panic!(
+                    "plenum up printed no `{prefix}` line within {WAIT:?}; stderr: {}",
+                    self.stderr()
+                ),
+            }
+        }
+    }
+
+    /// What the node printed on stderr so far.
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().expect("stderr buffer").clone()
+    }
+
+    /// The node's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// `node.json`, parsed.
+    pub fn node_file(&self) -> serde_json::Value {
+        let path = self.data.join("node.json");
+        let text = std::fs::read_to_string(&path)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()));
+        serde_json::from_str(&text).expect("node.json is JSON")
+    }
+
+    /// The API token from `node.json`.
+    pub fn token(&self) -> String {
+        self.node_file()["token"]
+            .as_str()
+            .expect("token in node.json")
+            .to_owned()
+    }
+
+    /// An HTTP request to the API with the right Host header and the token.
+    pub fn request(&self, method: &str, path: &str, body: Option<&str>) -> HttpAnswer {
+        let auth = format!("Bearer {}", self.token());
+        http(
+            &self.api,
+            method,
+            path,
+            &[("Host", &self.api), ("Authorization", &auth)],
+            body,
+        )
+    }
+
+    /// Sends SIGINT (Ctrl-C) and waits (bounded) for the node to exit; its exit code.
+    pub fn interrupt(&mut self) -> Option<i32> {
+        let sent = Command::new("kill")
+            .args(["-INT", &self.pid().to_string()])
+            .status()
+            .expect("run kill");
+        assert!(sent.success(), "kill -INT failed");
+        let deadline = std::time::Instant::now() + WAIT;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait for plenum up") {
+                return status.code();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "plenum up did not stop within {WAIT:?} of SIGINT; stderr: {}",
+                self.stderr()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for RunningNode {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// An HTTP answer: status, headers (names lower-case) and body.
+#[derive(Debug)]
+pub struct HttpAnswer {
+    /// The status code.
+    pub status: u16,
+    /// The headers, names in lower case.
+    pub headers: Vec<(String, String)>,
+    /// The body as text.
+    pub body: String,
+}
+
+impl HttpAnswer {
+    /// The first header called `name` (lower case).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The body as JSON.
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+/// One HTTP/1.1 request over a fresh connection, with exactly the headers given
+/// (tests need to send wrong ones), bounded by [`WAIT`].
+pub fn http(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> HttpAnswer {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(address).expect("connect to the API");
+    stream.set_read_timeout(Some(WAIT)).expect("read timeout");
+    let mut request = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\n");
+    for (name, value) in headers {
+        request.push_str(&format!("{name}: {value}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if method != "GET" {
+        request.push_str("Content-Type: application/json\r\n");
+        request.push_str(&format!("Content-Length: {}\r\n", body.len()));
+    }
+    request.push_str("\r\n");
+    request.push_str(body);
+    stream.write_all(request.as_bytes()).expect("send request");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read answer");
+    let raw = String::from_utf8_lossy(&raw).into_owned();
+    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
+    let mut lines = head.lines();
+    let status = lines
+        .next()
+        .and_then(|l| l.split(' ').nth(1))
+        .and_then(|s| s.parse().ok())
+        .expect("status line");
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(n, v)| (n.trim().to_lowercase(), v.trim().to_owned()))
+        .collect();
+    HttpAnswer {
+        status,
+        headers,
+        body: body.to_owned(),
+    }
+}

@@ -174,7 +174,7 @@ where
 #[tokio::test(flavor = "multi_thread")]
 async fn websocket_answers_in_order_and_pushes_events() {
     let p = Profile::new("Ana");
-    let node = p.up(&[]);
+    let mut node = p.up(&[]);
 
     // A page from elsewhere may not open the socket.
     let refused = tokio_tungstenite::connect_async(ws_request(&node, Some("http://evil.example")))
@@ -262,6 +262,25 @@ async fn websocket_answers_in_order_and_pushes_events() {
             break;
         }
     }
+
+    // Ctrl-C with a client connected: the node still stops cleanly and closes it.
+    let code = tokio::task::spawn_blocking(move || {
+        let code = node.interrupt();
+        (code, node)
+    })
+    .await
+    .expect("join");
+    assert_eq!(code.0, Some(0), "stderr: {}", code.1.stderr());
+    let closed = tokio::time::timeout(WAIT, async {
+        while let Some(Ok(message)) = socket.next().await {
+            if message.is_close() {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(closed.is_ok(), "the socket is closed when the node stops");
+    assert!(!p.data.join("node.json").exists());
 }
 
 #[test]

@@ -6,5 +6,6 @@ mod integration {
     mod bad_input;
     mod crash;
     mod groups;
+    mod netns_lab;
     mod offline;
 }

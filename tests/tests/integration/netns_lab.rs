@@ -90,14 +90,14 @@ fn netns_loss_drops_some_packets_but_not_all() {
     let Some(lab) = Lab::new() else { return };
     let (a, b) = (lab.host("a"), lab.host("b"));
     lab.lan(&[&a, &b]);
-    // Half of each direction: a round trip survives a quarter of the time, so all 40
-    // lost has chance 0.75^40 ≈ 1e-5 and all 40 answered 0.25^40 ≈ 1e-24.
+    // Half of each direction: a round trip survives a quarter of the time, so all 60
+    // lost has chance 0.75^60 ≈ 3e-8 and all 60 answered 0.25^60 ≈ 8e-37.
     a.set_loss(0.5);
-    let lossy = a.ping(b.addr(), 40);
-    assert_eq!(lossy.transmitted, 40, "{}", lossy.output);
+    let lossy = a.ping(b.addr(), 60);
+    assert_eq!(lossy.transmitted, 60, "{}", lossy.output);
     assert!(
-        0 < lossy.received && lossy.received < 40,
-        "with 50% loss each way, got {} of 40 replies: {}",
+        0 < lossy.received && lossy.received < 60,
+        "with 50% loss each way, got {} of 60 replies: {}",
         lossy.received,
         lossy.output
     );

@@ -3,11 +3,18 @@
 //!
 //! The binary is the one `cargo build` put next to this test binary's directory
 //! (`target/<profile>/plenum`); `scripts/test` builds it first.
+//!
+//! Multi-node network tests run their nodes inside a [`Lab`] of Linux network
+//! namespaces (see the `netns` module's docs for why, and for the rules they keep).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
 use tempfile::TempDir;
+
+mod netns;
+
+pub use netns::{Host, Lab, Lan, Ping, Proc};
 
 /// The `plenum` binary under test.
 pub fn plenum_bin() -> PathBuf {

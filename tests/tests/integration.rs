@@ -7,5 +7,6 @@ mod integration {
     mod crash;
     mod groups;
     mod local_api;
+    mod netns_lab;
     mod offline;
 }

@@ -251,7 +251,7 @@ fn from_bytes_refuses_garbage_with_a_clear_error() {
     for cut in 1..good.len() {
         malformed(&good[..cut]);
     }
-    let mut trailing = good.clone();
+    let mut trailing = good;
     trailing.push(0);
     assert!(malformed(&trailing).contains("1 bytes after the end"));
     // A count far beyond the input.
@@ -384,7 +384,7 @@ proptest! {
         let key = |w: &Want| (w.doc != first, w.doc, w.author);
         prop_assert!(wants.windows(2).all(|p| key(&p[0]) < key(&p[1])));
         let after = fetch(&a, &b, &wants);
-        let mut merged = a.clone();
+        let mut merged = a;
         merged.merge(&b);
         prop_assert_eq!(after.root(), merged.root());
         prop_assert_eq!(&after, &merged);
@@ -400,7 +400,7 @@ proptest! {
     #[test]
     fn roots_agree_with_equality(a in arb_vector(), b in arb_vector()) {
         prop_assert_eq!(a == b, a.root() == b.root());
-        prop_assert_eq!(VersionVector::from_bytes(&a.to_bytes()).unwrap(), a.clone());
+        prop_assert_eq!(&VersionVector::from_bytes(&a.to_bytes()).unwrap(), &a);
         // compare and behind_by tell the same story.
         let behind: u64 = a.compare(&b).values().map(|s| match s {
             DocSync::InSync | DocSync::Ahead(_) => 0,

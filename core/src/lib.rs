@@ -41,6 +41,7 @@ pub mod ids;
 pub mod invite;
 mod node;
 pub mod store;
+pub mod sync;
 pub mod time;
 
 #[cfg(test)]

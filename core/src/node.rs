@@ -20,6 +20,9 @@ mod membership;
 mod membership_tests;
 mod pads;
 mod resolve;
+mod sync;
+#[cfg(test)]
+mod sync_tests;
 #[cfg(test)]
 mod test_devices;
 mod writer;

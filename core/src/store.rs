@@ -63,7 +63,7 @@ use error::db_error;
 use rows::{AUTHOR_KEY_LEN, DOC_KEY_LEN, ENVELOPE_KEY_LEN, Keys, Table, prefix_range};
 use unlock::HEADER_FILE;
 
-use crate::crypto::SecretKey;
+use crate::crypto::{NONCE_LEN, SecretKey, TAG_LEN};
 use crate::ids::{DocId, GroupId, MemberId};
 
 /// The database's file name inside the data directory.
@@ -75,6 +75,15 @@ const BACKEND_LABEL: &str = "(storage backend)";
 
 /// A row as scanned: its key and its opened value.
 type Row = (Vec<u8>, Vec<u8>);
+
+/// One author's envelopes in a range, as read by [`Store::envelopes_between`].
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EnvelopePage {
+    /// The envelopes, in ascending order, each with its sequence number.
+    pub envelopes: Vec<(u64, Vec<u8>)>,
+    /// Whether envelopes in the range were left out for the byte limit.
+    pub truncated: bool,
+}
 
 /// The store of one data directory. Cheap to share behind an `Arc`; all methods block.
 pub struct Store {
@@ -248,6 +257,62 @@ impl Store {
             out.push((seq, value));
         }
         Ok(out)
+    }
+
+    /// The envelopes of `author` in `doc` of `group` with sequence numbers in
+    /// `after_seq + 1 ..= until_seq`, in ascending order, each with its sequence number:
+    /// a page for catch-up. Reading stops before the envelopes' total length would exceed
+    /// `max_bytes` — except that the first is always returned, so paging never stalls on
+    /// an envelope larger than a page. Only what is returned is decrypted.
+    pub fn envelopes_between(
+        &self,
+        group: &GroupId,
+        doc: &DocId,
+        author: &MemberId,
+        after_seq: u64,
+        until_seq: u64,
+        max_bytes: usize,
+    ) -> Result<EnvelopePage, StoreError> {
+        let Some(first) = after_seq.checked_add(1).filter(|first| *first <= until_seq) else {
+            return Ok(EnvelopePage::default());
+        };
+        let prefix = self.keys.author_prefix(group, doc, author);
+        let mut low = prefix.clone();
+        low.extend_from_slice(&first.to_be_bytes());
+        let mut high = prefix.clone();
+        high.extend_from_slice(&until_seq.to_be_bytes());
+        let rows = self.read_table(Table::Envelopes)?;
+        let mut out = Vec::new();
+        let mut used = 0usize;
+        for entry in rows
+            .range(low.as_slice()..=high.as_slice())
+            .map_err(self.err())?
+        {
+            let (key, sealed) = entry.map_err(self.err())?;
+            // The value's length is known before it is decrypted.
+            let len = sealed.value().len().saturating_sub(NONCE_LEN + TAG_LEN);
+            if !out.is_empty() && used.saturating_add(len) > max_bytes {
+                return Ok(EnvelopePage {
+                    envelopes: out,
+                    truncated: true,
+                });
+            }
+            let seq = key
+                .value()
+                .get(prefix.len()..)
+                .and_then(|tail| <[u8; 8]>::try_from(tail).ok())
+                .map(u64::from_be_bytes)
+                .ok_or_else(|| StoreError::corrupt(&self.path, "an envelope key is malformed"))?;
+            let value =
+                self.keys
+                    .open(&self.path, Table::Envelopes, key.value(), sealed.value())?;
+            used = used.saturating_add(value.len());
+            out.push((seq, value));
+        }
+        Ok(EnvelopePage {
+            envelopes: out,
+            truncated: false,
+        })
     }
 
     /// Applies `batches`, in order, in one transaction, durable when this returns `Ok`.

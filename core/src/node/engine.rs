@@ -204,6 +204,17 @@ pub(super) fn decode<T: for<'de> Deserialize<'de>>(
     })
 }
 
+/// The ids of the documents of `group` on disk (not those made in memory and waiting
+/// for the next commit).
+pub(super) fn stored_doc_ids(store: &Store, group: &GroupId) -> Result<Vec<DocId>, ApiError> {
+    let mut ids = Vec::new();
+    for bytes in store.docs_of(group).map_err(storage_error)? {
+        let doc: DocRecord = decode("document", &bytes)?;
+        ids.push(doc.id);
+    }
+    Ok(ids)
+}
+
 pub(super) fn storage_error(e: StoreError) -> ApiError {
     ApiError::new(ErrorKind::Storage, e.to_string())
 }

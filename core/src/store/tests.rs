@@ -589,3 +589,90 @@ fn a_value_moved_to_another_row_does_not_open() {
         Some(b"group one".to_vec())
     );
 }
+
+#[test]
+fn envelopes_between_reads_a_bounded_page_for_sync() {
+    let (_tmp, dir) = data_dir();
+    let store = Store::init(&dir, fast("pw")).unwrap();
+    let (g, d, a) = (GroupId::random(), DocId::random(), MemberId::random());
+    let other = MemberId::random();
+    let mut batch = WriteBatch::new();
+    for seq in 1..=10u64 {
+        batch.put(Slot::Envelope(&g, &d, &a, seq), vec![seq as u8; 10]);
+        batch.put(Slot::Envelope(&g, &d, &other, seq), vec![0; 10]);
+    }
+    batch.put(Slot::Envelope(&g, &d, &a, u64::MAX), vec![0xff; 3]);
+    store.commit(&[batch]).unwrap();
+    let seqs = |page: &[(u64, Vec<u8>)]| page.iter().map(|(s, _)| *s).collect::<Vec<_>>();
+
+    // The range is inclusive of `until_seq` and excludes `after_seq`.
+    let EnvelopePage {
+        envelopes: page,
+        truncated: cut,
+    } = store
+        .envelopes_between(&g, &d, &a, 2, 5, usize::MAX)
+        .unwrap();
+    assert_eq!(seqs(&page), [3, 4, 5]);
+    assert_eq!(page[0].1, vec![3; 10]);
+    assert!(!cut);
+    // The byte limit stops before the page would exceed it…
+    let EnvelopePage {
+        envelopes: page,
+        truncated: cut,
+    } = store.envelopes_between(&g, &d, &a, 0, 10, 35).unwrap();
+    assert_eq!(seqs(&page), [1, 2, 3]);
+    assert!(cut);
+    let EnvelopePage {
+        envelopes: page,
+        truncated: cut,
+    } = store.envelopes_between(&g, &d, &a, 0, 3, 30).unwrap();
+    assert_eq!(seqs(&page), [1, 2, 3]);
+    assert!(!cut, "nothing in the range was left out");
+    // …but always lets the first through.
+    let EnvelopePage {
+        envelopes: page,
+        truncated: cut,
+    } = store.envelopes_between(&g, &d, &a, 7, 10, 1).unwrap();
+    assert_eq!(seqs(&page), [8]);
+    assert!(cut);
+    // Beyond what is held, empty ranges, and the extremes.
+    let EnvelopePage {
+        envelopes: page,
+        truncated: cut,
+    } = store
+        .envelopes_between(&g, &d, &a, 9, 20, usize::MAX)
+        .unwrap();
+    assert_eq!(seqs(&page), [10]);
+    assert!(!cut);
+    assert!(
+        store
+            .envelopes_between(&g, &d, &a, 5, 5, usize::MAX)
+            .unwrap()
+            .envelopes
+            .is_empty()
+    );
+    assert!(
+        store
+            .envelopes_between(&g, &d, &a, 6, 5, usize::MAX)
+            .unwrap()
+            .envelopes
+            .is_empty()
+    );
+    let page = store
+        .envelopes_between(&g, &d, &a, 10, u64::MAX, usize::MAX)
+        .unwrap()
+        .envelopes;
+    assert_eq!(seqs(&page), [u64::MAX]);
+    assert!(
+        store
+            .envelopes_between(&g, &d, &a, u64::MAX, u64::MAX, 1)
+            .unwrap()
+            .envelopes
+            .is_empty()
+    );
+    let page = store
+        .envelopes_between(&g, &d, &MemberId::random(), 0, 10, usize::MAX)
+        .unwrap()
+        .envelopes;
+    assert!(page.is_empty());
+}

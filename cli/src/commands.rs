@@ -43,6 +43,27 @@ pub(crate) enum Command {
     Up(UpArgs),
     /// Unlock the running node with the profile's passphrase.
     Unlock,
+    /// Join a group with an invite link: through the running node if there is one,
+    /// otherwise by starting the network until admitted and caught up.
+    Join {
+        /// The plenum://join/… link.
+        link: String,
+        /// How long to look for a member who can admit this device.
+        #[arg(long, value_name = "DURATION", default_value = "120s")]
+        timeout: humantime::Duration,
+        /// Without a running node: a network address to listen on; repeatable.
+        #[arg(long, value_name = "MULTIADDR")]
+        listen: Vec<String>,
+        /// Without a running node: do not look for peers on the local network.
+        #[arg(long)]
+        no_mdns: bool,
+    },
+    /// How this device stands with its peers: per group, each peer's connection and,
+    /// per document, in sync or behind by how many envelopes; forks.
+    Status {
+        /// Only this group.
+        group: Option<String>,
+    },
     /// Show this device's profile.
     Profile,
     /// Groups on this device.
@@ -395,6 +416,27 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             println!("Unlocked the running node.");
             Ok(())
         }
+        Command::Join {
+            link,
+            timeout,
+            listen,
+            no_mdns,
+        } if running.is_none() => {
+            let method = Node::unlock_method(&dir)?;
+            let node = Node::open(&NodeConfig::new(&dir), passphrase.unlock(&method)?)?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .context("starting the runtime")?;
+            let summary = runtime.block_on(crate::network::join_once(
+                node,
+                &link,
+                timeout.into(),
+                &listen,
+                !no_mdns,
+            ))?;
+            print_response(&Response::Group(summary), json, "")
+        }
         command => match running {
             Some(node) => {
                 match node.state {
@@ -469,6 +511,14 @@ fn request_for(command: Command, call: &Call<'_>) -> Result<(Request, &'static s
         Command::Init { .. } | Command::Up(_) | Command::Unlock => {
             unreachable!("handled before opening the node")
         }
+        Command::Join { link, timeout, .. } => (
+            R::Join {
+                link,
+                timeout_ms: Some(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)),
+            },
+            "",
+        ),
+        Command::Status { group } => (R::Status { group }, ""),
         Command::Profile => (R::Profile, ""),
         Command::Group(GroupCommand::Create { name }) => (R::GroupCreate { name }, "id"),
         Command::Group(GroupCommand::List) => (R::GroupList, ""),

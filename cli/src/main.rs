@@ -6,10 +6,12 @@
 
 mod attach;
 mod commands;
+mod network;
 mod node_file;
 mod output;
 mod server;
 mod service;
+mod status;
 mod unlock;
 mod up;
 mod wire;

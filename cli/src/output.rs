@@ -142,6 +142,7 @@ fn human(out: &mut impl Write, response: &Response) -> Result<()> {
             }
         }
         Response::Board(b) => board(out, b)?,
+        Response::Status(s) => crate::status::print(out, s)?,
         Response::Invite(i) => invite(out, i)?,
         Response::Invites(invites) => {
             if invites.is_empty() {

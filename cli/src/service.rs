@@ -8,6 +8,7 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 use plenum_core::Node;
 use plenum_core::api::{ApiError, Event, Request, Response};
+use plenum_core::net::Network;
 
 /// The API a running node offers its front ends: the same contract as
 /// [`Node::call`] and [`Node::events`], behind a trait so that a network-aware node
@@ -22,6 +23,11 @@ pub(crate) trait Service: Send + Sync + 'static {
     /// Everything that changes from now on; a listener that falls behind gets
     /// [`Event::Lagged`].
     fn events(&self) -> BoxStream<'static, Event>;
+
+    /// Stops background work (the network) before the node closes.
+    fn shutdown(&self) -> BoxFuture<'static, ()> {
+        Box::pin(async {})
+    }
 }
 
 impl Service for Node {
@@ -31,6 +37,29 @@ impl Service for Node {
 
     fn events(&self) -> BoxStream<'static, Event> {
         Box::pin(Node::events(self))
+    }
+}
+
+impl Service for Network {
+    fn call(&self, request: Request) -> BoxFuture<'static, Result<Response, ApiError>> {
+        match request {
+            // Network requests take their time; nothing else waits on their order.
+            Request::Status { .. } | Request::Join { .. } => {
+                let network = self.clone();
+                Box::pin(async move { network.call(request).await })
+            }
+            // Everything else is applied now, in call order, by the node.
+            other => Box::pin(self.node().call(other)),
+        }
+    }
+
+    fn events(&self) -> BoxStream<'static, Event> {
+        Box::pin(Network::events(self))
+    }
+
+    fn shutdown(&self) -> BoxFuture<'static, ()> {
+        let network = self.clone();
+        Box::pin(async move { network.shutdown().await })
     }
 }
 
@@ -52,20 +81,18 @@ pub(crate) struct Services {
     pub(crate) listen: Vec<String>,
 }
 
-/// Starts what runs alongside an unlocked node and returns what the API serves.
-///
-/// THE NETWORKING SEAM: libp2p networking starts here (listening on
-/// `options.listen`, mDNS unless `!options.mdns`), and the returned service becomes
-/// the network-aware wrapper of `node`. Until then this serves the node alone and
-/// listens nowhere: an honest, offline node, with an empty listen list.
+/// Starts what runs alongside an unlocked node — the network, listening on
+/// `options.listen` (or every interface), with mDNS unless turned off — and returns
+/// the network-aware service the API serves.
 pub(crate) async fn start_services(node: Node, options: &NetOptions) -> Result<Services> {
-    tracing::info!(
-        listen = ?options.listen,
-        mdns = options.mdns,
-        "networking is not started yet: serving the node alone"
-    );
+    let network = crate::network::start(node, &options.listen, options.mdns).await?;
+    let listen = network
+        .listen_addrs()
+        .iter()
+        .map(ToString::to_string)
+        .collect();
     Ok(Services {
-        service: Arc::new(node),
-        listen: Vec::new(),
+        service: Arc::new(network),
+        listen,
     })
 }

@@ -123,6 +123,9 @@ async fn serve(
     // The node's last handle goes here; dropping it waits for its writer to finish,
     // so the store is closed before node.json says nobody runs.
     let phase = host.stop();
+    if let Phase::Running(service) = &phase {
+        service.shutdown().await;
+    }
     let _ = tokio::task::spawn_blocking(move || drop(phase)).await;
     file.remove(&dir);
     served

@@ -12,6 +12,9 @@ use crate::group::{HistoryPolicy, Role};
 use crate::ids::{DocId, GroupId, Hash, ItemId, MemberId};
 use crate::time::Timestamp;
 
+mod status;
+pub use status::{DocSyncView, GroupStatus, PeerPath, PeerStatus, StatusView, SyncState};
+
 /// Something a front end asks the node to do.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -300,6 +303,21 @@ pub enum Request {
         /// The item's text.
         text: String,
     },
+    /// How this device stands with its peers: per group, each known peer, how it is
+    /// connected and, per document, whether both sides hold the same envelopes.
+    /// Answered by a running node's network; offline it lists groups with no peers.
+    Status {
+        /// Only this group (name or id); all groups when absent.
+        group: Option<String>,
+    },
+    /// Join a group with an invite link over the network: find a member, be admitted,
+    /// catch up. Needs a running network (`plenum up`, or `plenum join`, which starts it).
+    Join {
+        /// The `plenum://join/…` link.
+        link: String,
+        /// How long to keep looking for a member who can admit this device.
+        timeout_ms: Option<u64>,
+    },
     /// Tick or untick a checklist item.
     ChecklistCheck {
         /// Group name or id.
@@ -350,6 +368,8 @@ pub enum Response {
     Docs(Vec<DocInfo>),
     /// One board.
     Board(BoardView),
+    /// Sync status with peers.
+    Status(StatusView),
 }
 
 /// Something that happened, pushed to every listening front end.
@@ -419,6 +439,8 @@ pub enum ErrorKind {
     Storage,
     /// Data received or stored is damaged or forged.
     Integrity,
+    /// Needs the network, which is not running or could not reach anyone in time.
+    Network,
 }
 
 impl ApiError {

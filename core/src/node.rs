@@ -18,6 +18,7 @@ mod join;
 mod membership;
 #[cfg(test)]
 mod membership_tests;
+mod network;
 mod pads;
 mod resolve;
 mod sync;
@@ -47,6 +48,7 @@ use engine::{State, Tx, encode};
 use writer::{Durable, Writer};
 
 pub use ingest::{IngestError, Ingested};
+pub(crate) use network::GroupKeys;
 
 /// Events buffered per listener before it is told it lagged.
 const EVENT_BUFFER: usize = 1024;
@@ -195,7 +197,7 @@ impl Node {
     pub fn receive(
         &self,
         envelope: &[u8],
-    ) -> impl Future<Output = Result<Ingested, IngestError>> + Send + 'static {
+    ) -> impl Future<Output = Result<Ingested, IngestError>> + Send + 'static + use<> {
         let mut outcome = None;
         let applied = self.apply_with(|state, tx, _| {
             outcome = Some(state.ingest(tx, envelope));
@@ -479,6 +481,11 @@ impl State {
                 card,
                 text,
             } => self.checklist_add(tx, &group, &board, &card, &text),
+            R::Status { group } => self.offline_status(group.as_deref()),
+            R::Join { .. } => Err(ApiError::new(
+                ErrorKind::Network,
+                "this needs the network: start the node with `plenum up` (or use `plenum join`)",
+            )),
             R::ChecklistCheck {
                 group,
                 board,

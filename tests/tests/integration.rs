@@ -7,6 +7,7 @@ mod integration {
     mod crash;
     mod groups;
     mod local_api;
+    mod net_loopback;
     mod netns_lab;
     mod offline;
 }

@@ -185,6 +185,9 @@ pub(super) struct State {
     pub(super) joins: HashMap<GroupId, PendingJoin>,
     /// Nonces this device handed to joiners, newest last.
     pub(super) nonces: VecDeque<[u8; 32]>,
+    /// Where the network listens (binary multiaddrs, at most three): what invite
+    /// links carry so a joiner knows where to knock.
+    pub(super) invite_addresses: Vec<Vec<u8>>,
 }
 
 pub(super) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -261,6 +264,7 @@ impl State {
             logs: HashMap::new(),
             joins: HashMap::new(),
             nonces: VecDeque::new(),
+            invite_addresses: Vec::new(),
         })
     }
 

@@ -357,7 +357,7 @@ impl State {
             ));
         }
         let expires = Timestamp(now.as_millis().saturating_add(lifetime_ms));
-        let link = InviteLink::new(id, expires, Vec::new())
+        let link = InviteLink::new(id, expires, self.invite_addresses.clone())
             .map_err(|e| ApiError::new(ErrorKind::Invalid, e.to_string()))?;
         let kind = OpKind::CreateInvite {
             invite_key: link.invite_key().public_key(),
@@ -382,6 +382,7 @@ impl State {
     fn invite_views(&self, group: &GroupId, now: Timestamp) -> Result<Vec<InviteView>, ApiError> {
         let record = self.group(group)?;
         let name_of = |m: &MemberId| record.state.members.get(m).map(|m| m.info.name.clone());
+        let self_addresses = &self.invite_addresses;
         let mut views: Vec<InviteView> = record
             .state
             .invites
@@ -392,7 +393,7 @@ impl State {
                         *group,
                         InviteSecret::from_bytes(**secret),
                         invite.expires,
-                        Vec::new(),
+                        self_addresses.clone(),
                     )
                     .ok()
                     .map(|l| l.to_link())

@@ -1,0 +1,90 @@
+//! `plenum status` for people: per group, each peer, how it is connected, and per
+//! document whether both sides hold the same envelopes.
+
+use std::io::Write;
+
+use anyhow::Result;
+use plenum_core::api::{PeerPath, StatusView, SyncState};
+use plenum_core::time::Timestamp;
+
+fn ago(at: Timestamp) -> String {
+    let now = Timestamp::now().as_millis();
+    let secs = now.saturating_sub(at.as_millis()) / 1000;
+    match secs {
+        0..=59 => format!("{secs}s ago"),
+        60..=3599 => format!("{}m ago", secs / 60),
+        3600..=86_399 => format!("{}h ago", secs / 3600),
+        _ => format!("{}d ago", secs / 86_400),
+    }
+}
+
+fn state(s: &SyncState) -> String {
+    match s {
+        SyncState::InSync => "in sync".into(),
+        SyncState::Behind { envelopes } => format!("this device is behind by {envelopes}"),
+        SyncState::PeerBehind { envelopes } => format!("peer is behind by {envelopes}"),
+        SyncState::Diverged {
+            behind,
+            peer_behind,
+        } => format!("this device is behind by {behind}; peer is behind by {peer_behind}"),
+        SyncState::Unknown => "unknown".into(),
+    }
+}
+
+pub(crate) fn print(out: &mut impl Write, view: &StatusView) -> Result<()> {
+    if view.online {
+        writeln!(out, "online as {}", view.peer_id.as_deref().unwrap_or("?"))?;
+        for address in &view.listen {
+            writeln!(out, "  listening: {address}")?;
+        }
+    } else {
+        writeln!(
+            out,
+            "offline: no node is running (start one with `plenum up`)"
+        )?;
+    }
+    for group in &view.groups {
+        writeln!(out, "{} ({})", group.name, group.id.short())?;
+        if group.forks > 0 {
+            writeln!(
+                out,
+                "  FORK: {} envelope(s) signed twice under one number (a copied data \
+                 directory or restored backup writing); compare with the author",
+                group.forks
+            )?;
+        }
+        if group.peers.is_empty() {
+            writeln!(out, "  no peers known")?;
+        }
+        for peer in &group.peers {
+            let who = peer
+                .name
+                .clone()
+                .unwrap_or_else(|| "(not a member in this log)".into());
+            let how = match (peer.connected, peer.path) {
+                (true, Some(PeerPath::Lan)) => "connected over the LAN".to_string(),
+                (true, _) => "connected directly".to_string(),
+                (false, _) => match peer.last_seen {
+                    Some(at) => format!("offline, last seen {}", ago(at)),
+                    None => "never seen".to_string(),
+                },
+            };
+            writeln!(out, "  {who} [{}]: {how}", short_peer(&peer.peer_id))?;
+            if peer.docs.is_empty() {
+                writeln!(out, "    documents: unknown (never compared)")?;
+            }
+            for doc in &peer.docs {
+                writeln!(out, "    {}: {}", doc.label, state(&doc.state))?;
+            }
+            if let Some(at) = peer.compared_at {
+                writeln!(out, "    compared {}", ago(at))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn short_peer(id: &str) -> &str {
+    let start = id.len().saturating_sub(8);
+    id.get(start..).unwrap_or(id)
+}

@@ -1,0 +1,105 @@
+//! What `Request::Status` answers: the honest state of sync with each peer.
+
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{DocId, GroupId, MemberId};
+use crate::time::Timestamp;
+
+/// This device's network and, per group, its peers.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StatusView {
+    /// Whether networking runs (false: an offline command answered from the store).
+    pub online: bool,
+    /// This device's network identity (libp2p PeerId), when online.
+    pub peer_id: Option<String>,
+    /// Addresses the node listens on.
+    pub listen: Vec<String>,
+    /// One entry per group.
+    pub groups: Vec<GroupStatus>,
+}
+
+/// One group's sync state.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupStatus {
+    /// The group.
+    pub id: GroupId,
+    /// Its name.
+    pub name: String,
+    /// Forked envelopes kept as evidence (a device that wrote twice under one number,
+    /// e.g. a copied data directory). Non-zero means someone should look.
+    pub forks: usize,
+    /// Every peer known to be in the group: connected now or seen before.
+    pub peers: Vec<PeerStatus>,
+}
+
+/// How a peer is reached.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PeerPath {
+    /// On the local network (found by mDNS or at a private address).
+    Lan,
+    /// A direct connection across networks.
+    Direct,
+}
+
+/// One peer of a group.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PeerStatus {
+    /// The peer's network identity.
+    pub peer_id: String,
+    /// The member this device is, when the group's log names its transport key.
+    pub member: Option<MemberId>,
+    /// That member's name.
+    pub name: Option<String>,
+    /// Connected now.
+    pub connected: bool,
+    /// How, when connected.
+    pub path: Option<PeerPath>,
+    /// The address of the connection, when connected.
+    pub address: Option<String>,
+    /// When this device last heard from the peer.
+    pub last_seen: Option<Timestamp>,
+    /// When the version vectors were last compared.
+    pub compared_at: Option<Timestamp>,
+    /// Per document, from that comparison.
+    pub docs: Vec<DocSyncView>,
+}
+
+/// One document's state against one peer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DocSyncView {
+    /// The document.
+    pub doc: DocId,
+    /// What it is, for people ("membership log", "directory", a pad's name, …).
+    pub label: String,
+    /// How the two copies stand.
+    pub state: SyncState,
+}
+
+/// How this device's copy of a document stands against a peer's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum SyncState {
+    /// Both hold exactly the same envelopes (version vectors compared equal).
+    InSync,
+    /// This device lacks `envelopes` the peer holds.
+    Behind {
+        /// How many.
+        envelopes: u64,
+    },
+    /// The peer lacks `envelopes` this device holds (it was away, say, while this
+    /// device wrote).
+    PeerBehind {
+        /// How many.
+        envelopes: u64,
+    },
+    /// Each holds envelopes the other lacks.
+    Diverged {
+        /// The peer's that this device lacks.
+        behind: u64,
+        /// This device's that the peer lacks.
+        peer_behind: u64,
+    },
+    /// Never compared with this peer.
+    Unknown,
+}

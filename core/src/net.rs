@@ -1,0 +1,315 @@
+//! The network: libp2p over TCP and QUIC (Noise, Yamux), mDNS on the LAN, gossipsub
+//! for live envelopes, and one request–response protocol for the membership proof,
+//! catch-up and joining. The only module that touches sockets.
+//!
+//! One task, the event loop, owns the libp2p `Swarm`; [`Network`] is a cheap handle
+//! that sends it commands over a bounded channel. Work that reads the store or applies
+//! envelopes runs in tasks the loop spawns, never on the loop itself.
+//!
+//! On every new connection the dialer runs the membership proof (`proof`): each side
+//! learns which of its groups the other holds a key of, and nothing else. Then, per
+//! shared group, each side runs catch-up (`catch_up`): it sends the root hash of its
+//! version vector; equal roots end it ("in sync"); otherwise the other side answers
+//! with its whole vector, and the asker fetches what it lacks in bounded pages,
+//! membership log first, until nothing is missing or a round brings nothing new.
+//! Catch-up also runs periodically and when gossip brings an envelope that waits on
+//! something missing. Live envelopes travel by gossipsub on one topic per group and
+//! epoch; the node validates each before it is forwarded.
+//!
+//! ```no_run
+//! # async fn demo(node: plenum_core::Node) -> Result<(), Box<dyn std::error::Error>> {
+//! use plenum_core::net::{NetConfig, Network};
+//! let config = NetConfig::new(vec!["/ip4/127.0.0.1/tcp/0".parse()?], false);
+//! let network = Network::start(node, config).await?;
+//! println!("listening on {:?}", network.listen_addrs());
+//! network.shutdown().await;
+//! # Ok(()) }
+//! ```
+
+mod behaviour;
+mod catch_up;
+mod event_loop;
+mod join;
+mod peers;
+mod proof;
+mod serve;
+mod wire;
+
+use std::time::Duration;
+
+use futures_core::Stream;
+use libp2p::{Multiaddr, PeerId};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use crate::Node;
+use crate::api::{ApiError, ErrorKind, Event, GroupSummary, Request, Response, StatusView};
+
+pub use libp2p::Multiaddr as Address;
+
+/// Commands buffered for the event loop.
+const COMMAND_BUFFER: usize = 1024;
+/// How long a join keeps looking for an admitter unless told otherwise.
+pub const DEFAULT_JOIN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// How the network runs.
+#[derive(Clone, Debug)]
+pub struct NetConfig {
+    /// Addresses to listen on, e.g. `/ip4/0.0.0.0/tcp/0`, `/ip4/0.0.0.0/udp/0/quic-v1`.
+    pub listen: Vec<Multiaddr>,
+    /// Find peers on the local network by mDNS.
+    pub mdns: bool,
+    /// Addresses to dial at start (besides those remembered from earlier runs).
+    pub dial: Vec<Multiaddr>,
+    /// How often catch-up runs with every connected peer even without a reason.
+    pub catch_up_every: Duration,
+}
+
+impl NetConfig {
+    /// Listening on `listen`, with or without mDNS; catch-up every 30 s.
+    pub fn new(listen: Vec<Multiaddr>, mdns: bool) -> NetConfig {
+        NetConfig {
+            listen,
+            mdns,
+            dial: Vec::new(),
+            catch_up_every: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Why the network could not start.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum NetError {
+    /// The node's keys or groups could not be read.
+    #[error("{0}")]
+    Node(#[from] ApiError),
+    /// A transport (TCP, QUIC, mDNS) failed to start.
+    #[error("could not start the network: {0}")]
+    Transport(#[from] std::io::Error),
+    /// A listen address was refused.
+    #[error("cannot listen on {address}: {reason}")]
+    Listen {
+        /// The address.
+        address: Multiaddr,
+        /// Why.
+        reason: String,
+    },
+    /// A protocol configuration was refused (a bug).
+    #[error("network configuration: {0}")]
+    Config(String),
+}
+
+/// What the event loop is asked to do.
+enum Command {
+    Request {
+        peer: PeerId,
+        request: wire::Request,
+        reply: oneshot::Sender<Result<wire::Response, String>>,
+    },
+    Respond {
+        channel: libp2p::request_response::ResponseChannel<wire::Response>,
+        response: wire::Response,
+    },
+    Validated {
+        message: libp2p::gossipsub::MessageId,
+        source: PeerId,
+        acceptance: libp2p::gossipsub::MessageAcceptance,
+    },
+    Proven {
+        peer: PeerId,
+        groups: std::collections::BTreeSet<crate::ids::GroupId>,
+    },
+    Compared {
+        peer: PeerId,
+        group: crate::ids::GroupId,
+        theirs: crate::sync::VersionVector,
+    },
+    CatchUp {
+        peer: PeerId,
+        group: crate::ids::GroupId,
+    },
+    CatchUpDone {
+        peer: PeerId,
+        group: crate::ids::GroupId,
+    },
+    GroupsChanged,
+    Dial(Multiaddr),
+    Connected(oneshot::Sender<Vec<PeerId>>),
+    Status(oneshot::Sender<peers::Snapshot>),
+    Pairs(oneshot::Sender<Vec<(PeerId, crate::ids::GroupId)>>),
+}
+
+/// A running network. Cheap to clone.
+#[derive(Clone)]
+pub struct Network {
+    node: Node,
+    commands: mpsc::Sender<Command>,
+    cancel: CancellationToken,
+    peer_id: PeerId,
+    listen: Vec<Multiaddr>,
+    stopped: std::sync::Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Network {
+    /// Starts networking for `node` on the current Tokio runtime and returns once it
+    /// listens on every address in `config.listen`.
+    pub async fn start(node: Node, config: NetConfig) -> Result<Network, NetError> {
+        let (commands, receiver) = mpsc::channel(COMMAND_BUFFER);
+        let cancel = CancellationToken::new();
+        let (event_loop, peer_id, listen) =
+            event_loop::EventLoop::new(node.clone(), &config, receiver, cancel.clone()).await?;
+        node.set_invite_addresses(invite_addresses(&listen))?;
+        let stopped = std::sync::Arc::new(tokio::sync::Mutex::new(None));
+        let network = Network {
+            node,
+            commands,
+            cancel,
+            peer_id,
+            listen,
+            stopped: stopped.clone(),
+        };
+        *stopped.lock().await = Some(tokio::spawn(event_loop.run(network.clone())));
+        Ok(network)
+    }
+
+    /// The node this network serves.
+    pub fn node(&self) -> &Node {
+        &self.node
+    }
+
+    /// This device's network identity.
+    pub fn peer_id(&self) -> PeerId {
+        self.peer_id
+    }
+
+    /// The addresses it listens on, with `/p2p/<peer id>` appended.
+    pub fn listen_addrs(&self) -> Vec<Multiaddr> {
+        self.listen.clone()
+    }
+
+    /// Dials an address (a peer found some other way than mDNS).
+    pub async fn dial(&self, address: Multiaddr) -> Result<(), ApiError> {
+        self.send(Command::Dial(address)).await
+    }
+
+    /// The peers connected now.
+    pub async fn connected(&self) -> Result<Vec<PeerId>, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Connected(reply)).await?;
+        answer.await.map_err(|_| stopped())
+    }
+
+    /// Carries out a request: network requests here, everything else by the node.
+    pub async fn call(&self, request: Request) -> Result<Response, ApiError> {
+        match request {
+            Request::Status { group } => self.status(group.as_deref()).await.map(Response::Status),
+            Request::Join { link, timeout_ms } => {
+                let timeout = timeout_ms.map_or(DEFAULT_JOIN_TIMEOUT, Duration::from_millis);
+                self.join(&link, timeout, |_| {}).await.map(Response::Group)
+            }
+            other => self.node.call(other).await,
+        }
+    }
+
+    /// The node's events.
+    pub fn events(&self) -> impl Stream<Item = Event> + Send + 'static {
+        self.node.events()
+    }
+
+    /// The sync status: per group, each known peer and, per document, how the two
+    /// copies stand. Connected peers are compared afresh first (bounded by a few
+    /// seconds), so "in sync" is never a stale claim.
+    pub async fn status(&self, group: Option<&str>) -> Result<StatusView, ApiError> {
+        catch_up::refresh_all(self).await;
+        let Response::Status(mut view) = self
+            .node
+            .call(Request::Status {
+                group: group.map(String::from),
+            })
+            .await?
+        else {
+            return Err(ApiError::new(
+                ErrorKind::Integrity,
+                "the status has an unexpected shape",
+            ));
+        };
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Status(reply)).await?;
+        let snapshot = answer.await.map_err(|_| stopped())?;
+        view.online = true;
+        view.peer_id = Some(self.peer_id.to_string());
+        view.listen = self.listen.iter().map(ToString::to_string).collect();
+        for g in &mut view.groups {
+            g.peers = snapshot.group_peers(&self.node, &g.id).await;
+        }
+        Ok(view)
+    }
+
+    /// Joins with an invite link: asks every reachable peer (the link's addresses,
+    /// peers found by mDNS) for an admitter, is admitted, and catches up. `progress`
+    /// hears what is happening, for people watching.
+    pub async fn join(
+        &self,
+        link: &str,
+        timeout: Duration,
+        progress: impl FnMut(&str) + Send,
+    ) -> Result<GroupSummary, ApiError> {
+        join::join(self, link, timeout, progress).await
+    }
+
+    /// Stops the network and waits for the event loop to end.
+    pub async fn shutdown(&self) {
+        self.cancel.cancel();
+        if let Some(task) = self.stopped.lock().await.take() {
+            let _ = task.await;
+        }
+    }
+
+    async fn send(&self, command: Command) -> Result<(), ApiError> {
+        self.commands.send(command).await.map_err(|_| stopped())
+    }
+
+    /// Sends a request to a peer and waits for its answer.
+    async fn request(
+        &self,
+        peer: PeerId,
+        request: wire::Request,
+    ) -> Result<wire::Response, ApiError> {
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::Request {
+            peer,
+            request,
+            reply,
+        })
+        .await?;
+        answer
+            .await
+            .map_err(|_| stopped())?
+            .map_err(|e| ApiError::new(ErrorKind::Network, format!("peer {peer}: {e}")))
+    }
+}
+
+/// The addresses an invite link carries: up to three listen addresses, those other
+/// devices can reach (not loopback) first.
+fn invite_addresses(listen: &[Multiaddr]) -> Vec<Vec<u8>> {
+    let loopback = |a: &Multiaddr| {
+        a.iter().any(|p| match p {
+            libp2p::multiaddr::Protocol::Ip4(ip) => ip.is_loopback(),
+            libp2p::multiaddr::Protocol::Ip6(ip) => ip.is_loopback(),
+            _ => false,
+        })
+    };
+    let mut sorted: Vec<&Multiaddr> = listen.iter().collect();
+    sorted.sort_by_key(|a| loopback(a));
+    sorted
+        .into_iter()
+        .map(|a| a.to_vec())
+        .filter(|a| a.len() <= crate::invite::MAX_ADDRESS_LEN)
+        .take(crate::invite::MAX_ADDRESSES)
+        .collect()
+}
+
+fn stopped() -> ApiError {
+    ApiError::new(ErrorKind::Network, "the network stopped")
+}

@@ -1,0 +1,171 @@
+//! The asking side of the membership proof and of catch-up.
+//!
+//! Catch-up with one peer for one group: send the root of this device's version
+//! vector; equal roots end it. Otherwise the peer answers with its vector, and this
+//! side fetches what it lacks — membership log first, then every other document — in
+//! pages of at most [`wire::PAGE_BYTES`], applying each page (one group commit) before
+//! asking for the next, until nothing is missing or a round brings nothing new (what
+//! is left waits on keys or envelopes this peer does not have).
+
+use std::time::Duration;
+
+use libp2p::PeerId;
+
+use super::wire::{self, Request, Response};
+use super::{Command, Network, proof};
+use crate::api::{ApiError, ErrorKind};
+use crate::group::membership_doc;
+use crate::ids::GroupId;
+use crate::sync::VersionVector;
+
+/// Pages per catch-up at most; a group bigger than this finishes in the next round.
+const MAX_ROUNDS: usize = 10_000;
+/// How long `plenum status` waits for fresh comparisons.
+const REFRESH_TIMEOUT: Duration = Duration::from_secs(3);
+
+fn unexpected(what: &str) -> ApiError {
+    ApiError::new(
+        ErrorKind::Network,
+        format!("the peer answered {what} out of turn"),
+    )
+}
+
+/// Runs the membership proof with `peer` as the asker; the groups it proved go to the
+/// event loop, which starts catch-up for each.
+pub(super) async fn hello(network: &Network, me: PeerId, peer: PeerId) -> Result<(), ApiError> {
+    let groups = network.node().group_keys()?;
+    let nonce = crate::crypto::random_array();
+    let Response::Hello {
+        proofs,
+        nonce: theirs,
+    } = network.request(peer, Request::Hello { nonce }).await?
+    else {
+        return Err(unexpected("the hello"));
+    };
+    let proven = proof::verify(&groups, &proofs, &nonce, &peer, &me);
+    let mine = proof::prove(&groups, &theirs, &me, &peer);
+    match network
+        .request(peer, Request::Prove { proofs: mine })
+        .await?
+    {
+        Response::Proven => {}
+        Response::Refused(why) => {
+            return Err(ApiError::new(ErrorKind::Network, why));
+        }
+        _ => return Err(unexpected("the proof")),
+    }
+    network
+        .send(Command::Proven {
+            peer,
+            groups: proven,
+        })
+        .await
+}
+
+async fn vector(network: &Network, group: GroupId) -> Result<VersionVector, ApiError> {
+    let node = network.node().clone();
+    tokio::task::spawn_blocking(move || node.version_vector(&group))
+        .await
+        .map_err(|_| ApiError::new(ErrorKind::Storage, "reading the version vector failed"))?
+}
+
+/// Compares version vectors with `peer`; returns theirs (equal to mine when in sync).
+pub(super) async fn compare(
+    network: &Network,
+    peer: PeerId,
+    group: GroupId,
+) -> Result<(VersionVector, VersionVector), ApiError> {
+    let mine = vector(network, group).await?;
+    let request = Request::Summary {
+        tag: proof::tag(&group),
+        root: *mine.root().as_bytes(),
+    };
+    let theirs = match network.request(peer, request).await? {
+        Response::InSync => mine.clone(),
+        Response::Vector(bytes) => VersionVector::from_bytes(&bytes)
+            .map_err(|e| ApiError::new(ErrorKind::Integrity, format!("peer {peer}: {e}")))?,
+        Response::Refused(why) => return Err(ApiError::new(ErrorKind::Network, why)),
+        _ => return Err(unexpected("the summary")),
+    };
+    network
+        .send(Command::Compared {
+            peer,
+            group,
+            theirs: theirs.clone(),
+        })
+        .await?;
+    Ok((mine, theirs))
+}
+
+/// Catches up `group` from `peer`. Returns how many envelopes were applied.
+pub(super) async fn run(network: &Network, peer: PeerId, group: GroupId) -> Result<u64, ApiError> {
+    let (mut mine, theirs) = compare(network, peer, group).await?;
+    let first = membership_doc(&group);
+    let mut applied = 0;
+    for _ in 0..MAX_ROUNDS {
+        let mut wants = mine.wants_from(&theirs, &first);
+        if wants.is_empty() {
+            break;
+        }
+        wants.truncate(wire::MAX_WANTS);
+        let request = Request::Fetch {
+            tag: proof::tag(&group),
+            wants,
+        };
+        let Response::Page { envelopes, .. } = network.request(peer, request).await? else {
+            return Err(unexpected("a fetch"));
+        };
+        if envelopes.is_empty() {
+            break;
+        }
+        applied += apply(network, envelopes).await;
+        let now = vector(network, group).await?;
+        if now.behind_by(&theirs) >= mine.behind_by(&theirs) {
+            break; // Nothing new: the rest waits on something this peer cannot give.
+        }
+        mine = now;
+    }
+    Ok(applied)
+}
+
+/// Applies a page: every envelope in order, then one wait for the group commit.
+pub(super) async fn apply(network: &Network, envelopes: Vec<Vec<u8>>) -> u64 {
+    let node = network.node().clone();
+    let Ok(futures) = tokio::task::spawn_blocking(move || {
+        envelopes
+            .iter()
+            .map(|e| node.receive(e))
+            .collect::<Vec<_>>()
+    })
+    .await
+    else {
+        return 0;
+    };
+    let mut applied = 0;
+    for future in futures {
+        if let Ok(crate::Ingested::Applied(n)) = future.await {
+            applied += 1 + n as u64;
+        }
+    }
+    applied
+}
+
+/// Compares afresh with every connected peer of every group, bounded in time.
+pub(super) async fn refresh_all(network: &Network) {
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    if network.send(Command::Pairs(reply)).await.is_err() {
+        return;
+    }
+    let Ok(pairs) = answer.await else { return };
+    let comparisons = pairs
+        .into_iter()
+        .map(|(peer, group)| async move {
+            let _ = compare(network, peer, group).await;
+        })
+        .collect::<Vec<_>>();
+    let _ = tokio::time::timeout(
+        REFRESH_TIMEOUT,
+        libp2p::futures::future::join_all(comparisons),
+    )
+    .await;
+}

@@ -1,0 +1,577 @@
+//! The task that owns the `Swarm`: routes requests and responses, gossip in and out,
+//! connections and discovery; everything slow is spawned.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::pin::Pin;
+use std::time::Duration;
+
+use futures_core::Stream;
+use libp2p::core::ConnectedPoint;
+use libp2p::futures::StreamExt;
+use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, TopicHash};
+use libp2p::identity::Keypair;
+use libp2p::request_response::{self, OutboundRequestId};
+use libp2p::swarm::SwarmEvent;
+use libp2p::swarm::dial_opts::DialOpts;
+use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, mdns, noise, tcp, yamux};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+use super::behaviour::{Behaviour, BehaviourEvent, MAX_GOSSIP, topic_score};
+use super::peers::Peers;
+use super::wire::{Request, Response, Tag};
+use super::{Command, NetConfig, NetError, Network, catch_up, proof, serve};
+use crate::api::Event;
+use crate::envelope::Envelope;
+use crate::ids::GroupId;
+use crate::node::GroupKeys;
+use crate::{IngestError, Ingested, Node};
+
+/// Gossip envelopes being validated at once; more are ignored (catch-up repairs).
+const MAX_VALIDATING: usize = 1024;
+/// How long to wait for the listen addresses at start.
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+type BoxStream<T> = Pin<Box<dyn Stream<Item = T> + Send>>;
+
+pub(super) struct EventLoop {
+    swarm: Swarm<Behaviour>,
+    node: Node,
+    me: PeerId,
+    commands: mpsc::Receiver<Command>,
+    cancel: CancellationToken,
+    catch_up_every: Duration,
+    groups: Vec<GroupKeys>,
+    topics: HashMap<TopicHash, GroupId>,
+    tags: HashMap<Tag, GroupId>,
+    peers: Peers,
+    pending: HashMap<OutboundRequestId, oneshot::Sender<Result<Response, String>>>,
+    /// The nonce this device answered each peer's hello with, awaiting its proofs.
+    hello_nonces: HashMap<PeerId, [u8; 32]>,
+    /// Catch-ups running, so one (peer, group) never runs twice at once.
+    catching_up: HashSet<(PeerId, GroupId)>,
+    validating: usize,
+    outgoing: BoxStream<Vec<u8>>,
+    events: BoxStream<Event>,
+}
+
+impl EventLoop {
+    pub(super) async fn new(
+        node: Node,
+        config: &NetConfig,
+        commands: mpsc::Receiver<Command>,
+        cancel: CancellationToken,
+    ) -> Result<(EventLoop, PeerId, Vec<Multiaddr>), NetError> {
+        let mut seed = node.transport_seed()?;
+        let key = Keypair::ed25519_from_bytes(&mut seed)
+            .map_err(|e| NetError::Config(format!("the transport key is unusable: {e}")))?;
+        let me = key.public().to_peer_id();
+        let use_mdns = config.mdns;
+        let mut swarm = SwarmBuilder::with_existing_identity(key)
+            .with_tokio()
+            .with_tcp(
+                tcp::Config::default().nodelay(true),
+                noise::Config::new,
+                yamux::Config::default,
+            )
+            .map_err(|e| NetError::Config(e.to_string()))?
+            .with_quic()
+            .with_behaviour(|key| {
+                Behaviour::new(key, use_mdns)
+                    .map_err(|e| Box::<dyn std::error::Error + Send + Sync>::from(e.to_string()))
+            })
+            .map_err(|e| NetError::Config(e.to_string()))?
+            .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
+            .build();
+        for address in &config.listen {
+            swarm
+                .listen_on(address.clone())
+                .map_err(|e| NetError::Listen {
+                    address: address.clone(),
+                    reason: e.to_string(),
+                })?;
+        }
+        // Wait until every listener reported its address (port 0 becomes a port).
+        let mut listen = Vec::new();
+        let deadline = tokio::time::Instant::now() + LISTEN_TIMEOUT;
+        let mut open = config.listen.len();
+        while open > 0 {
+            let event = tokio::time::timeout_at(deadline, swarm.select_next_some())
+                .await
+                .map_err(|_| NetError::Config("the listeners did not start in time".into()))?;
+            match event {
+                SwarmEvent::NewListenAddr { address, .. } => {
+                    listen.push(address.with_p2p(me).unwrap_or_else(|a| a));
+                    open -= 1;
+                }
+                SwarmEvent::ListenerError { error, .. }
+                | SwarmEvent::ListenerClosed {
+                    reason: Err(error), ..
+                } => {
+                    return Err(NetError::Transport(error));
+                }
+                _ => {}
+            }
+        }
+        for address in &config.dial {
+            if let Err(e) = swarm.dial(address.clone()) {
+                warn!(%address, "cannot dial: {e}");
+            }
+        }
+        let outgoing: BoxStream<Vec<u8>> = Box::pin(node.outgoing());
+        let events: BoxStream<Event> = Box::pin(node.events());
+        let mut event_loop = EventLoop {
+            swarm,
+            node,
+            me,
+            commands,
+            cancel,
+            catch_up_every: config.catch_up_every,
+            groups: Vec::new(),
+            topics: HashMap::new(),
+            tags: HashMap::new(),
+            peers: Peers::default(),
+            pending: HashMap::new(),
+            hello_nonces: HashMap::new(),
+            catching_up: HashSet::new(),
+            validating: 0,
+            outgoing,
+            events,
+        };
+        event_loop.refresh_groups();
+        Ok((event_loop, me, listen))
+    }
+
+    pub(super) async fn run(mut self, network: Network) {
+        let mut tick = tokio::time::interval(self.catch_up_every);
+        tick.tick().await;
+        loop {
+            tokio::select! {
+                () = self.cancel.cancelled() => break,
+                event = self.swarm.select_next_some() => self.on_swarm(event, &network),
+                Some(command) = self.commands.recv() => self.on_command(command, &network),
+                Some(envelope) = self.outgoing.next() => self.publish(&envelope),
+                Some(event) = self.events.next() => {
+                    if matches!(event, Event::GroupChanged { .. } | Event::Lagged { .. }) {
+                        self.on_groups_changed(&network);
+                    }
+                }
+                _ = tick.tick() => self.catch_up_everyone(&network),
+            }
+        }
+        info!("network stopped");
+    }
+
+    /// Reloads the groups and their keys; subscribes to new epochs' topics.
+    fn refresh_groups(&mut self) -> bool {
+        let groups = match self.node.group_keys() {
+            Ok(groups) => groups,
+            Err(e) => {
+                warn!("cannot read the groups: {e}");
+                return false;
+            }
+        };
+        let before: BTreeSet<GroupId> = self.groups.iter().map(|g| g.group).collect();
+        let after: BTreeSet<GroupId> = groups.iter().map(|g| g.group).collect();
+        let mut wanted = HashMap::new();
+        for (name, group, _) in proof::topics(&groups) {
+            let topic = IdentTopic::new(name);
+            wanted.insert(topic.hash(), (topic, group));
+        }
+        let gone: Vec<TopicHash> = self
+            .topics
+            .keys()
+            .filter(|t| !wanted.contains_key(t))
+            .cloned()
+            .collect();
+        for hash in gone {
+            self.topics.remove(&hash);
+            self.swarm
+                .behaviour_mut()
+                .gossipsub
+                .unsubscribe(&IdentTopic::new(hash.into_string()));
+        }
+        for (hash, (topic, group)) in wanted {
+            if self.topics.contains_key(&hash) {
+                continue;
+            }
+            let gossip = &mut self.swarm.behaviour_mut().gossipsub;
+            if let Err(e) = gossip.set_topic_params(topic.clone(), topic_score()) {
+                warn!("topic scoring refused: {e}");
+            }
+            if let Err(e) = gossip.subscribe(&topic) {
+                warn!("cannot subscribe: {e}");
+                continue;
+            }
+            self.topics.insert(hash, group);
+        }
+        self.tags = groups
+            .iter()
+            .map(|g| (proof::tag(&g.group), g.group))
+            .collect();
+        self.groups = groups;
+        before != after
+    }
+
+    fn on_groups_changed(&mut self, network: &Network) {
+        if self.refresh_groups() {
+            // A group joined or left: prove memberships again to everyone connected.
+            for peer in self.peers.connected() {
+                self.spawn_hello(peer, network);
+            }
+        }
+    }
+
+    fn on_swarm(&mut self, event: SwarmEvent<BehaviourEvent>, network: &Network) {
+        match event {
+            SwarmEvent::ConnectionEstablished {
+                peer_id,
+                connection_id,
+                endpoint,
+                ..
+            } => {
+                let address = match &endpoint {
+                    ConnectedPoint::Dialer { address, .. } => address.clone(),
+                    ConnectedPoint::Listener { send_back_addr, .. } => send_back_addr.clone(),
+                };
+                debug!(%peer_id, %address, "connected");
+                let first = self.peers.connected_on(peer_id, connection_id, address);
+                if first && endpoint.is_dialer() {
+                    self.spawn_hello(peer_id, network);
+                }
+            }
+            SwarmEvent::ConnectionClosed {
+                peer_id,
+                connection_id,
+                num_established,
+                ..
+            } => {
+                self.peers
+                    .closed(peer_id, connection_id, num_established == 0);
+                if num_established == 0 {
+                    self.hello_nonces.remove(&peer_id);
+                }
+            }
+            SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
+                debug!(?peer_id, "dial failed: {error}");
+            }
+            SwarmEvent::Behaviour(event) => self.on_behaviour(event, network),
+            _ => {}
+        }
+    }
+
+    fn on_behaviour(&mut self, event: BehaviourEvent, network: &Network) {
+        match event {
+            BehaviourEvent::Mdns(mdns::Event::Discovered(found)) => {
+                for (peer, address) in found {
+                    self.peers.found_on_lan(peer, &address);
+                    if peer != self.me && !self.swarm.is_connected(&peer) {
+                        let dial = DialOpts::peer_id(peer).addresses(vec![address]).build();
+                        if let Err(e) = self.swarm.dial(dial) {
+                            debug!(%peer, "cannot dial: {e}");
+                        }
+                    }
+                }
+            }
+            BehaviourEvent::Gossipsub(gossipsub::Event::Message {
+                propagation_source,
+                message_id,
+                message,
+            }) => self.validate(propagation_source, message_id, message, network),
+            BehaviourEvent::Sync(request_response::Event::Message { peer, message, .. }) => {
+                self.peers.heard(peer);
+                match message {
+                    request_response::Message::Request {
+                        request, channel, ..
+                    } => self.on_request(peer, request, channel, network),
+                    request_response::Message::Response {
+                        request_id,
+                        response,
+                    } => {
+                        if let Some(reply) = self.pending.remove(&request_id) {
+                            let _ = reply.send(Ok(response));
+                        }
+                    }
+                }
+            }
+            BehaviourEvent::Sync(request_response::Event::OutboundFailure {
+                request_id,
+                error,
+                ..
+            }) => {
+                if let Some(reply) = self.pending.remove(&request_id) {
+                    let _ = reply.send(Err(error.to_string()));
+                }
+            }
+            BehaviourEvent::Sync(request_response::Event::InboundFailure {
+                peer, error, ..
+            }) => {
+                debug!(%peer, "a request from this peer failed: {error}");
+            }
+            BehaviourEvent::Ping(libp2p::ping::Event {
+                peer,
+                result: Ok(_),
+                ..
+            }) => self.peers.heard(peer),
+            _ => {}
+        }
+    }
+
+    fn on_request(
+        &mut self,
+        peer: PeerId,
+        request: Request,
+        channel: request_response::ResponseChannel<Response>,
+        network: &Network,
+    ) {
+        let response = match request {
+            Request::Hello { nonce } => {
+                let mine = crate::crypto::random_array();
+                self.hello_nonces.insert(peer, mine);
+                Response::Hello {
+                    proofs: proof::prove(&self.groups, &nonce, &self.me, &peer),
+                    nonce: mine,
+                }
+            }
+            Request::Prove { proofs } => match self.hello_nonces.remove(&peer) {
+                Some(nonce) => {
+                    let groups = proof::verify(&self.groups, &proofs, &nonce, &peer, &self.me);
+                    self.on_proven(peer, groups, network);
+                    Response::Proven
+                }
+                None => Response::Refused("say hello first".into()),
+            },
+            Request::Summary { tag, .. } | Request::Fetch { tag, .. } => {
+                let Some(group) = self.tags.get(&tag).copied() else {
+                    let _ = self
+                        .swarm
+                        .behaviour_mut()
+                        .sync
+                        .send_response(channel, Response::Refused("no such group here".into()));
+                    return;
+                };
+                if !self.peers.proved(&peer, &group) {
+                    Response::Refused("prove membership first".into())
+                } else {
+                    serve::spawn(network.clone(), group, request, channel);
+                    return;
+                }
+            }
+            Request::JoinHello { .. } | Request::Join(_) => {
+                serve::spawn_join(network.clone(), peer, request, channel);
+                return;
+            }
+        };
+        let _ = self
+            .swarm
+            .behaviour_mut()
+            .sync
+            .send_response(channel, response);
+    }
+
+    fn on_proven(&mut self, peer: PeerId, groups: BTreeSet<GroupId>, network: &Network) {
+        debug!(%peer, groups = groups.len(), "proven");
+        for group in self.peers.set_proven(peer, groups) {
+            self.spawn_catch_up(peer, group, network);
+        }
+    }
+
+    fn on_command(&mut self, command: Command, network: &Network) {
+        match command {
+            Command::Request {
+                peer,
+                request,
+                reply,
+            } => {
+                let id = self.swarm.behaviour_mut().sync.send_request(&peer, request);
+                self.pending.insert(id, reply);
+            }
+            Command::Respond { channel, response } => {
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .sync
+                    .send_response(channel, response);
+            }
+            Command::Validated {
+                message,
+                source,
+                acceptance,
+            } => {
+                self.validating = self.validating.saturating_sub(1);
+                let _ = self
+                    .swarm
+                    .behaviour_mut()
+                    .gossipsub
+                    .report_message_validation_result(&message, &source, acceptance);
+            }
+            Command::Proven { peer, groups } => self.on_proven(peer, groups, network),
+            Command::Compared {
+                peer,
+                group,
+                theirs,
+            } => self.peers.compared(peer, group, theirs),
+            Command::CatchUpDone { peer, group } => {
+                self.catching_up.remove(&(peer, group));
+            }
+            Command::CatchUp { peer, group } => self.spawn_catch_up(peer, group, network),
+            Command::GroupsChanged => self.on_groups_changed(network),
+            Command::Dial(address) => {
+                if let Err(e) = self.swarm.dial(address.clone()) {
+                    debug!(%address, "cannot dial: {e}");
+                }
+            }
+            Command::Connected(reply) => {
+                let _ = reply.send(self.peers.connected());
+            }
+            Command::Pairs(reply) => {
+                let _ = reply.send(self.peers.proven_pairs());
+            }
+            Command::Status(reply) => {
+                let _ = reply.send(self.peers.snapshot());
+            }
+        }
+    }
+
+    fn spawn_hello(&self, peer: PeerId, network: &Network) {
+        let network = network.clone();
+        let me = self.me;
+        tokio::spawn(async move {
+            if let Err(e) = catch_up::hello(&network, me, peer).await {
+                debug!(%peer, "membership proof failed: {e}");
+            }
+        });
+    }
+
+    fn spawn_catch_up(&mut self, peer: PeerId, group: GroupId, network: &Network) {
+        if !self.catching_up.insert((peer, group)) {
+            return;
+        }
+        let network = network.clone();
+        tokio::spawn(async move {
+            if let Err(e) = catch_up::run(&network, peer, group).await {
+                debug!(%peer, "catch-up failed: {e}");
+            }
+            let _ = network.send(Command::CatchUpDone { peer, group }).await;
+        });
+    }
+
+    fn catch_up_everyone(&mut self, network: &Network) {
+        for (peer, group) in self.peers.proven_pairs() {
+            self.spawn_catch_up(peer, group, network);
+        }
+    }
+
+    /// Publishes an envelope this device sealed on its group's topic for that epoch.
+    fn publish(&mut self, envelope: &[u8]) {
+        if envelope.len() > MAX_GOSSIP {
+            return; // Catch-up carries it.
+        }
+        let Ok(parsed) = Envelope::decode(envelope) else {
+            return;
+        };
+        let header = parsed.header();
+        let Some(group) = self.tags.get(&header.group_tag).copied() else {
+            // A group this device just created or joined: reload and try again.
+            self.refresh_groups();
+            if !self.tags.contains_key(&header.group_tag) {
+                return;
+            }
+            return self.publish(envelope);
+        };
+        let Some(topic) = self.groups.iter().find(|g| g.group == group).and_then(|g| {
+            g.epochs
+                .iter()
+                .find(|(e, _)| *e == header.epoch)
+                .map(|(_, key)| proof::topic(key, &group))
+        }) else {
+            self.refresh_groups();
+            return;
+        };
+        match self
+            .swarm
+            .behaviour_mut()
+            .gossipsub
+            .publish(IdentTopic::new(topic), envelope.to_vec())
+        {
+            Ok(_) => {}
+            // Nobody subscribed yet: catch-up will carry it.
+            Err(gossipsub::PublishError::NoPeersSubscribedToTopic) => {}
+            Err(e) => debug!("publish failed: {e}"),
+        }
+    }
+
+    /// Hands a gossip envelope to the node; the verdict decides whether it is forwarded.
+    fn validate(
+        &mut self,
+        source: PeerId,
+        id: gossipsub::MessageId,
+        message: gossipsub::Message,
+        network: &Network,
+    ) {
+        let group = self.topics.get(&message.topic).copied();
+        if self.validating >= MAX_VALIDATING || group.is_none() {
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .gossipsub
+                .report_message_validation_result(&id, &source, MessageAcceptance::Ignore);
+            return;
+        }
+        self.validating += 1;
+        self.peers.heard(source);
+        let network = network.clone();
+        tokio::spawn(async move {
+            let node = network.node().clone();
+            let data = message.data;
+            let received = tokio::task::spawn_blocking(move || node.receive(&data)).await;
+            let outcome = match received {
+                Ok(future) => future.await,
+                Err(_) => Err(IngestError::Local(crate::api::ApiError::new(
+                    crate::api::ErrorKind::Storage,
+                    "the ingest task failed",
+                ))),
+            };
+            let acceptance = match &outcome {
+                Ok(Ingested::Applied(_)) => MessageAcceptance::Accept,
+                Ok(Ingested::Duplicate) => MessageAcceptance::Ignore,
+                Ok(Ingested::Pending) | Err(IngestError::UnknownAuthor { .. }) => {
+                    // It depends on something this device lacks: fetch it from the peer
+                    // that sent it.
+                    if let Some(group) = group {
+                        let _ = network
+                            .send(Command::CatchUp {
+                                peer: source,
+                                group,
+                            })
+                            .await;
+                    }
+                    MessageAcceptance::Ignore
+                }
+                Err(e) => acceptance_of(e),
+            };
+            let _ = network
+                .send(Command::Validated {
+                    message: id,
+                    source,
+                    acceptance,
+                })
+                .await;
+        });
+    }
+}
+
+/// Forged, malformed or rule-breaking envelopes are rejected (their sender is scored
+/// down); envelopes that may be fine for someone else, or later, are ignored.
+fn acceptance_of(error: &IngestError) -> MessageAcceptance {
+    match error {
+        IngestError::Envelope(_)
+        | IngestError::AboveCutoff { .. }
+        | IngestError::OpAuthor
+        | IngestError::Snapshot
+        | IngestError::Authorship(_)
+        | IngestError::Changes(_) => MessageAcceptance::Reject,
+        _ => MessageAcceptance::Ignore,
+    }
+}

@@ -1,0 +1,241 @@
+//! What the event loop knows of each peer: connections and how they run, which groups
+//! it proved, and the version vectors last compared with it — the material of
+//! `plenum status`.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use libp2p::multiaddr::Protocol;
+use libp2p::swarm::ConnectionId;
+use libp2p::{Multiaddr, PeerId};
+
+use crate::Node;
+use crate::api::{DocSyncView, PeerPath, PeerStatus, SyncState};
+use crate::ids::GroupId;
+use crate::sync::{DocSync, VersionVector};
+use crate::time::Timestamp;
+
+/// Peers remembered: connected ones always, others up to this many (oldest dropped).
+const MAX_REMEMBERED: usize = 1024;
+
+#[derive(Default)]
+pub(super) struct Peers {
+    peers: HashMap<PeerId, Peer>,
+}
+
+#[derive(Clone, Default)]
+struct Peer {
+    connections: BTreeMap<ConnectionId, Multiaddr>,
+    lan: bool,
+    last_seen: Option<Timestamp>,
+    proven: BTreeSet<GroupId>,
+    compared: HashMap<GroupId, (VersionVector, Timestamp)>,
+}
+
+/// A copy of what is known, for a status answer.
+pub(super) struct Snapshot {
+    peers: Vec<(PeerId, Peer)>,
+}
+
+fn is_private(address: &Multiaddr) -> Option<bool> {
+    address.iter().find_map(|p| match p {
+        Protocol::Ip4(ip) => Some(ip.is_private() || ip.is_loopback() || ip.is_link_local()),
+        Protocol::Ip6(ip) => Some(
+            ip.is_loopback()
+                || (ip.segments()[0] & 0xfe00) == 0xfc00
+                || (ip.segments()[0] & 0xffc0) == 0xfe80,
+        ),
+        _ => None,
+    })
+}
+
+impl Peers {
+    /// Records a connection; true when it is the peer's first.
+    pub(super) fn connected_on(
+        &mut self,
+        peer: PeerId,
+        id: ConnectionId,
+        address: Multiaddr,
+    ) -> bool {
+        self.trim();
+        let entry = self.peers.entry(peer).or_default();
+        let first = entry.connections.is_empty();
+        entry.connections.insert(id, address);
+        entry.last_seen = Some(Timestamp::now());
+        first
+    }
+
+    pub(super) fn closed(&mut self, peer: PeerId, id: ConnectionId, last: bool) {
+        if let Some(entry) = self.peers.get_mut(&peer) {
+            entry.connections.remove(&id);
+            entry.last_seen = Some(Timestamp::now());
+            if last {
+                entry.proven.clear();
+            }
+        }
+    }
+
+    pub(super) fn found_on_lan(&mut self, peer: PeerId, _address: &Multiaddr) {
+        self.trim();
+        self.peers.entry(peer).or_default().lan = true;
+    }
+
+    pub(super) fn heard(&mut self, peer: PeerId) {
+        if let Some(entry) = self.peers.get_mut(&peer) {
+            entry.last_seen = Some(Timestamp::now());
+        }
+    }
+
+    /// Sets the groups a peer proved; returns them (catch-up runs for each).
+    pub(super) fn set_proven(&mut self, peer: PeerId, groups: BTreeSet<GroupId>) -> Vec<GroupId> {
+        let entry = self.peers.entry(peer).or_default();
+        entry.proven.extend(groups.iter().copied());
+        groups.into_iter().collect()
+    }
+
+    pub(super) fn proved(&self, peer: &PeerId, group: &GroupId) -> bool {
+        self.peers
+            .get(peer)
+            .is_some_and(|p| p.proven.contains(group))
+    }
+
+    pub(super) fn compared(&mut self, peer: PeerId, group: GroupId, theirs: VersionVector) {
+        let entry = self.peers.entry(peer).or_default();
+        entry.compared.insert(group, (theirs, Timestamp::now()));
+        entry.last_seen = Some(Timestamp::now());
+    }
+
+    pub(super) fn connected(&self) -> Vec<PeerId> {
+        self.peers
+            .iter()
+            .filter(|(_, p)| !p.connections.is_empty())
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Every connected peer with each group it proved.
+    pub(super) fn proven_pairs(&self) -> Vec<(PeerId, GroupId)> {
+        self.peers
+            .iter()
+            .filter(|(_, p)| !p.connections.is_empty())
+            .flat_map(|(id, p)| p.proven.iter().map(move |g| (*id, *g)))
+            .collect()
+    }
+
+    pub(super) fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            peers: self.peers.iter().map(|(id, p)| (*id, p.clone())).collect(),
+        }
+    }
+
+    /// Forgets the longest-unseen disconnected peer when the table is full.
+    fn trim(&mut self) {
+        if self.peers.len() < MAX_REMEMBERED {
+            return;
+        }
+        if let Some(oldest) = self
+            .peers
+            .iter()
+            .filter(|(_, p)| p.connections.is_empty())
+            .min_by_key(|(_, p)| p.last_seen)
+            .map(|(id, _)| *id)
+        {
+            self.peers.remove(&oldest);
+        }
+    }
+}
+
+/// The Ed25519 transport key inside a PeerId, when it has one.
+pub(super) fn transport_key(peer: &PeerId) -> Option<[u8; 32]> {
+    let key = libp2p::identity::PublicKey::try_decode_protobuf(peer.as_ref().digest()).ok()?;
+    Some(key.try_into_ed25519().ok()?.to_bytes())
+}
+
+fn state_of(sync: DocSync) -> SyncState {
+    match sync {
+        DocSync::InSync => SyncState::InSync,
+        DocSync::Behind(n) => SyncState::Behind { envelopes: n },
+        DocSync::Ahead(n) => SyncState::PeerBehind { envelopes: n },
+        DocSync::Both { behind, ahead } => SyncState::Diverged {
+            behind,
+            peer_behind: ahead,
+        },
+    }
+}
+
+impl Snapshot {
+    /// The peers of `group`: those that proved it now, those it was compared with, and
+    /// members' devices seen before.
+    pub(super) async fn group_peers(&self, node: &Node, group: &GroupId) -> Vec<PeerStatus> {
+        let mine = node.version_vector(group).ok();
+        let mut out = Vec::new();
+        for (id, peer) in &self.peers {
+            let key = transport_key(id);
+            let member = match key {
+                Some(key) => node.member_by_peer(group, &key).ok().flatten(),
+                None => None,
+            };
+            let compared = peer.compared.get(group);
+            if !peer.proven.contains(group) && compared.is_none() && member.is_none() {
+                continue;
+            }
+            let connected = !peer.connections.is_empty();
+            let address = peer.connections.values().next().cloned();
+            let path = address.as_ref().map(|a| {
+                if peer.lan || is_private(a).unwrap_or(false) {
+                    PeerPath::Lan
+                } else {
+                    PeerPath::Direct
+                }
+            });
+            let mut docs = Vec::new();
+            if let (Some((theirs, _)), Some(mine)) = (compared, &mine) {
+                for (doc, sync) in mine.compare(theirs) {
+                    docs.push(DocSyncView {
+                        doc,
+                        label: node.doc_label(group, &doc).await,
+                        state: state_of(sync),
+                    });
+                }
+            }
+            out.push(PeerStatus {
+                peer_id: id.to_string(),
+                member: member.as_ref().map(|(m, _)| *m),
+                name: member.map(|(_, n)| n),
+                connected,
+                path: if connected { path } else { None },
+                address: if connected {
+                    address.map(|a| a.to_string())
+                } else {
+                    None
+                },
+                last_seen: peer.last_seen,
+                compared_at: compared.map(|(_, at)| *at),
+                docs,
+            });
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name).then(a.peer_id.cmp(&b.peer_id)));
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn private_and_loopback_addresses_count_as_lan() {
+        let lan: Multiaddr = "/ip4/10.1.2.3/tcp/4001".parse().expect("addr");
+        let local: Multiaddr = "/ip4/127.0.0.1/udp/1/quic-v1".parse().expect("addr");
+        let public: Multiaddr = "/ip4/192.0.2.1/tcp/4001".parse().expect("addr");
+        assert_eq!(is_private(&lan), Some(true));
+        assert_eq!(is_private(&local), Some(true));
+        assert_eq!(is_private(&public), Some(false));
+    }
+
+    #[test]
+    fn a_peer_id_gives_back_its_transport_key() {
+        let key = libp2p::identity::Keypair::generate_ed25519();
+        let expected = key.public().try_into_ed25519().expect("ed25519").to_bytes();
+        assert_eq!(transport_key(&key.public().to_peer_id()), Some(expected));
+    }
+}

@@ -1,0 +1,142 @@
+//! What the network layer reads from the node: the transport identity, each group's
+//! epoch keys (for membership proofs and gossip topics), invites by public key, and
+//! who a peer is. Crate-internal: front ends never see keys.
+
+use crate::api::{ApiError, GroupStatus, Request, Response, StatusView};
+use crate::crypto::SecretKey;
+use crate::group::directory_doc;
+use crate::group::membership_doc;
+use crate::ids::{DocId, GroupId, Hash, MemberId};
+
+use super::Node;
+use super::engine::{State, integrity};
+
+/// Epoch keys a device proves membership and subscribes with, newest first: the current
+/// one and a few before it, so peers a rotation behind still find each other.
+const PROOF_EPOCHS: usize = 3;
+
+/// One group as the network layer sees it.
+pub(crate) struct GroupKeys {
+    pub(crate) group: GroupId,
+    /// The current epoch first, then older ones this device holds, at most
+    /// [`PROOF_EPOCHS`].
+    pub(crate) epochs: Vec<(Hash, SecretKey)>,
+}
+
+impl Node {
+    /// The transport secret key seed (Ed25519), from which the libp2p identity derives.
+    pub(crate) fn transport_seed(&self) -> Result<[u8; 32], ApiError> {
+        Ok(*self.lock()?.profile.transport_seed())
+    }
+
+    /// Sets the addresses invite links carry (at most three, binary multiaddrs).
+    pub(crate) fn set_invite_addresses(&self, addresses: Vec<Vec<u8>>) -> Result<(), ApiError> {
+        self.lock()?.invite_addresses = addresses;
+        Ok(())
+    }
+
+    /// Every group with the epoch keys this device holds.
+    pub(crate) fn group_keys(&self) -> Result<Vec<GroupKeys>, ApiError> {
+        let state = self.lock()?;
+        let mut out = Vec::new();
+        for (id, record) in &state.groups {
+            let mut epochs = Vec::new();
+            for epoch in record.state.epochs.iter().rev() {
+                if let Some(key) = record.secrets.epoch_key(epoch) {
+                    epochs.push((*epoch, key));
+                    if epochs.len() == PROOF_EPOCHS {
+                        break;
+                    }
+                }
+            }
+            out.push(GroupKeys { group: *id, epochs });
+        }
+        Ok(out)
+    }
+
+    /// The group with an open invite whose public key is `invite_key`.
+    pub(crate) fn group_of_invite(
+        &self,
+        invite_key: &[u8; 32],
+    ) -> Result<Option<GroupId>, ApiError> {
+        let state = self.lock()?;
+        Ok(state
+            .groups
+            .values()
+            .find(|r| r.state.invites.values().any(|i| &i.key == invite_key))
+            .map(|r| r.state.id))
+    }
+
+    /// The member of `group` whose device has transport key `peer`, with its name.
+    pub(crate) fn member_by_peer(
+        &self,
+        group: &GroupId,
+        peer: &[u8; 32],
+    ) -> Result<Option<(MemberId, String)>, ApiError> {
+        let state = self.lock()?;
+        Ok(state.groups.get(group).and_then(|r| {
+            r.state
+                .members
+                .values()
+                .find(|m| &m.info.peer == peer)
+                .map(|m| (m.info.id, m.info.name.clone()))
+        }))
+    }
+
+    /// A name for a document of `group`, for people reading the status.
+    pub(crate) async fn doc_label(&self, group: &GroupId, doc: &DocId) -> String {
+        if *doc == membership_doc(group) {
+            return "membership log".into();
+        }
+        if *doc == directory_doc(group) {
+            return "directory".into();
+        }
+        let gid = group.to_string();
+        for request in [
+            Request::PadList { group: gid.clone() },
+            Request::BoardList { group: gid.clone() },
+        ] {
+            if let Ok(Response::Docs(docs)) = self.call(request).await
+                && let Some(d) = docs.iter().find(|d| d.id == *doc)
+            {
+                return d.name.clone();
+            }
+        }
+        if let Ok(Response::Channels(channels)) =
+            self.call(Request::ChannelList { group: gid }).await
+            && let Some(c) = channels
+                .iter()
+                .find(|c| c.segments.iter().any(|s| s.doc == *doc))
+        {
+            return format!("#{}", c.name);
+        }
+        format!("document {}", doc.short())
+    }
+}
+
+impl State {
+    /// Each group's status as the store alone knows it: no peers. The network layer
+    /// starts from this and adds what it knows of peers.
+    pub(super) fn offline_status(&mut self, group: Option<&str>) -> Result<Response, ApiError> {
+        let only = group.map(|g| self.resolve_group(g)).transpose()?;
+        let Response::Groups(groups) = self.group_list()? else {
+            return Err(integrity("the group list has an unexpected shape"));
+        };
+        let groups = groups
+            .into_iter()
+            .filter(|g| only.is_none_or(|id| id == g.id))
+            .map(|g| GroupStatus {
+                id: g.id,
+                name: g.name,
+                forks: g.forks,
+                peers: Vec::new(),
+            })
+            .collect();
+        Ok(Response::Status(StatusView {
+            online: false,
+            peer_id: None,
+            listen: Vec::new(),
+            groups,
+        }))
+    }
+}

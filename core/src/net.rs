@@ -26,6 +26,7 @@
 //! # Ok(()) }
 //! ```
 
+mod address_book;
 mod behaviour;
 mod catch_up;
 mod event_loop;
@@ -221,6 +222,7 @@ impl Network {
     /// copies stand. Connected peers are compared afresh first (bounded by a few
     /// seconds), so "in sync" is never a stale claim.
     pub async fn status(&self, group: Option<&str>) -> Result<StatusView, ApiError> {
+        self.node.settle().await;
         catch_up::refresh_all(self).await;
         let Response::Status(mut view) = self
             .node

@@ -8,6 +8,7 @@ mod integration {
     mod groups;
     mod local_api;
     mod net_loopback;
+    mod net_reconnect;
     mod netns_lab;
     mod offline;
 }

@@ -18,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
+use super::address_book::AddressBook;
 use super::behaviour::{Behaviour, BehaviourEvent, MAX_GOSSIP, topic_score};
 use super::peers::Peers;
 use super::wire::{Request, Response, Tag};
@@ -30,6 +31,8 @@ use crate::{IngestError, Ingested, Node};
 
 /// Gossip envelopes being validated at once; more are ignored (catch-up repairs).
 const MAX_VALIDATING: usize = 1024;
+/// How often peers in the address book that are away are considered for a redial.
+const REDIAL_EVERY: Duration = Duration::from_secs(2);
 /// How long to wait for the listen addresses at start.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -52,6 +55,7 @@ pub(super) struct EventLoop {
     /// Catch-ups running, so one (peer, group) never runs twice at once.
     catching_up: HashSet<(PeerId, GroupId)>,
     validating: usize,
+    book: AddressBook,
     outgoing: BoxStream<Vec<u8>>,
     events: BoxStream<Event>,
 }
@@ -119,6 +123,10 @@ impl EventLoop {
                 warn!(%address, "cannot dial: {e}");
             }
         }
+        let book = node
+            .address_book()?
+            .map(|bytes| AddressBook::decode(&bytes))
+            .unwrap_or_default();
         let outgoing: BoxStream<Vec<u8>> = Box::pin(node.outgoing());
         let events: BoxStream<Event> = Box::pin(node.events());
         let mut event_loop = EventLoop {
@@ -136,6 +144,7 @@ impl EventLoop {
             hello_nonces: HashMap::new(),
             catching_up: HashSet::new(),
             validating: 0,
+            book,
             outgoing,
             events,
         };
@@ -146,6 +155,7 @@ impl EventLoop {
     pub(super) async fn run(mut self, network: Network) {
         let mut tick = tokio::time::interval(self.catch_up_every);
         tick.tick().await;
+        let mut redial = tokio::time::interval(REDIAL_EVERY);
         loop {
             tokio::select! {
                 () = self.cancel.cancelled() => break,
@@ -158,6 +168,7 @@ impl EventLoop {
                     }
                 }
                 _ = tick.tick() => self.catch_up_everyone(&network),
+                _ = redial.tick() => self.redial(),
             }
         }
         info!("network stopped");
@@ -237,6 +248,7 @@ impl EventLoop {
                 };
                 debug!(%peer_id, %address, "connected");
                 let first = self.peers.connected_on(peer_id, connection_id, address);
+                self.book.connected(&peer_id);
                 if first && endpoint.is_dialer() {
                     self.spawn_hello(peer_id, network);
                 }
@@ -272,6 +284,13 @@ impl EventLoop {
                             debug!(%peer, "cannot dial: {e}");
                         }
                     }
+                }
+            }
+            BehaviourEvent::Identify(libp2p::identify::Event::Received { peer_id, info, .. }) => {
+                let addresses = reachable(&info.listen_addrs);
+                self.peers.identified(peer_id, addresses.clone());
+                if self.peers.proved_any(&peer_id) {
+                    self.book.learn(peer_id, &addresses);
                 }
             }
             BehaviourEvent::Gossipsub(gossipsub::Event::Message {
@@ -372,6 +391,10 @@ impl EventLoop {
 
     fn on_proven(&mut self, peer: PeerId, groups: BTreeSet<GroupId>, network: &Network) {
         debug!(%peer, groups = groups.len(), "proven");
+        if !groups.is_empty() {
+            let addresses = self.peers.listen_addrs(&peer);
+            self.book.learn(peer, &addresses);
+        }
         for group in self.peers.set_proven(peer, groups) {
             self.spawn_catch_up(peer, group, network);
         }
@@ -460,6 +483,23 @@ impl EventLoop {
     fn catch_up_everyone(&mut self, network: &Network) {
         for (peer, group) in self.peers.proven_pairs() {
             self.spawn_catch_up(peer, group, network);
+        }
+    }
+
+    /// Dials the group peers that are away once their backoff is over, and saves the
+    /// address book when it changed.
+    fn redial(&mut self) {
+        let swarm = &self.swarm;
+        for (peer, addresses) in self.book.due(|p| swarm.is_connected(p)) {
+            let dial = DialOpts::peer_id(peer).addresses(addresses).build();
+            if let Err(e) = self.swarm.dial(dial) {
+                debug!(%peer, "cannot redial: {e}");
+            }
+        }
+        if self.book.take_changed()
+            && let Err(e) = self.node.save_address_book(self.book.encode())
+        {
+            warn!("cannot save the address book: {e}");
         }
     }
 
@@ -559,6 +599,24 @@ impl EventLoop {
                 })
                 .await;
         });
+    }
+}
+
+/// The addresses worth redialing: loopback only when there is nothing else (a peer on
+/// another machine is never at this machine's 127.0.0.1).
+fn reachable(addresses: &[Multiaddr]) -> Vec<Multiaddr> {
+    let loopback = |a: &Multiaddr| {
+        a.iter().any(|p| match p {
+            libp2p::multiaddr::Protocol::Ip4(ip) => ip.is_loopback(),
+            libp2p::multiaddr::Protocol::Ip6(ip) => ip.is_loopback(),
+            _ => false,
+        })
+    };
+    let outside: Vec<Multiaddr> = addresses.iter().filter(|a| !loopback(a)).cloned().collect();
+    if outside.is_empty() {
+        addresses.to_vec()
+    } else {
+        outside
     }
 }
 

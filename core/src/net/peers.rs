@@ -28,6 +28,7 @@ struct Peer {
     lan: bool,
     last_seen: Option<Timestamp>,
     proven: BTreeSet<GroupId>,
+    listen: Vec<Multiaddr>,
     compared: HashMap<GroupId, (VersionVector, Timestamp)>,
 }
 
@@ -90,6 +91,20 @@ impl Peers {
         let entry = self.peers.entry(peer).or_default();
         entry.proven.extend(groups.iter().copied());
         groups.into_iter().collect()
+    }
+
+    pub(super) fn identified(&mut self, peer: PeerId, listen: Vec<Multiaddr>) {
+        if let Some(entry) = self.peers.get_mut(&peer) {
+            entry.listen = listen;
+        }
+    }
+
+    pub(super) fn listen_addrs(&self, peer: &PeerId) -> Vec<Multiaddr> {
+        self.peers.get(peer).map(|p| p.listen.clone()).unwrap_or_default()
+    }
+
+    pub(super) fn proved_any(&self, peer: &PeerId) -> bool {
+        self.peers.get(peer).is_some_and(|p| !p.proven.is_empty())
     }
 
     pub(super) fn proved(&self, peer: &PeerId, group: &GroupId) -> bool {

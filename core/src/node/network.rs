@@ -140,3 +140,35 @@ impl State {
         }))
     }
 }
+
+impl Node {
+    /// Waits (briefly, bounded) until everything applied so far is durable, so a
+    /// version vector read from the store includes what is already on screen.
+    pub(crate) async fn settle(&self) {
+        for _ in 0..100 {
+            match self.lock() {
+                Ok(state) if !state.next.settled() => {}
+                _ => return,
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
+    }
+
+    /// The stored address book, if any.
+    pub(crate) fn address_book(&self) -> Result<Option<Vec<u8>>, ApiError> {
+        let state = self.lock()?;
+        state
+            .store
+            .get(crate::store::Slot::AddressBook)
+            .map_err(super::engine::storage_error)
+    }
+
+    /// Stores the address book (durable with the next commit).
+    pub(crate) fn save_address_book(&self, bytes: Vec<u8>) -> Result<(), ApiError> {
+        let applied = self.apply_with(|_, tx, _| {
+            tx.batch.put(crate::store::Slot::AddressBook, bytes);
+            Ok(())
+        });
+        applied.map(|_| ())
+    }
+}

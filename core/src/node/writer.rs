@@ -45,6 +45,11 @@ impl NextCommit {
         self.batches.is_empty() && self.unsealed.is_empty()
     }
 
+    /// Whether everything applied so far is on disk.
+    pub(super) fn settled(&self) -> bool {
+        self.is_empty() && !self.writer_busy
+    }
+
     /// Registers a waiter; returns whether the writer must be woken.
     pub(super) fn wait(&mut self) -> (Durable, bool) {
         let (tx, rx) = oneshot::channel();

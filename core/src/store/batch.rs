@@ -22,6 +22,7 @@ pub(super) enum Op {
 #[derive(Clone, Debug)]
 pub(super) enum OwnedSlot {
     Profile,
+    AddressBook,
     Group(GroupId),
     Doc(GroupId, DocId),
     Author(GroupId, DocId, MemberId),
@@ -33,6 +34,7 @@ impl OwnedSlot {
     fn from_slot(slot: Slot<'_>) -> OwnedSlot {
         match slot {
             Slot::Profile => OwnedSlot::Profile,
+            Slot::AddressBook => OwnedSlot::AddressBook,
             Slot::Group(g) => OwnedSlot::Group(*g),
             Slot::Doc(g, d) => OwnedSlot::Doc(*g, *d),
             Slot::Author(g, d, a) => OwnedSlot::Author(*g, *d, *a),
@@ -44,6 +46,7 @@ impl OwnedSlot {
     pub(super) fn as_slot(&self) -> Slot<'_> {
         match self {
             OwnedSlot::Profile => Slot::Profile,
+            OwnedSlot::AddressBook => Slot::AddressBook,
             OwnedSlot::Group(g) => Slot::Group(g),
             OwnedSlot::Doc(g, d) => Slot::Doc(g, d),
             OwnedSlot::Author(g, d, a) => Slot::Author(g, d, a),

@@ -32,6 +32,8 @@ pub(super) const HASH_LEN: usize = 16;
 pub enum Slot<'a> {
     /// The device's profile (one value).
     Profile,
+    /// Peers this device reached before and where (one value): what it redials.
+    AddressBook,
     /// A group's state.
     Group(&'a GroupId),
     /// A document of a group.
@@ -136,6 +138,7 @@ impl Keys {
     pub(super) fn row(&self, slot: Slot<'_>) -> (Table, Vec<u8>) {
         match slot {
             Slot::Profile => (Table::Profile, b"profile".to_vec()),
+            Slot::AddressBook => (Table::Profile, b"address book".to_vec()),
             Slot::Group(g) => (Table::Groups, self.group_prefix(g).to_vec()),
             Slot::Doc(g, d) => (Table::Docs, self.doc_prefix(g, d)),
             Slot::Author(g, d, a) => (Table::Authors, self.author_prefix(g, d, a)),

@@ -9,15 +9,15 @@ use plenum_core::{Node, NodeConfig, Protection};
 use tempfile::TempDir;
 use tokio_stream::StreamExt;
 
-const WAIT: Duration = Duration::from_secs(30);
+pub(super) const WAIT: Duration = Duration::from_secs(30);
 
-struct TestNode {
-    _dir: TempDir,
-    network: Network,
+pub(super) struct TestNode {
+    pub(super) _dir: TempDir,
+    pub(super) network: Network,
 }
 
 impl TestNode {
-    async fn spawn(name: &str) -> TestNode {
+    pub(super) async fn spawn(name: &str) -> TestNode {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = NodeConfig::new(dir.path().join("data"));
         let node =
@@ -29,11 +29,11 @@ impl TestNode {
         TestNode { _dir: dir, network }
     }
 
-    async fn call(&self, request: Request) -> Response {
+    pub(super) async fn call(&self, request: Request) -> Response {
         self.network.call(request).await.expect("request")
     }
 
-    async fn send(&self, group: &str, text: &str) {
+    pub(super) async fn send(&self, group: &str, text: &str) {
         self.call(Request::ChatSend {
             group: group.into(),
             channel: None,
@@ -43,7 +43,7 @@ impl TestNode {
         .await;
     }
 
-    async fn texts(&self, group: &str) -> Vec<String> {
+    pub(super) async fn texts(&self, group: &str) -> Vec<String> {
         match self
             .call(Request::ChatLog {
                 group: group.into(),
@@ -56,7 +56,7 @@ impl TestNode {
         }
     }
 
-    async fn wait_for_text(&self, group: &str, text: &str) {
+    pub(super) async fn wait_for_text(&self, group: &str, text: &str) {
         let deadline = tokio::time::Instant::now() + WAIT;
         while tokio::time::Instant::now() < deadline {
             if self.texts(group).await.iter().any(|t| t == text) {
@@ -71,7 +71,7 @@ impl TestNode {
     }
 }
 
-async fn found_group(a: &TestNode) -> (String, String) {
+pub(super) async fn found_group(a: &TestNode) -> (String, String) {
     let Response::Group(group) = a
         .call(Request::GroupCreate {
             name: "Tenants".into(),

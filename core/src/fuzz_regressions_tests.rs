@@ -192,6 +192,9 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     for (name, bytes) in snapshot_seeds() {
         seeds.push(("snapshot", name, bytes));
     }
+    for (name, bytes) in version_vector_seeds() {
+        seeds.push(("version_vector", name, bytes));
+    }
     // Each target's entry point must accept its own seeds.
     for (target, _, bytes) in &seeds {
         let run = TARGETS.iter().find(|(n, _)| n == target).unwrap().1;
@@ -583,5 +586,30 @@ fn invite_seeds() -> Vec<(&'static str, Vec<u8>)> {
         ),
         ("proof", proof.encode()),
         ("join-request", request.encode()),
+    ]
+}
+
+fn version_vector_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    use crate::sync::{AuthorHead, VersionVector};
+    let head = |seq, tag| AuthorHead {
+        seq,
+        head: Hash([tag; 32]),
+    };
+    let mut one = VersionVector::default();
+    one.insert(DocId([1; 16]), MemberId([2; 32]), head(3, 3));
+    let mut many = one.clone();
+    many.insert(DocId([1; 16]), MemberId([5; 32]), head(300, 4));
+    many.insert(DocId([9; 16]), MemberId([2; 32]), head(u64::MAX, 5));
+    // Two vectors of one length back to back: the target catches each up on the other.
+    let mut other = VersionVector::default();
+    other.insert(DocId([1; 16]), MemberId([2; 32]), head(5, 7));
+    let mut pair = one.to_bytes();
+    pair.extend(other.to_bytes());
+    assert_eq!(one.to_bytes().len(), other.to_bytes().len());
+    vec![
+        ("empty", VersionVector::default().to_bytes()),
+        ("one-entry", one.to_bytes()),
+        ("three-entries", many.to_bytes()),
+        ("pair", pair),
     ]
 }

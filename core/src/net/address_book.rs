@@ -70,7 +70,12 @@ impl AddressBook {
             peers: self
                 .peers
                 .iter()
-                .map(|(p, e)| (p.to_bytes(), e.addresses.iter().map(|a| a.to_vec()).collect()))
+                .map(|(p, e)| {
+                    (
+                        p.to_bytes(),
+                        e.addresses.iter().map(|a| a.to_vec()).collect(),
+                    )
+                })
                 .collect(),
         };
         postcard::to_stdvec(&stored).unwrap_or_default()
@@ -104,7 +109,10 @@ impl AddressBook {
 
     /// The peers to dial now (not connected, their backoff over); each one's backoff
     /// doubles, so a peer that stays away is tried less and less often.
-    pub(super) fn due(&mut self, connected: impl Fn(&PeerId) -> bool) -> Vec<(PeerId, Vec<Multiaddr>)> {
+    pub(super) fn due(
+        &mut self,
+        connected: impl Fn(&PeerId) -> bool,
+    ) -> Vec<(PeerId, Vec<Multiaddr>)> {
         let now = Instant::now();
         let mut out = Vec::new();
         for (peer, entry) in &mut self.peers {
@@ -130,13 +138,22 @@ mod tests {
 
     #[test]
     fn a_book_survives_encoding_and_backs_off() {
-        let peer = libp2p::identity::Keypair::generate_ed25519().public().to_peer_id();
+        let peer = libp2p::identity::Keypair::generate_ed25519()
+            .public()
+            .to_peer_id();
         let mut book = AddressBook::default();
         book.learn(peer, &["/ip4/10.0.0.1/tcp/4001".parse().expect("addr")]);
         assert!(book.take_changed());
         let mut again = AddressBook::decode(&book.encode());
-        assert_eq!(again.due(|_| false).len(), 1, "dialled at once after a restart");
-        assert!(again.due(|_| false).is_empty(), "then not again before the backoff");
+        assert_eq!(
+            again.due(|_| false).len(),
+            1,
+            "dialled at once after a restart"
+        );
+        assert!(
+            again.due(|_| false).is_empty(),
+            "then not again before the backoff"
+        );
         assert!(again.due(|_| true).is_empty());
         assert!(AddressBook::decode(b"garbage").due(|_| false).is_empty());
     }

@@ -286,7 +286,9 @@ impl EventLoop {
                     }
                 }
             }
-            BehaviourEvent::Identify(libp2p::identify::Event::Received { peer_id, info, .. }) => {
+            BehaviourEvent::Identify(libp2p::identify::Event::Received {
+                peer_id, info, ..
+            }) => {
                 let addresses = reachable(&info.listen_addrs);
                 self.peers.identified(peer_id, addresses.clone());
                 if self.peers.proved_any(&peer_id) {

@@ -100,7 +100,10 @@ impl Peers {
     }
 
     pub(super) fn listen_addrs(&self, peer: &PeerId) -> Vec<Multiaddr> {
-        self.peers.get(peer).map(|p| p.listen.clone()).unwrap_or_default()
+        self.peers
+            .get(peer)
+            .map(|p| p.listen.clone())
+            .unwrap_or_default()
     }
 
     pub(super) fn proved_any(&self, peer: &PeerId) -> bool {

@@ -64,6 +64,11 @@ pub(crate) enum Command {
         /// Only this group.
         group: Option<String>,
     },
+    /// Who in a group is online now, and who is typing (needs a running node).
+    Online {
+        /// The group.
+        group: String,
+    },
     /// Show this device's profile.
     Profile,
     /// Groups on this device.
@@ -519,6 +524,7 @@ fn request_for(command: Command, call: &Call<'_>) -> Result<(Request, &'static s
             "",
         ),
         Command::Status { group } => (R::Status { group }, ""),
+        Command::Online { group } => (R::PresenceList { group }, ""),
         Command::Profile => (R::Profile, ""),
         Command::Group(GroupCommand::Create { name }) => (R::GroupCreate { name }, "id"),
         Command::Group(GroupCommand::List) => (R::GroupList, ""),

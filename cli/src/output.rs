@@ -143,6 +143,19 @@ fn human(out: &mut impl Write, response: &Response) -> Result<()> {
         }
         Response::Board(b) => board(out, b)?,
         Response::Status(s) => crate::status::print(out, s)?,
+        Response::Presence(people) => {
+            if people.iter().all(|p| !p.online) {
+                writeln!(out, "nobody else is online")?;
+            }
+            for p in people.iter().filter(|p| p.online) {
+                let doing = if p.typing_in.is_some() {
+                    " (typing)"
+                } else {
+                    ""
+                };
+                writeln!(out, "{}{doing}", p.name)?;
+            }
+        }
         Response::Invite(i) => invite(out, i)?,
         Response::Invites(invites) => {
             if invites.is_empty() {

@@ -44,7 +44,10 @@ impl Service for Network {
     fn call(&self, request: Request) -> BoxFuture<'static, Result<Response, ApiError>> {
         match request {
             // Network requests take their time; nothing else waits on their order.
-            Request::Status { .. } | Request::Join { .. } => {
+            Request::Status { .. }
+            | Request::Join { .. }
+            | Request::Presence { .. }
+            | Request::PresenceList { .. } => {
                 let network = self.clone();
                 Box::pin(async move { network.call(request).await })
             }

@@ -13,7 +13,9 @@ use crate::ids::{DocId, GroupId, Hash, ItemId, MemberId};
 use crate::time::Timestamp;
 
 mod status;
-pub use status::{DocSyncView, GroupStatus, PeerPath, PeerStatus, StatusView, SyncState};
+pub use status::{
+    DocSyncView, GroupStatus, PadCursor, PeerPath, PeerStatus, PresenceView, StatusView, SyncState,
+};
 
 /// Something a front end asks the node to do.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -318,6 +320,22 @@ pub enum Request {
         /// How long to keep looking for a member who can admit this device.
         timeout_ms: Option<u64>,
     },
+    /// Tell the group's online members what this device is doing: typing in a
+    /// channel, or where its cursor is in a pad (nothing of it is stored). Needs a
+    /// running network.
+    Presence {
+        /// Group name or id.
+        group: String,
+        /// The channel (name or id) being typed in, if any.
+        typing_in: Option<String>,
+        /// Where the cursor is in a pad, if anywhere.
+        cursor: Option<PadCursor>,
+    },
+    /// Who in the group is online now, and what they are doing.
+    PresenceList {
+        /// Group name or id.
+        group: String,
+    },
     /// Tick or untick a checklist item.
     ChecklistCheck {
         /// Group name or id.
@@ -370,6 +388,8 @@ pub enum Response {
     Board(BoardView),
     /// Sync status with peers.
     Status(StatusView),
+    /// Who is online.
+    Presence(Vec<PresenceView>),
 }
 
 /// Something that happened, pushed to every listening front end.
@@ -405,6 +425,8 @@ pub enum Event {
         /// The board.
         board: DocId,
     },
+    /// A member came online, started or stopped typing, or moved its pad cursor.
+    Presence(PresenceView),
     /// This listener fell behind and missed events: reload what is on screen.
     Lagged {
         /// How many events were missed.

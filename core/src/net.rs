@@ -32,6 +32,7 @@ mod catch_up;
 mod event_loop;
 mod join;
 mod peers;
+mod presence;
 mod proof;
 mod serve;
 mod wire;
@@ -139,6 +140,15 @@ enum Command {
     Connected(oneshot::Sender<Vec<PeerId>>),
     Status(oneshot::Sender<peers::Snapshot>),
     Pairs(oneshot::Sender<Vec<(PeerId, crate::ids::GroupId)>>),
+    Presence {
+        group: crate::ids::GroupId,
+        typing_in: Option<crate::ids::ItemId>,
+        cursor: Option<crate::api::PadCursor>,
+    },
+    PresenceList {
+        group: crate::ids::GroupId,
+        reply: oneshot::Sender<Vec<crate::api::PresenceView>>,
+    },
 }
 
 /// A running network. Cheap to clone.
@@ -209,7 +219,81 @@ impl Network {
                 let timeout = timeout_ms.map_or(DEFAULT_JOIN_TIMEOUT, Duration::from_millis);
                 self.join(&link, timeout, |_| {}).await.map(Response::Group)
             }
+            Request::Presence {
+                group,
+                typing_in,
+                cursor,
+            } => {
+                let group = self.group_id(&group).await?;
+                let typing_in = match typing_in {
+                    Some(channel) => Some(self.channel_id(&group, &channel).await?),
+                    None => None,
+                };
+                self.send(Command::Presence {
+                    group,
+                    typing_in,
+                    cursor,
+                })
+                .await?;
+                Ok(Response::Done)
+            }
+            Request::PresenceList { group } => {
+                let group = self.group_id(&group).await?;
+                let (reply, answer) = oneshot::channel();
+                self.send(Command::PresenceList { group, reply }).await?;
+                Ok(Response::Presence(answer.await.map_err(|_| stopped())?))
+            }
             other => self.node.call(other).await,
+        }
+    }
+
+    async fn group_id(&self, group: &str) -> Result<crate::ids::GroupId, ApiError> {
+        match self
+            .node
+            .call(Request::GroupShow {
+                group: group.into(),
+            })
+            .await?
+        {
+            Response::Group(g) => Ok(g.id),
+            _ => Err(ApiError::new(
+                ErrorKind::Integrity,
+                "the group has an unexpected shape",
+            )),
+        }
+    }
+
+    async fn channel_id(
+        &self,
+        group: &crate::ids::GroupId,
+        channel: &str,
+    ) -> Result<crate::ids::ItemId, ApiError> {
+        let Response::Channels(channels) = self
+            .node
+            .call(Request::ChannelList {
+                group: group.to_string(),
+            })
+            .await?
+        else {
+            return Err(ApiError::new(
+                ErrorKind::Integrity,
+                "the channels have an unexpected shape",
+            ));
+        };
+        let matches: Vec<_> = channels
+            .iter()
+            .filter(|c| c.name == channel || c.id.to_string().starts_with(channel))
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(one.id),
+            [] => Err(ApiError::new(
+                ErrorKind::NotFound,
+                format!("no channel {channel:?} in this group"),
+            )),
+            _ => Err(ApiError::new(
+                ErrorKind::Ambiguous,
+                format!("{channel:?} names several channels"),
+            )),
         }
     }
 

@@ -482,7 +482,7 @@ impl State {
                 text,
             } => self.checklist_add(tx, &group, &board, &card, &text),
             R::Status { group } => self.offline_status(group.as_deref()),
-            R::Join { .. } => Err(ApiError::new(
+            R::Join { .. } | R::Presence { .. } | R::PresenceList { .. } => Err(ApiError::new(
                 ErrorKind::Network,
                 "this needs the network: start the node with `plenum up` (or use `plenum join`)",
             )),

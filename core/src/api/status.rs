@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{DocId, GroupId, MemberId};
+use crate::ids::{DocId, GroupId, ItemId, MemberId};
 use crate::time::Timestamp;
 
 /// This device's network and, per group, its peers.
@@ -102,4 +102,30 @@ pub enum SyncState {
     },
     /// Never compared with this peer.
     Unknown,
+}
+
+/// A cursor in a pad: a position in UTF-16 code units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PadCursor {
+    /// The pad.
+    pub pad: DocId,
+    /// The position.
+    pub position: u32,
+}
+
+/// What is known of one member's presence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PresenceView {
+    /// The group.
+    pub group: GroupId,
+    /// The member.
+    pub member: MemberId,
+    /// Its name.
+    pub name: String,
+    /// Heard from within the last 40 seconds.
+    pub online: bool,
+    /// The channel it is typing in.
+    pub typing_in: Option<ItemId>,
+    /// Its cursor in a pad.
+    pub cursor: Option<PadCursor>,
 }

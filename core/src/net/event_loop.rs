@@ -21,11 +21,13 @@ use tracing::{debug, info, warn};
 use super::address_book::AddressBook;
 use super::behaviour::{Behaviour, BehaviourEvent, MAX_GOSSIP, topic_score};
 use super::peers::Peers;
+use super::presence::{self, Presence};
 use super::wire::{Request, Response, Tag};
 use super::{Command, NetConfig, NetError, Network, catch_up, proof, serve};
 use crate::api::Event;
+use crate::api::PresenceView;
 use crate::envelope::Envelope;
-use crate::ids::GroupId;
+use crate::ids::{GroupId, Hash, MemberId};
 use crate::node::GroupKeys;
 use crate::{IngestError, Ingested, Node};
 
@@ -46,7 +48,8 @@ pub(super) struct EventLoop {
     cancel: CancellationToken,
     catch_up_every: Duration,
     groups: Vec<GroupKeys>,
-    topics: HashMap<TopicHash, GroupId>,
+    /// Subscribed topics: the group, the epoch, and whether it carries presence.
+    topics: HashMap<TopicHash, (GroupId, Hash, bool)>,
     tags: HashMap<Tag, GroupId>,
     peers: Peers,
     pending: HashMap<OutboundRequestId, oneshot::Sender<Result<Response, String>>>,
@@ -56,6 +59,8 @@ pub(super) struct EventLoop {
     catching_up: HashSet<(PeerId, GroupId)>,
     validating: usize,
     book: AddressBook,
+    presence: HashMap<(GroupId, MemberId), (std::time::Instant, Presence)>,
+    limiter: presence::Limiter,
     outgoing: BoxStream<Vec<u8>>,
     events: BoxStream<Event>,
 }
@@ -145,6 +150,8 @@ impl EventLoop {
             catching_up: HashSet::new(),
             validating: 0,
             book,
+            presence: HashMap::new(),
+            limiter: presence::Limiter::default(),
             outgoing,
             events,
         };
@@ -156,6 +163,7 @@ impl EventLoop {
         let mut tick = tokio::time::interval(self.catch_up_every);
         tick.tick().await;
         let mut redial = tokio::time::interval(REDIAL_EVERY);
+        let mut heartbeat = tokio::time::interval(presence::HEARTBEAT);
         loop {
             tokio::select! {
                 () = self.cancel.cancelled() => break,
@@ -169,6 +177,7 @@ impl EventLoop {
                 }
                 _ = tick.tick() => self.catch_up_everyone(&network),
                 _ = redial.tick() => self.redial(),
+                _ = heartbeat.tick() => self.announce_everywhere(),
             }
         }
         info!("network stopped");
@@ -186,9 +195,15 @@ impl EventLoop {
         let before: BTreeSet<GroupId> = self.groups.iter().map(|g| g.group).collect();
         let after: BTreeSet<GroupId> = groups.iter().map(|g| g.group).collect();
         let mut wanted = HashMap::new();
-        for (name, group, _) in proof::topics(&groups) {
+        for (name, group, epoch) in proof::topics(&groups) {
             let topic = IdentTopic::new(name);
-            wanted.insert(topic.hash(), (topic, group));
+            wanted.insert(topic.hash(), (topic, (group, epoch, false)));
+        }
+        for g in &groups {
+            for (epoch, key) in &g.epochs {
+                let topic = IdentTopic::new(presence::topic(key, &g.group));
+                wanted.insert(topic.hash(), (topic, (g.group, *epoch, true)));
+            }
         }
         let gone: Vec<TopicHash> = self
             .topics
@@ -203,7 +218,7 @@ impl EventLoop {
                 .gossipsub
                 .unsubscribe(&IdentTopic::new(hash.into_string()));
         }
-        for (hash, (topic, group)) in wanted {
+        for (hash, (topic, meaning)) in wanted {
             if self.topics.contains_key(&hash) {
                 continue;
             }
@@ -215,7 +230,7 @@ impl EventLoop {
                 warn!("cannot subscribe: {e}");
                 continue;
             }
-            self.topics.insert(hash, group);
+            self.topics.insert(hash, meaning);
         }
         self.tags = groups
             .iter()
@@ -450,6 +465,14 @@ impl EventLoop {
             Command::Connected(reply) => {
                 let _ = reply.send(self.peers.connected());
             }
+            Command::Presence {
+                group,
+                typing_in,
+                cursor,
+            } => self.announce(group, typing_in, cursor),
+            Command::PresenceList { group, reply } => {
+                let _ = reply.send(self.presence_of(&group));
+            }
             Command::Pairs(reply) => {
                 let _ = reply.send(self.peers.proven_pairs());
             }
@@ -486,6 +509,113 @@ impl EventLoop {
         for (peer, group) in self.peers.proven_pairs() {
             self.spawn_catch_up(peer, group, network);
         }
+    }
+
+    /// A presence message: opened with the topic's epoch key, from a current member,
+    /// within its rate; then shown and forwarded.
+    fn on_presence(&mut self, group: GroupId, epoch: Hash, data: &[u8]) -> MessageAcceptance {
+        let Some(key) = self
+            .groups
+            .iter()
+            .find(|g| g.group == group)
+            .and_then(|g| g.epochs.iter().find(|(e, _)| *e == epoch))
+            .map(|(_, k)| k.clone())
+        else {
+            return MessageAcceptance::Ignore;
+        };
+        let Some(said) = presence::open(&key, &group, data) else {
+            return MessageAcceptance::Reject;
+        };
+        let Some(name) = self.node.member_name(&group, &said.member) else {
+            return MessageAcceptance::Ignore;
+        };
+        if !self.limiter.allow(group, said.member) {
+            return MessageAcceptance::Ignore;
+        }
+        let view = PresenceView {
+            group,
+            member: said.member,
+            name,
+            online: true,
+            typing_in: said.typing_in,
+            cursor: said.cursor,
+        };
+        let changed = self
+            .presence
+            .get(&(group, said.member))
+            .is_none_or(|(at, before)| *before != said || at.elapsed() > presence::ONLINE_FOR);
+        self.presence
+            .insert((group, said.member), (std::time::Instant::now(), said));
+        if changed {
+            self.node.emit(Event::Presence(view));
+        }
+        MessageAcceptance::Accept
+    }
+
+    /// Says what this device is doing in `group`, on its current epoch's topic.
+    fn announce(
+        &mut self,
+        group: GroupId,
+        typing_in: Option<crate::ids::ItemId>,
+        cursor: Option<crate::api::PadCursor>,
+    ) {
+        let Some((_, key)) = self
+            .groups
+            .iter()
+            .find(|g| g.group == group)
+            .and_then(|g| g.epochs.first())
+        else {
+            return;
+        };
+        let Ok(member) = self.node.member_id(&group) else {
+            return;
+        };
+        let sealed = presence::seal(
+            key,
+            &group,
+            &Presence {
+                member,
+                typing_in,
+                cursor,
+            },
+        );
+        let topic = IdentTopic::new(presence::topic(key, &group));
+        // Nobody listening is fine: presence is for whoever is online.
+        let _ = self.swarm.behaviour_mut().gossipsub.publish(topic, sealed);
+    }
+
+    fn announce_everywhere(&mut self) {
+        let groups: Vec<GroupId> = self.groups.iter().map(|g| g.group).collect();
+        for group in groups {
+            self.announce(group, None, None);
+        }
+        let stale: Vec<_> = self
+            .presence
+            .iter()
+            .filter(|(_, (at, _))| at.elapsed() > presence::ONLINE_FOR * 4)
+            .map(|(k, _)| *k)
+            .collect();
+        for key in stale {
+            self.presence.remove(&key);
+        }
+    }
+
+    fn presence_of(&self, group: &GroupId) -> Vec<PresenceView> {
+        self.presence
+            .iter()
+            .filter(|((g, _), _)| g == group)
+            .filter_map(|((g, m), (at, p))| {
+                let online = at.elapsed() <= presence::ONLINE_FOR;
+                Some(PresenceView {
+                    group: *g,
+                    member: *m,
+                    name: self.node.member_name(g, m)?,
+                    online,
+                    typing_in: if online { p.typing_in } else { None },
+                    cursor: if online { p.cursor } else { None },
+                })
+            })
+            .collect()
     }
 
     /// Dials the group peers that are away once their backoff is over, and saves the
@@ -552,7 +682,17 @@ impl EventLoop {
         message: gossipsub::Message,
         network: &Network,
     ) {
-        let group = self.topics.get(&message.topic).copied();
+        let topic = self.topics.get(&message.topic).copied();
+        if let Some((group, epoch, true)) = topic {
+            let acceptance = self.on_presence(group, epoch, &message.data);
+            let _ = self
+                .swarm
+                .behaviour_mut()
+                .gossipsub
+                .report_message_validation_result(&id, &source, acceptance);
+            return;
+        }
+        let group = topic.map(|(g, _, _)| g);
         if self.validating >= MAX_VALIDATING || group.is_none() {
             let _ = self
                 .swarm

@@ -154,6 +154,27 @@ impl Node {
         }
     }
 
+    /// This device's member id in `group`.
+    pub(crate) fn member_id(&self, group: &GroupId) -> Result<MemberId, ApiError> {
+        Ok(self.lock()?.me(group)?.id())
+    }
+
+    /// The name of a current member of `group`.
+    pub(crate) fn member_name(&self, group: &GroupId, member: &MemberId) -> Option<String> {
+        let state = self.lock().ok()?;
+        let record = state.groups.get(group)?;
+        record
+            .state
+            .members
+            .get(member)
+            .map(|m| m.info.name.clone())
+    }
+
+    /// Sends an event to every listener (presence, which the node itself never sees).
+    pub(crate) fn emit(&self, event: crate::api::Event) {
+        let _ = self.inner.events.send(event);
+    }
+
     /// The stored address book, if any.
     pub(crate) fn address_book(&self) -> Result<Option<Vec<u8>>, ApiError> {
         let state = self.lock()?;

@@ -136,3 +136,48 @@ async fn join_by_link_then_chat_both_ways_and_status_tells_the_truth() {
         ben.docs
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn typing_reaches_the_other_member_and_it_shows_online() {
+    use plenum_core::api::PresenceView;
+    let a = TestNode::spawn("Ana").await;
+    let b = TestNode::spawn("Ben").await;
+    let (group, link) = found_group(&a).await;
+    b.network.join(&link, WAIT, |_| {}).await.expect("join");
+    let mut events = Box::pin(a.network.events());
+    // The gossip mesh forms within a heartbeat or two; keep saying it until heard.
+    let heard = tokio::time::timeout(WAIT, async {
+        loop {
+            b.call(Request::Presence {
+                group: group.clone(),
+                typing_in: Some("general".into()),
+                cursor: None,
+            })
+            .await;
+            let next = tokio::time::timeout(Duration::from_millis(500), async {
+                while let Some(event) = events.next().await {
+                    if let Event::Presence(PresenceView {
+                        name,
+                        typing_in: Some(_),
+                        ..
+                    }) = event
+                    {
+                        return name;
+                    }
+                }
+                String::new()
+            })
+            .await;
+            if let Ok(name) = next {
+                return name;
+            }
+        }
+    })
+    .await
+    .expect("Ana hears that Ben is typing");
+    assert_eq!(heard, "Ben");
+    let Response::Presence(people) = a.call(Request::PresenceList { group }).await else {
+        panic!("no presence");
+    };
+    assert!(people.iter().any(|p| p.name == "Ben" && p.online));
+}

@@ -74,7 +74,12 @@ pub(crate) fn print(out: &mut impl Write, view: &StatusView) -> Result<()> {
                 writeln!(out, "    documents: unknown (never compared)")?;
             }
             for doc in &peer.docs {
-                writeln!(out, "    {}: {}", doc.label, state(&doc.state))?;
+                let seen = if doc.has_all_mine {
+                    ""
+                } else {
+                    " (has not seen all of yours)"
+                };
+                writeln!(out, "    {}: {}{seen}", doc.label, state(&doc.state))?;
             }
             if let Some(at) = peer.compared_at {
                 writeln!(out, "    compared {}", ago(at))?;

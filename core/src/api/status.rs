@@ -74,6 +74,9 @@ pub struct DocSyncView {
     pub label: String,
     /// How the two copies stand.
     pub state: SyncState,
+    /// Whether the peer holds everything this device wrote in the document ("seen by
+    /// the peer" for this device's messages), as of the comparison.
+    pub has_all_mine: bool,
 }
 
 /// How this device's copy of a document stands against a peer's.

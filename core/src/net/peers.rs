@@ -185,6 +185,7 @@ impl Snapshot {
     /// members' devices seen before.
     pub(super) async fn group_peers(&self, node: &Node, group: &GroupId) -> Vec<PeerStatus> {
         let mine = node.version_vector(group).ok();
+        let me = node.member_id(group).ok();
         let mut out = Vec::new();
         for (id, peer) in &self.peers {
             let key = transport_key(id);
@@ -208,10 +209,15 @@ impl Snapshot {
             let mut docs = Vec::new();
             if let (Some((theirs, _)), Some(mine)) = (compared, &mine) {
                 for (doc, sync) in mine.compare(theirs) {
+                    let has_all_mine = match (me, me.and_then(|m| mine.get(&doc, &m))) {
+                        (Some(m), Some(head)) => theirs.has(&doc, &m, head.seq),
+                        _ => true,
+                    };
                     docs.push(DocSyncView {
                         doc,
                         label: node.doc_label(group, &doc).await,
                         state: state_of(sync),
+                        has_all_mine,
                     });
                 }
             }

@@ -135,6 +135,10 @@ async fn join_by_link_then_chat_both_ways_and_status_tells_the_truth() {
         "in sync after the exchange: {:?}",
         ben.docs
     );
+    assert!(
+        ben.docs.iter().all(|d| d.has_all_mine),
+        "Ben has seen everything Ana wrote"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -31,7 +31,13 @@ fn node_json_is_private_and_says_where_the_api_is() {
     let token = file["token"].as_str().expect("token");
     assert_eq!(token.len(), 64);
     assert!(token.bytes().all(|b| b.is_ascii_hexdigit()), "{token}");
-    assert_eq!(file["listen"], json!([]), "no networking yet");
+    let listen = file["listen"].as_array().expect("listen addresses");
+    assert_eq!(listen.len(), 1, "one per --listen: {listen:?}");
+    let address = listen[0].as_str().expect("a multiaddr");
+    assert!(
+        address.starts_with("/ip4/127.0.0.1/tcp/") && address.contains("/p2p/12D3"),
+        "the network's address with its PeerId: {address}"
+    );
 
     let health = node.request("GET", "/api/health", None);
     assert_eq!(health.status, 200, "{health:?}");

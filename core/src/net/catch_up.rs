@@ -16,7 +16,7 @@ use super::{Command, Network, proof};
 use crate::api::{ApiError, ErrorKind};
 use crate::group::membership_doc;
 use crate::ids::GroupId;
-use crate::sync::VersionVector;
+use crate::sync::{VersionVector, Want};
 
 /// Pages per catch-up at most; a group bigger than this finishes in the next round.
 const MAX_ROUNDS: usize = 10_000;
@@ -102,6 +102,29 @@ pub(super) async fn run(network: &Network, peer: PeerId, group: GroupId) -> Resu
     let (mut mine, theirs) = compare(network, peer, group).await?;
     let first = membership_doc(&group);
     let mut applied = 0;
+    // Same seq, different head: one of the two is a fork. Fetch the peer's copy so
+    // this device keeps it as evidence and shows the fork (version vectors alone
+    // would never ask for a seq this device already has).
+    let forks: Vec<Want> = mine
+        .forks_against(&theirs)
+        .into_iter()
+        .take(wire::MAX_WANTS)
+        .map(|(doc, author, seq)| Want {
+            doc,
+            author,
+            after_seq: seq.saturating_sub(1),
+            until_seq: seq,
+        })
+        .collect();
+    if !forks.is_empty() {
+        let request = Request::Fetch {
+            tag: proof::tag(&group),
+            wants: forks,
+        };
+        if let Response::Page { envelopes, .. } = network.request(peer, request).await? {
+            apply(network, envelopes).await;
+        }
+    }
     for _ in 0..MAX_ROUNDS {
         let mut wants = mine.wants_from(&theirs, &first);
         if wants.is_empty() {

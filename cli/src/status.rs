@@ -37,6 +37,14 @@ pub(crate) fn print(out: &mut impl Write, view: &StatusView) -> Result<()> {
         for address in &view.listen {
             writeln!(out, "  listening: {address}")?;
         }
+        let c = &view.catch_up;
+        writeln!(
+            out,
+            "  catch-up since start: {} envelopes ({} KiB), {} of them already here",
+            c.envelopes,
+            c.bytes.div_ceil(1024),
+            c.duplicates
+        )?;
     } else {
         writeln!(
             out,

@@ -14,7 +14,8 @@ use crate::time::Timestamp;
 
 mod status;
 pub use status::{
-    DocSyncView, GroupStatus, PadCursor, PeerPath, PeerStatus, PresenceView, StatusView, SyncState,
+    CatchUpCounts, DocSyncView, GroupStatus, PadCursor, PeerPath, PeerStatus, PresenceView,
+    StatusView, SyncState,
 };
 
 /// Something a front end asks the node to do.

@@ -160,6 +160,7 @@ pub struct Network {
     peer_id: PeerId,
     listen: Vec<Multiaddr>,
     stopped: std::sync::Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
+    counts: std::sync::Arc<std::sync::Mutex<crate::api::CatchUpCounts>>,
 }
 
 impl Network {
@@ -179,6 +180,7 @@ impl Network {
             peer_id,
             listen,
             stopped: stopped.clone(),
+            counts: Default::default(),
         };
         *stopped.lock().await = Some(tokio::spawn(event_loop.run(network.clone())));
         Ok(network)
@@ -324,6 +326,7 @@ impl Network {
         self.send(Command::Status(reply)).await?;
         let snapshot = answer.await.map_err(|_| stopped())?;
         view.online = true;
+        view.catch_up = self.counts.lock().map(|c| *c).unwrap_or_default();
         view.peer_id = Some(self.peer_id.to_string());
         view.listen = self.listen.iter().map(ToString::to_string).collect();
         for g in &mut view.groups {

@@ -16,6 +16,20 @@ pub struct StatusView {
     pub listen: Vec<String>,
     /// One entry per group.
     pub groups: Vec<GroupStatus>,
+    /// What catch-up moved since the network started.
+    pub catch_up: CatchUpCounts,
+}
+
+/// Envelopes catch-up fetched since the network started: a catch-up that moves only
+/// what is missing has no duplicates.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatchUpCounts {
+    /// Envelopes received in catch-up pages.
+    pub envelopes: u64,
+    /// Their bytes.
+    pub bytes: u64,
+    /// Of them, ones this device already had.
+    pub duplicates: u64,
 }
 
 /// One group's sync state.

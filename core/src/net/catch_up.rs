@@ -154,6 +154,10 @@ pub(super) async fn run(network: &Network, peer: PeerId, group: GroupId) -> Resu
 /// Applies a page: every envelope in order, then one wait for the group commit.
 pub(super) async fn apply(network: &Network, envelopes: Vec<Vec<u8>>) -> u64 {
     let node = network.node().clone();
+    let (count, bytes) = (
+        envelopes.len() as u64,
+        envelopes.iter().map(|e| e.len() as u64).sum::<u64>(),
+    );
     let Ok(futures) = tokio::task::spawn_blocking(move || {
         envelopes
             .iter()
@@ -164,11 +168,18 @@ pub(super) async fn apply(network: &Network, envelopes: Vec<Vec<u8>>) -> u64 {
     else {
         return 0;
     };
-    let mut applied = 0;
+    let (mut applied, mut duplicates) = (0, 0);
     for future in futures {
-        if let Ok(crate::Ingested::Applied(n)) = future.await {
-            applied += 1 + n as u64;
+        match future.await {
+            Ok(crate::Ingested::Applied(n)) => applied += 1 + n as u64,
+            Ok(crate::Ingested::Duplicate) => duplicates += 1,
+            _ => {}
         }
+    }
+    if let Ok(mut counts) = network.counts.lock() {
+        counts.envelopes += count;
+        counts.bytes += bytes;
+        counts.duplicates += duplicates;
     }
     applied
 }

@@ -137,6 +137,7 @@ impl State {
             peer_id: None,
             listen: Vec::new(),
             groups,
+            catch_up: Default::default(),
         }))
     }
 }

@@ -369,7 +369,12 @@ impl MembershipLog {
             Some(OpKind::Create { creator, .. }) => BTreeSet::from([creator.id]),
             _ => return state.rekey_needed,
         };
-        for (hash, entry) in &self.entries {
+        // In causal order (depth), so an adder's own holding is settled before it hands
+        // keys on: an adder that lacks the current key (admitted concurrently with the
+        // rotation) cannot give it to the member it adds.
+        let mut causal: Vec<(&Hash, &Entry)> = self.entries.iter().collect();
+        causal.sort_by_key(|(hash, entry)| (entry.depth, **hash));
+        for (hash, entry) in causal {
             // An admission made void by a concurrent branch counts too: its author saw it
             // valid and handed the joiner the keys.
             let handed_keys = match self.outcomes.get(hash) {
@@ -384,6 +389,7 @@ impl MembershipLog {
             if let OpKind::Add { member, .. } | OpKind::Admit { member, .. } = &entry.op.kind
                 && handed_keys
                 && entry.ancestors.contains(&current)
+                && holders.contains(&entry.op.author)
             {
                 holders.insert(member.id);
             }

@@ -7,6 +7,7 @@ mod integration {
     mod crash;
     mod groups;
     mod local_api;
+    mod net_join_errors;
     mod net_loopback;
     mod net_reconnect;
     mod netns_lab;

@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use crate::{Host, Proc, Profile, Run, plenum_bin};
 
-/// How long one CLI command may take.
-const COMMAND_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long one CLI command may take (longer than the joins tests ask for, so a
+/// join that fails says why).
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(90);
 /// How long a node gets to start or stop.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often [`LabNode::wait_until`] looks again.

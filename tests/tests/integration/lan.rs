@@ -275,6 +275,20 @@ fn lan_a_joiner_whose_link_is_useless_finds_the_inviter_by_mdns() {
     // 127.0.0.1, which from b is b's own loopback, where nobody listens for Ana.
     ana.up_listening(&["/ip4/127.0.0.1/tcp/0"]);
     let (group, link) = found_group(&ana, 1);
+    let parsed = plenum_core::invite::InviteLink::parse(&link).expect("the link parses");
+    let addresses: Vec<String> = parsed
+        .addresses
+        .iter()
+        .map(|raw| {
+            plenum_core::net::Address::try_from(raw.clone())
+                .expect("a multiaddr")
+                .to_string()
+        })
+        .collect();
+    assert!(
+        !addresses.is_empty() && addresses.iter().all(|a| a.starts_with("/ip4/127.0.0.1/")),
+        "the link should carry only loopback: {addresses:?}"
+    );
     ana.stop();
     ana.up();
     ana.plenum(&["chat", "send", &group, "found you on the LAN"]);
@@ -393,7 +407,9 @@ fn lan_five_nodes_split_write_heal_and_converge_without_duplicates() {
             all.push(text);
         }
     }
-    // Each side has its own three; the other side's have not crossed.
+    // Each side has its own three; the other side's have not crossed, though they
+    // had time to (on this LAN a message crosses in well under a second).
+    let mut checks: Vec<(usize, &str, &str)> = Vec::new();
     for (i, node) in nodes.iter().enumerate() {
         let (own, other) = if i < 2 {
             ("left", "right")
@@ -409,7 +425,11 @@ fn lan_five_nodes_split_write_heal_and_converge_without_duplicates() {
                 Err(format!("{have:?}"))
             }
         });
-        let have = texts(node, &group);
+        checks.push((i, own, other));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    for (i, _, other) in checks {
+        let have = texts(&nodes[i], &group);
         assert!(
             !have.iter().any(|t| t.starts_with(other)),
             "{} has the other side's messages during the partition: {have:?}",

@@ -464,3 +464,52 @@ fn lan_five_nodes_split_write_heal_and_converge_without_duplicates() {
     }
     eprintln!("converged {:?} after healing", started.elapsed());
 }
+
+#[test]
+fn lan_a_joiner_asks_again_a_member_that_lacked_the_invite_at_first() {
+    let Some(lab) = Lab::new() else { return };
+    let (a, b, c) = (lab.host("a"), lab.host("b"), lab.host("c"));
+    lab.lan(&[&a, &b, &c]);
+    let mut ana = LabNode::new(&a, "Ana");
+    let mut cai = LabNode::new(&c, "Cai");
+    ana.up();
+    cai.up();
+    let (group, first) = found_group(&ana, 1);
+    cai.plenum(&["join", &first, "--timeout", "60s"]);
+
+    // Ana makes an invite while cut off: Cai does not hold it yet.
+    lab.partition(&[&a], &[&b, &c]);
+    let link = ana
+        .plenum(&["invite", "create", &group])
+        .trim()
+        .to_owned();
+    let mut ben = LabNode::new(&b, "Ben");
+    ben.up();
+    let mut cmd = b.command(plenum_tests::plenum_bin());
+    cmd.arg("--data")
+        .arg(&ben.profile.data)
+        .args(["join", &link, "--timeout", "60s"]);
+    ben.profile.environment(&mut cmd);
+    let join = b.spawn(&mut cmd);
+    // Ben finds Cai by mDNS and asks; Cai has no such invite yet.
+    std::thread::sleep(Duration::from_secs(5));
+    // Now Ana reaches Cai (not Ben): Cai learns the invite and can admit Ben.
+    lab.heal();
+    lab.partition(&[&a], &[&b]);
+    cai.wait_until("Cai holds Ana's new invite", SOON, |n| {
+        let out = n.plenum(&["invite", "list", &group]);
+        if out.lines().filter(|l| l.contains("active")).count() == 1 {
+            Ok(())
+        } else {
+            Err(out)
+        }
+    });
+    let run = join.finish(Duration::from_secs(90));
+    assert_eq!(
+        run.code,
+        Some(0),
+        "Ben was not admitted by Cai once Cai held the invite: {}\nBen's log: {}",
+        run.stderr,
+        ben.log_tail()
+    );
+}

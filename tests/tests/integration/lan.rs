@@ -479,10 +479,7 @@ fn lan_a_joiner_asks_again_a_member_that_lacked_the_invite_at_first() {
 
     // Ana makes an invite while cut off: Cai does not hold it yet.
     lab.partition(&[&a], &[&b, &c]);
-    let link = ana
-        .plenum(&["invite", "create", &group])
-        .trim()
-        .to_owned();
+    let link = ana.plenum(&["invite", "create", &group]).trim().to_owned();
     let mut ben = LabNode::new(&b, "Ben");
     ben.up();
     let mut cmd = b.command(plenum_tests::plenum_bin());

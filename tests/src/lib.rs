@@ -12,8 +12,10 @@ use std::process::{Command, Output, Stdio};
 
 use tempfile::TempDir;
 
+mod lab_node;
 mod netns;
 
+pub use lab_node::LabNode;
 pub use netns::{Host, Lab, Lan, Ping, Proc};
 
 /// The `plenum` binary under test.
@@ -89,13 +91,20 @@ impl Profile {
     pub fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(plenum_bin());
         cmd.arg("--data").arg(&self.data).args(args);
-        cmd.env_remove("PLENUM_DATA")
-            .env_remove("PLENUM_PASSPHRASE");
-        cmd.env("HOME", self.root.path())
-            .env("XDG_CONFIG_HOME", self.root.path().join("config"));
-        cmd.env("XDG_DATA_HOME", self.root.path().join("share"));
+        self.environment(&mut cmd);
         cmd.stdin(Stdio::null());
         cmd
+    }
+
+    /// Gives `cmd` this profile's clean environment (home and config directories,
+    /// no data directory or passphrase from the caller's environment), for commands
+    /// built elsewhere, such as inside a lab host.
+    pub fn environment<'c>(&self, cmd: &'c mut Command) -> &'c mut Command {
+        cmd.env_remove("PLENUM_DATA")
+            .env_remove("PLENUM_PASSPHRASE")
+            .env("HOME", self.root.path())
+            .env("XDG_CONFIG_HOME", self.root.path().join("config"))
+            .env("XDG_DATA_HOME", self.root.path().join("share"))
     }
 
     /// Runs `plenum` and returns what happened.

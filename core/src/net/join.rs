@@ -9,7 +9,7 @@
 //! The invite's public key names nothing to a stranger; only members, whose log holds
 //! it, recognise it. Any member can admit, so the inviter need not be online.
 
-use std::collections::HashSet;
+use std::collections::HashMap;
 use std::time::Duration;
 
 use libp2p::PeerId;
@@ -26,6 +26,9 @@ use crate::time::Timestamp;
 
 /// How often the joiner looks for new peers to ask.
 const POLL: Duration = Duration::from_millis(300);
+/// How long before a peer that did not admit this device is asked again: it may hold
+/// the invite by now (it synced meanwhile), or its answer was lost.
+const ASK_AGAIN: Duration = Duration::from_secs(3);
 /// How long one peer gets to answer a join step.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -76,14 +79,15 @@ pub(super) async fn join(
     }
     let invite_key = parsed.invite_key().public_key();
     let deadline = Instant::now() + timeout;
-    let mut asked: HashSet<PeerId> = HashSet::new();
+    let mut asked: HashMap<PeerId, Instant> = HashMap::new();
     let mut last_refusal = None;
     progress("looking for a member who can admit this device");
     while Instant::now() < deadline {
         for peer in network.connected().await? {
-            if !asked.insert(peer) {
+            if asked.get(&peer).is_some_and(|at| at.elapsed() < ASK_AGAIN) {
                 continue;
             }
+            asked.insert(peer, Instant::now());
             match try_peer(network, link, peer, invite_key).await {
                 Ok(Some(summary)) => {
                     progress(&format!("admitted by {peer}; catching up"));
@@ -105,10 +109,7 @@ pub(super) async fn join(
             }
         }
         tokio::time::sleep(POLL).await;
-        // Peers asked before may hold the invite by now (they synced meanwhile).
-        if asked.len() > 64 {
-            asked.clear();
-        }
+        asked.retain(|_, at| at.elapsed() < ASK_AGAIN);
     }
     Err(network_error(match last_refusal {
         Some(reason) => format!(

@@ -131,6 +131,10 @@ enum Command {
         peer: PeerId,
         group: crate::ids::GroupId,
     },
+    CatchingUp {
+        group: crate::ids::GroupId,
+        reply: oneshot::Sender<bool>,
+    },
     CatchUpDone {
         peer: PeerId,
         group: crate::ids::GroupId,

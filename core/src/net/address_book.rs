@@ -13,7 +13,7 @@ const MAX_PEERS: usize = 256;
 const MAX_ADDRESSES: usize = 4;
 /// The first retry after a failed dial, and the longest wait between two.
 const FIRST_BACKOFF: Duration = Duration::from_secs(1);
-const MAX_BACKOFF: Duration = Duration::from_secs(300);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
 /// What the store keeps (binary PeerIds and multiaddrs).
 #[derive(Default, Serialize, Deserialize)]

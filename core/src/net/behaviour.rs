@@ -50,7 +50,13 @@ impl Behaviour {
                 "/plenum/1".into(),
                 key.public(),
             )),
-            ping: ping::Behaviour::new(ping::Config::new()),
+            // A dead link (walked out of Wi-Fi range, a partition) is noticed within
+            // about 20 s and its connection closed, so redial and catch-up take over.
+            ping: ping::Behaviour::new(
+                ping::Config::new()
+                    .with_interval(Duration::from_secs(5))
+                    .with_timeout(Duration::from_secs(10)),
+            ),
             mdns: mdns.into(),
             gossipsub: gossip(key)?,
             sync: request_response::Behaviour::with_codec(

@@ -1,7 +1,7 @@
 //! The task that owns the `Swarm`: routes requests and responses, gossip in and out,
 //! connections and discovery; everything slow is spawned.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -33,6 +33,10 @@ use crate::{IngestError, Ingested, Node};
 
 /// Gossip envelopes being validated at once; more are ignored (catch-up repairs).
 const MAX_VALIDATING: usize = 1024;
+/// Membership proofs one peer may have open at once.
+const MAX_HELLOS: usize = 4;
+/// Peers waiting to catch a group up from, at most.
+const MAX_QUEUED_CATCH_UPS: usize = 64;
 /// How often peers in the address book that are away are considered for a redial.
 const REDIAL_EVERY: Duration = Duration::from_secs(2);
 /// How long to wait for the listen addresses at start.
@@ -53,10 +57,14 @@ pub(super) struct EventLoop {
     tags: HashMap<Tag, GroupId>,
     peers: Peers,
     pending: HashMap<OutboundRequestId, oneshot::Sender<Result<Response, String>>>,
-    /// The nonce this device answered each peer's hello with, awaiting its proofs.
-    hello_nonces: HashMap<PeerId, [u8; 32]>,
-    /// Catch-ups running, so one (peer, group) never runs twice at once.
-    catching_up: HashSet<(PeerId, GroupId)>,
+    /// The nonces this device answered each peer's hellos with, newest last: a peer
+    /// may run two proofs at once (a join and a reconnection, say).
+    hello_nonces: HashMap<PeerId, Vec<[u8; 32]>>,
+    /// The peer each group is catching up from now: one at a time per group, so two
+    /// peers are never asked for the same missing envelopes at once.
+    catching_up: HashMap<GroupId, PeerId>,
+    /// Peers waiting their turn, per group.
+    catch_up_queue: HashMap<GroupId, Vec<PeerId>>,
     validating: usize,
     book: AddressBook,
     presence: HashMap<(GroupId, MemberId), (std::time::Instant, Presence)>,
@@ -147,7 +155,8 @@ impl EventLoop {
             peers: Peers::default(),
             pending: HashMap::new(),
             hello_nonces: HashMap::new(),
-            catching_up: HashSet::new(),
+            catching_up: HashMap::new(),
+            catch_up_queue: HashMap::new(),
             validating: 0,
             book,
             presence: HashMap::new(),
@@ -350,6 +359,14 @@ impl EventLoop {
                 result: Ok(_),
                 ..
             }) => self.peers.heard(peer),
+            BehaviourEvent::Ping(libp2p::ping::Event {
+                peer,
+                connection,
+                result: Err(error),
+            }) => {
+                debug!(%peer, "ping failed, closing the connection: {error}");
+                self.swarm.close_connection(connection);
+            }
             _ => {}
         }
     }
@@ -364,19 +381,26 @@ impl EventLoop {
         let response = match request {
             Request::Hello { nonce } => {
                 let mine = crate::crypto::random_array();
-                self.hello_nonces.insert(peer, mine);
+                let nonces = self.hello_nonces.entry(peer).or_default();
+                if nonces.len() >= MAX_HELLOS {
+                    nonces.remove(0);
+                }
+                nonces.push(mine);
                 Response::Hello {
                     proofs: proof::prove(&self.groups, &nonce, &self.me, &peer),
                     nonce: mine,
                 }
             }
-            Request::Prove { proofs } => match self.hello_nonces.remove(&peer) {
-                Some(nonce) => {
-                    let groups = proof::verify(&self.groups, &proofs, &nonce, &peer, &self.me);
+            Request::Prove { proofs } => match self.hello_nonces.get(&peer) {
+                Some(nonces) if !nonces.is_empty() => {
+                    let mut groups = BTreeSet::new();
+                    for nonce in nonces {
+                        groups.extend(proof::verify(&self.groups, &proofs, nonce, &peer, &self.me));
+                    }
                     self.on_proven(peer, groups, network);
                     Response::Proven
                 }
-                None => Response::Refused("say hello first".into()),
+                _ => Response::Refused("say hello first".into()),
             },
             Request::Summary { tag, .. } | Request::Fetch { tag, .. } => {
                 let Some(group) = self.tags.get(&tag).copied() else {
@@ -453,9 +477,30 @@ impl EventLoop {
                 theirs,
             } => self.peers.compared(peer, group, theirs),
             Command::CatchUpDone { peer, group } => {
-                self.catching_up.remove(&(peer, group));
+                if self.catching_up.get(&group) == Some(&peer) {
+                    self.catching_up.remove(&group);
+                }
+                while let Some(next) = self
+                    .catch_up_queue
+                    .get_mut(&group)
+                    .and_then(|q| (!q.is_empty()).then(|| q.remove(0)))
+                {
+                    if self.spawn_catch_up(next, group, network) {
+                        break;
+                    }
+                }
             }
-            Command::CatchUp { peer, group } => self.spawn_catch_up(peer, group, network),
+            Command::CatchUp { peer, group } => {
+                self.spawn_catch_up(peer, group, network);
+            }
+            Command::CatchingUp { group, reply } => {
+                let busy = self.catching_up.contains_key(&group)
+                    || self
+                        .catch_up_queue
+                        .get(&group)
+                        .is_some_and(|q| !q.is_empty());
+                let _ = reply.send(busy);
+            }
             Command::GroupsChanged => self.on_groups_changed(network),
             Command::Dial(address) => {
                 if let Err(e) = self.swarm.dial(address.clone()) {
@@ -492,10 +537,20 @@ impl EventLoop {
         });
     }
 
-    fn spawn_catch_up(&mut self, peer: PeerId, group: GroupId, network: &Network) {
-        if !self.catching_up.insert((peer, group)) {
-            return;
+    /// Starts catching `group` up from `peer`, or queues it behind the one running;
+    /// false when the peer is gone.
+    fn spawn_catch_up(&mut self, peer: PeerId, group: GroupId, network: &Network) -> bool {
+        if let Some(running) = self.catching_up.get(&group) {
+            let queue = self.catch_up_queue.entry(group).or_default();
+            if *running != peer && !queue.contains(&peer) && queue.len() < MAX_QUEUED_CATCH_UPS {
+                queue.push(peer);
+            }
+            return true;
         }
+        if !self.swarm.is_connected(&peer) {
+            return false;
+        }
+        self.catching_up.insert(group, peer);
         let network = network.clone();
         tokio::spawn(async move {
             if let Err(e) = catch_up::run(&network, peer, group).await {
@@ -503,6 +558,7 @@ impl EventLoop {
             }
             let _ = network.send(Command::CatchUpDone { peer, group }).await;
         });
+        true
     }
 
     fn catch_up_everyone(&mut self, network: &Network) {

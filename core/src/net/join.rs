@@ -162,13 +162,26 @@ async fn try_peer(
     }
 }
 
-/// Waits, bounded, until the new member has proved itself to the admitter and pulled
-/// what the welcome did not carry.
+/// Waits, bounded, until the new member has proved itself to the admitter and the
+/// catch-ups that follow (run by the event loop, one peer at a time) are done.
 async fn catch_up_after_join(network: &Network, admitter: PeerId, summary: &GroupSummary) {
     let deadline = Instant::now() + STEP_TIMEOUT;
+    let _ = catch_up::hello(network, network.peer_id(), admitter).await;
+    // The proof starts a catch-up; give it a moment to be registered, then wait for it.
+    tokio::time::sleep(POLL).await;
     while Instant::now() < deadline {
-        let _ = catch_up::hello(network, network.peer_id(), admitter).await;
-        if catch_up::run(network, admitter, summary.id).await.is_ok() {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        if network
+            .send(Command::CatchingUp {
+                group: summary.id,
+                reply,
+            })
+            .await
+            .is_err()
+        {
+            return;
+        }
+        if !answer.await.unwrap_or(false) {
             return;
         }
         tokio::time::sleep(POLL).await;

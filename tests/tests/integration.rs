@@ -7,7 +7,10 @@ mod integration {
     mod crash;
     mod groups;
     mod local_api;
+    mod net_harness;
     mod net_loopback;
+    mod net_offline_inviter;
+    mod net_removal;
     mod netns_lab;
     mod offline;
 }

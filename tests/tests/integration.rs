@@ -7,6 +7,7 @@ mod integration {
     mod crash;
     mod groups;
     mod local_api;
+    mod net_flood;
     mod net_fork;
     mod net_harness;
     mod net_loopback;

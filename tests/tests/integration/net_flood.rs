@@ -220,7 +220,7 @@ async fn run_attacker(target: Multiaddr, victim: PeerId, stop: Arc<AtomicBool>, 
                     tally.requests.fetch_add(1, Ordering::Relaxed);
                 }
                 for topic in &topics {
-                    let data = if i % 2 == 0 { random(512) } else { random(900 * 1024) };
+                    let data = if i.is_multiple_of(2) { random(512) } else { random(900 * 1024) };
                     if swarm.behaviour_mut().gossip.publish(topic.clone(), data).is_ok() {
                         tally.gossip_published.fetch_add(1, Ordering::Relaxed);
                     }
@@ -235,11 +235,11 @@ async fn run_attacker(target: Multiaddr, victim: PeerId, stop: Arc<AtomicBool>, 
                     in_flight = in_flight.saturating_sub(1);
                     tally.failed.fetch_add(1, Ordering::Relaxed);
                 }
-                SwarmEvent::Behaviour(AttackerEvent::Gossip(gossipsub::Event::Subscribed { topic, .. })) => {
-                    if !topics.contains(&topic) {
-                        topics.push(topic);
-                        tally.topics_learned.fetch_add(1, Ordering::Relaxed);
-                    }
+                SwarmEvent::Behaviour(AttackerEvent::Gossip(gossipsub::Event::Subscribed { topic, .. }))
+                    if !topics.contains(&topic) =>
+                {
+                    topics.push(topic);
+                    tally.topics_learned.fetch_add(1, Ordering::Relaxed);
                 }
                 SwarmEvent::ConnectionClosed { peer_id, num_established: 0, .. } if peer_id == victim => {
                     tally.dropped_by_victim.fetch_add(1, Ordering::Relaxed);
@@ -345,10 +345,14 @@ async fn net_flood_from_a_hostile_peer_does_not_stop_honest_chat() {
     }
 
     let started = tokio::time::Instant::now();
-    let mut sent = 0;
+    let mut sent: u32 = 0;
     let mut slowest = Duration::ZERO;
     while started.elapsed() < FLOOD {
-        let (from, to) = if sent % 2 == 0 { (&b, &a) } else { (&a, &b) };
+        let (from, to) = if sent.is_multiple_of(2) {
+            (&b, &a)
+        } else {
+            (&a, &b)
+        };
         let text = format!("honest message {sent}");
         let t0 = tokio::time::Instant::now();
         from.send(&group, &text).await;

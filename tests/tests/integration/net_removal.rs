@@ -49,7 +49,7 @@ async fn net_removed_member_receives_ciphertext_but_opens_none() {
 
     let mut secret = Vec::new();
     for i in 0..AFTER {
-        let (writer, text) = if i % 2 == 0 {
+        let (writer, text) = if i.is_multiple_of(2) {
             (&a, format!("after the removal, Ana {i}"))
         } else {
             (&b, format!("after the removal, Ben {i}"))

@@ -8,9 +8,14 @@ mod integration {
     mod groups;
     mod lan;
     mod local_api;
+    mod net_flood;
+    mod net_fork;
+    mod net_harness;
     mod net_join_errors;
     mod net_loopback;
+    mod net_offline_inviter;
     mod net_reconnect;
+    mod net_removal;
     mod netns_lab;
     mod offline;
 }

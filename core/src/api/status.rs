@@ -42,6 +42,11 @@ pub struct GroupStatus {
     /// Forked envelopes kept as evidence (a device that wrote twice under one number,
     /// e.g. a copied data directory). Non-zero means someone should look.
     pub forks: usize,
+    /// Distinct envelopes of the group this device received and could not open because
+    /// it holds no key for their epoch: written after it was removed (or left). Since
+    /// this device started; proof that encryption, not the network, keeps a removed
+    /// member out.
+    pub refused_no_key: u64,
     /// Every peer known to be in the group: connected now or seen before.
     pub peers: Vec<PeerStatus>,
 }

@@ -188,6 +188,8 @@ pub(super) struct State {
     /// Where the network listens (binary multiaddrs, at most three): what invite
     /// links carry so a joiner knows where to knock.
     pub(super) invite_addresses: Vec<Vec<u8>>,
+    /// Envelopes refused for lack of an epoch key, per group.
+    pub(super) no_key: super::ingest::NoKeyRefusals,
 }
 
 pub(super) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -265,6 +267,7 @@ impl State {
             joins: HashMap::new(),
             nonces: VecDeque::new(),
             invite_addresses: Vec::new(),
+            no_key: super::ingest::NoKeyRefusals::default(),
         })
     }
 

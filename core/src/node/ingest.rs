@@ -174,6 +174,35 @@ impl From<IngestError> for ApiError {
     }
 }
 
+/// Most envelope hashes remembered per group to count [`IngestError::NoKey`] refusals
+/// once each (catch-up offers the same envelopes again every round).
+const NO_KEY_REMEMBERED: usize = 4096;
+
+/// Per group, how many distinct envelopes were refused for lack of an epoch key. In
+/// memory, since the node started; bounded: past [`NO_KEY_REMEMBERED`] hashes the set
+/// starts over, so an envelope offered again after that may count twice.
+#[derive(Default)]
+pub(crate) struct NoKeyRefusals {
+    groups: std::collections::HashMap<GroupId, (u64, HashSet<Hash>)>,
+}
+
+impl NoKeyRefusals {
+    fn refused(&mut self, group: GroupId, envelope: Hash) {
+        let (count, seen) = self.groups.entry(group).or_default();
+        if seen.len() >= NO_KEY_REMEMBERED {
+            seen.clear();
+        }
+        if seen.insert(envelope) {
+            *count += 1;
+        }
+    }
+
+    /// Distinct envelopes of `group` refused so far.
+    pub(crate) fn count(&self, group: &GroupId) -> u64 {
+        self.groups.get(group).map_or(0, |(count, _)| *count)
+    }
+}
+
 /// Keeps the second envelope of a forked chain (same author, document and seq as one
 /// this device already has, different content): it is never merged, but the group is
 /// told, because it means a restored backup, a copied data directory — or a forgery by
@@ -326,6 +355,7 @@ impl State {
         let Some(key) = record.secrets.doc_key(&header.epoch, &header.doc) else {
             let member = record.state.is_member(&record.secrets.member.id());
             if record.state.epochs.contains(&header.epoch) && !member {
+                self.no_key.refused(group, envelope.hash());
                 return Err(IngestError::NoKey {
                     epoch: header.epoch,
                 });

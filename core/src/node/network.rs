@@ -129,6 +129,7 @@ impl State {
                 id: g.id,
                 name: g.name,
                 forks: g.forks,
+                refused_no_key: self.no_key.count(&g.id),
                 peers: Vec::new(),
             })
             .collect();

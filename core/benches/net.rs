@@ -1,0 +1,235 @@
+//! Plenum's network benchmarks on loopback, against the budgets of DESIGN §6.
+//!
+//! Run: `cargo bench -p plenum-core --bench net` (all), or append `-- latency`,
+//! `-- catchup`. Two in-process nodes on 127.0.0.1 (TCP, Noise, Yamux), mDNS off, real
+//! redb stores in a temporary directory, every write durable. Figures and their
+//! interpretation: `docs/benchmarks.md`, section "Network".
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use plenum_core::api::{Event, Request, Response};
+use plenum_core::net::{NetConfig, Network};
+use plenum_core::{Node, NodeConfig, Protection};
+use tokio_stream::StreamExt;
+
+const MESSAGES: usize = 1_000;
+const CATCH_UP: usize = 10_000;
+const WAIT: Duration = Duration::from_secs(120);
+
+fn main() {
+    let which: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let run = |name: &str| which.as_deref().is_none_or(|w| w == name);
+    if run("latency") {
+        rt.block_on(latency());
+    }
+    if run("catchup") {
+        rt.block_on(catch_up());
+    }
+}
+
+async fn spawn(dir: &tempfile::TempDir, name: &str) -> Network {
+    let config = NodeConfig::new(dir.path().join(name));
+    let node = Node::init(
+        &config,
+        name,
+        Protection::KeyFile(dir.path().join(format!("{name}.key"))),
+    )
+    .expect("init");
+    let mut net = NetConfig::new(vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")], false);
+    net.catch_up_every = Duration::from_secs(2);
+    Network::start(node, net).await.expect("network")
+}
+
+async fn group_and_link(a: &Network) -> (String, String) {
+    let Ok(Response::Group(group)) = a
+        .call(Request::GroupCreate {
+            name: "Bench".into(),
+        })
+        .await
+    else {
+        panic!("no group");
+    };
+    let Ok(Response::Invite(invite)) = a
+        .call(Request::InviteCreate {
+            group: group.id.to_string(),
+            uses: Some(5),
+            expires_in_ms: None,
+        })
+        .await
+    else {
+        panic!("no invite");
+    };
+    (group.id.to_string(), invite.link.expect("link"))
+}
+
+fn send(group: &str, text: String) -> Request {
+    Request::ChatSend {
+        group: group.into(),
+        channel: None,
+        text,
+        reply_to: None,
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Send → `Event::Message` on the peer, one message at a time; beside it the disk's
+/// bare fsync in the same directory.
+async fn latency() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = spawn(&dir, "a").await;
+    let b = spawn(&dir, "b").await;
+    let (group, link) = group_and_link(&a).await;
+    b.join(&link, WAIT, |_| {}).await.expect("join");
+    let mut events = Box::pin(b.events());
+    // Warm up: gossip needs its mesh before messages flow live.
+    let deadline = Instant::now() + WAIT;
+    'warm: loop {
+        assert!(Instant::now() < deadline, "no live message within {WAIT:?}");
+        a.call(send(&group, "warm-up".into())).await.expect("send");
+        let until = tokio::time::Instant::now() + Duration::from_millis(500);
+        while let Ok(Some(event)) = tokio::time::timeout_at(until, events.next()).await {
+            if let Event::Message { message, .. } = event
+                && message.message.text == "warm-up"
+            {
+                break 'warm;
+            }
+        }
+    }
+    let mut send_done = Vec::with_capacity(MESSAGES);
+    let mut samples = Vec::with_capacity(MESSAGES);
+    for i in 0..MESSAGES {
+        let text = format!("message {i}");
+        let started = Instant::now();
+        a.call(send(&group, text.clone())).await.expect("send");
+        send_done.push(started.elapsed());
+        let arrived = tokio::time::timeout(WAIT, async {
+            while let Some(event) = events.next().await {
+                if let Event::Message { message, .. } = event
+                    && message.message.text == text
+                {
+                    return;
+                }
+            }
+        })
+        .await;
+        assert!(
+            arrived.is_ok(),
+            "message {i} did not arrive within {WAIT:?}"
+        );
+        samples.push(started.elapsed());
+    }
+    samples.sort();
+    send_done.sort();
+    let fsync = fsync_p50(dir.path());
+    println!(
+        "latency: {MESSAGES} messages, send → peer's Event::Message p50 {:.3} ms, p99 {:.3} ms, max {:.3} ms; \
+         the send call alone p50 {:.3} ms, p99 {:.3} ms; bare fsync here p50 {:.3} ms",
+        ms(percentile(&samples, 0.5)),
+        ms(percentile(&samples, 0.99)),
+        ms(samples[samples.len() - 1]),
+        ms(percentile(&send_done, 0.5)),
+        ms(percentile(&send_done, 0.99)),
+        ms(fsync),
+    );
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+/// `File::sync_all` after a small write, 200 times, in `dir`.
+fn fsync_p50(dir: &std::path::Path) -> Duration {
+    let mut file = std::fs::File::create(dir.join("fsync-probe")).expect("probe");
+    let mut samples = Vec::new();
+    for _ in 0..200 {
+        file.write_all(&[7u8; 128]).expect("write");
+        let started = Instant::now();
+        file.sync_all().expect("sync");
+        samples.push(started.elapsed());
+    }
+    samples.sort();
+    percentile(&samples, 0.5)
+}
+
+/// Bytes sent on the loopback interface so far (whole machine; includes TCP/IP headers).
+fn loopback_bytes() -> Option<u64> {
+    let dev = std::fs::read_to_string("/proc/net/dev").ok()?;
+    let line = dev.lines().find(|l| l.trim_start().starts_with("lo:"))?;
+    line.split(':')
+        .nth(1)?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// A has 10k messages; B joins; time until B holds all of them.
+async fn catch_up() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = spawn(&dir, "a").await;
+    let (group, link) = group_and_link(&a).await;
+    let started = Instant::now();
+    let mut in_flight = futures_util::stream::FuturesUnordered::new();
+    for i in 0..CATCH_UP {
+        in_flight.push(a.call(send(&group, format!("history message number {i}"))));
+        if in_flight.len() >= 256 {
+            in_flight.next().await.expect("one").expect("send");
+        }
+    }
+    while let Some(done) = in_flight.next().await {
+        done.expect("send");
+    }
+    println!(
+        "catchup: A wrote {CATCH_UP} messages in {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
+    let b = spawn(&dir, "b").await;
+    let lo_before = loopback_bytes();
+    let started = Instant::now();
+    b.join(&link, WAIT, |_| {}).await.expect("join");
+    let joined = started.elapsed();
+    let deadline = Instant::now() + WAIT;
+    let count = loop {
+        let Ok(Response::Messages(m)) = b
+            .call(Request::ChatLog {
+                group: group.clone(),
+                channel: None,
+            })
+            .await
+        else {
+            panic!("no log");
+        };
+        if m.len() >= CATCH_UP || Instant::now() >= deadline {
+            break m.len();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let all = started.elapsed();
+    let moved = match (lo_before, loopback_bytes()) {
+        (Some(before), Some(after)) => format!(
+            "{:.0} KB on loopback (whole machine, TCP/IP headers included)",
+            (after - before) as f64 / 1e3
+        ),
+        _ => "bytes not measured (/proc/net/dev unreadable)".into(),
+    };
+    println!(
+        "catchup: B joined in {:.3} s and held {count}/{CATCH_UP} messages after {:.3} s; {moved}",
+        joined.as_secs_f64(),
+        all.as_secs_f64()
+    );
+    assert_eq!(count, CATCH_UP, "B did not get everything within {WAIT:?}");
+    a.shutdown().await;
+    b.shutdown().await;
+}

@@ -27,6 +27,7 @@ fn state(s: &SyncState) -> String {
             behind,
             peer_behind,
         } => format!("this device is behind by {behind}; peer is behind by {peer_behind}"),
+        SyncState::Forked => "FORK: each holds a different envelope under one number".into(),
         SyncState::Unknown => "unknown".into(),
     }
 }

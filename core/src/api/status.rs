@@ -122,6 +122,9 @@ pub enum SyncState {
         /// This device's that the peer lacks.
         peer_behind: u64,
     },
+    /// The two copies hold different envelopes under the same number of one author:
+    /// a fork (a copied data directory or restored backup that wrote).
+    Forked,
     /// Never compared with this peer.
     Unknown,
 }

@@ -33,6 +33,12 @@ use crate::{IngestError, Ingested, Node};
 
 /// Gossip envelopes being validated at once; more are ignored (catch-up repairs).
 const MAX_VALIDATING: usize = 1024;
+/// Protocol violations after which a peer is dropped.
+const MAX_STRIKES: u32 = 16;
+/// How long a dropped peer is refused.
+const BAN: Duration = Duration::from_secs(600);
+/// Dropped peers remembered at most.
+const MAX_BANNED: usize = 1024;
 /// Membership proofs one peer may have open at once.
 const MAX_HELLOS: usize = 4;
 /// Peers waiting to catch a group up from, at most.
@@ -67,6 +73,10 @@ pub(super) struct EventLoop {
     catch_up_queue: HashMap<GroupId, Vec<PeerId>>,
     validating: usize,
     book: AddressBook,
+    /// Requests per peer that broke the protocol (malformed, over a limit, out of turn).
+    strikes: HashMap<PeerId, u32>,
+    /// Peers dropped for it, until when.
+    banned: HashMap<PeerId, std::time::Instant>,
     presence: HashMap<(GroupId, MemberId), (std::time::Instant, Presence)>,
     limiter: presence::Limiter,
     outgoing: BoxStream<Vec<u8>>,
@@ -159,6 +169,8 @@ impl EventLoop {
             catch_up_queue: HashMap::new(),
             validating: 0,
             book,
+            strikes: HashMap::new(),
+            banned: HashMap::new(),
             presence: HashMap::new(),
             limiter: presence::Limiter::default(),
             outgoing,
@@ -271,6 +283,14 @@ impl EventLoop {
                     ConnectedPoint::Listener { send_back_addr, .. } => send_back_addr.clone(),
                 };
                 debug!(%peer_id, %address, "connected");
+                if self
+                    .banned
+                    .get(&peer_id)
+                    .is_some_and(|until| std::time::Instant::now() < *until)
+                {
+                    self.swarm.close_connection(connection_id);
+                    return;
+                }
                 let first = self.peers.connected_on(peer_id, connection_id, address);
                 self.book.connected(&peer_id);
                 if first && endpoint.is_dialer() {
@@ -353,6 +373,10 @@ impl EventLoop {
                 peer, error, ..
             }) => {
                 debug!(%peer, "a request from this peer failed: {error}");
+                // Malformed or over-limit frames; not a closed connection or a timeout.
+                if matches!(error, request_response::InboundFailure::Io(_)) {
+                    self.strike(peer);
+                }
             }
             BehaviourEvent::Ping(libp2p::ping::Event {
                 peer,
@@ -400,10 +424,14 @@ impl EventLoop {
                     self.on_proven(peer, groups, network);
                     Response::Proven
                 }
-                _ => Response::Refused("say hello first".into()),
+                _ => {
+                    self.strike(peer);
+                    Response::Refused("say hello first".into())
+                }
             },
             Request::Summary { tag, .. } | Request::Fetch { tag, .. } => {
                 let Some(group) = self.tags.get(&tag).copied() else {
+                    self.strike(peer);
                     let _ = self
                         .swarm
                         .behaviour_mut()
@@ -412,6 +440,7 @@ impl EventLoop {
                     return;
                 };
                 if !self.peers.proved(&peer, &group) {
+                    self.strike(peer);
                     Response::Refused("prove membership first".into())
                 } else {
                     serve::spawn(network.clone(), group, request, channel);
@@ -428,6 +457,28 @@ impl EventLoop {
             .behaviour_mut()
             .sync
             .send_response(channel, response);
+    }
+
+    /// Counts a protocol violation; a peer with too many is disconnected and refused
+    /// for a while (honest peers never break the protocol).
+    fn strike(&mut self, peer: PeerId) {
+        if self.strikes.len() >= MAX_BANNED {
+            self.strikes.clear();
+        }
+        let strikes = self.strikes.entry(peer).or_default();
+        *strikes += 1;
+        if *strikes >= MAX_STRIKES {
+            warn!(%peer, "dropping a peer that keeps breaking the protocol");
+            self.strikes.remove(&peer);
+            if self.banned.len() >= MAX_BANNED {
+                let now = std::time::Instant::now();
+                self.banned.retain(|_, until| *until > now);
+            }
+            if self.banned.len() < MAX_BANNED {
+                self.banned.insert(peer, std::time::Instant::now() + BAN);
+            }
+            let _ = self.swarm.disconnect_peer_id(peer);
+        }
     }
 
     fn on_proven(&mut self, peer: PeerId, groups: BTreeSet<GroupId>, network: &Network) {

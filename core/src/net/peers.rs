@@ -208,7 +208,17 @@ impl Snapshot {
             });
             let mut docs = Vec::new();
             if let (Some((theirs, _)), Some(mine)) = (compared, &mine) {
+                let forked: BTreeSet<_> = mine
+                    .forks_against(theirs)
+                    .into_iter()
+                    .map(|(doc, _, _)| doc)
+                    .collect();
                 for (doc, sync) in mine.compare(theirs) {
+                    let state = if forked.contains(&doc) {
+                        SyncState::Forked
+                    } else {
+                        state_of(sync)
+                    };
                     let has_all_mine = match (me, me.and_then(|m| mine.get(&doc, &m))) {
                         (Some(m), Some(head)) => theirs.has(&doc, &m, head.seq),
                         _ => true,
@@ -216,7 +226,7 @@ impl Snapshot {
                     docs.push(DocSyncView {
                         doc,
                         label: node.doc_label(group, &doc).await,
-                        state: state_of(sync),
+                        state,
                         has_all_mine,
                     });
                 }

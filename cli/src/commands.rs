@@ -452,6 +452,12 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
                         dir.display()
                     ),
                 }
+                if let Command::Join { timeout, .. } = &command {
+                    // The running node does the work; its progress is in its own log.
+                    eprintln!(
+                        "plenum: the running node is looking for a member to admit this device (up to {timeout})"
+                    );
+                }
                 send(command, &|request| node.call(&request), json)
             }
             None => {

@@ -223,7 +223,9 @@ impl Network {
             Request::Status { group } => self.status(group.as_deref()).await.map(Response::Status),
             Request::Join { link, timeout_ms } => {
                 let timeout = timeout_ms.map_or(DEFAULT_JOIN_TIMEOUT, Duration::from_millis);
-                self.join(&link, timeout, |_| {}).await.map(Response::Group)
+                self.join(&link, timeout, |step| tracing::info!("join: {step}"))
+                    .await
+                    .map(Response::Group)
             }
             Request::Presence {
                 group,

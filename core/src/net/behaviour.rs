@@ -58,7 +58,7 @@ impl Behaviour {
                     .with_timeout(Duration::from_secs(10)),
             ),
             mdns: mdns.into(),
-            gossipsub: gossip(key)?,
+            gossipsub: gossip()?,
             sync: request_response::Behaviour::with_codec(
                 Codec,
                 [(wire::PROTOCOL, request_response::ProtocolSupport::Full)],
@@ -75,7 +75,7 @@ impl Behaviour {
 /// (the envelope carries the author's signature; the message reveals no PeerId) with
 /// the envelope's hash as id, validation by the node before forwarding, and scoring
 /// that graylists a peer after a few invalid envelopes.
-fn gossip(key: &Keypair) -> Result<gossipsub::Behaviour, NetError> {
+fn gossip() -> Result<gossipsub::Behaviour, NetError> {
     let config = gossipsub::ConfigBuilder::default()
         .heartbeat_interval(Duration::from_millis(700))
         .mesh_n(4)
@@ -89,7 +89,6 @@ fn gossip(key: &Keypair) -> Result<gossipsub::Behaviour, NetError> {
         .message_id_fn(|m| MessageId::from(blake3::hash(&m.data).as_bytes().to_vec()))
         .build()
         .map_err(|e| NetError::Config(e.to_string()))?;
-    let _ = key;
     let mut behaviour = gossipsub::Behaviour::new(MessageAuthenticity::Anonymous, config)
         .map_err(|e| NetError::Config(e.to_string()))?;
     behaviour

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use plenum_core::api::{ErrorKind, Request, Response};
 
-use super::net_loopback::{TestNode, WAIT};
+use super::net_harness::{TestNode, WAIT};
 
 async fn group_and_invite(
     a: &TestNode,

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use plenum_core::net::{NetConfig, Network};
 
-use super::net_loopback::{TestNode, WAIT, found_group};
+use super::net_harness::{TestNode, WAIT, found_group};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_restarted_network_redials_known_peers_and_catches_up() {

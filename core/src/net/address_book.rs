@@ -107,6 +107,16 @@ impl AddressBook {
         }
     }
 
+    /// Something changed on the network (a peer appeared on the LAN): everyone away is
+    /// worth trying again soon.
+    pub(super) fn network_changed(&mut self) {
+        let now = Instant::now();
+        for entry in self.peers.values_mut() {
+            entry.backoff = FIRST_BACKOFF;
+            entry.next_dial = entry.next_dial.min(now + FIRST_BACKOFF);
+        }
+    }
+
     /// The peers to dial now (not connected, their backoff over); each one's backoff
     /// doubles, so a peer that stays away is tried less and less often.
     pub(super) fn due(

@@ -320,6 +320,7 @@ impl EventLoop {
     fn on_behaviour(&mut self, event: BehaviourEvent, network: &Network) {
         match event {
             BehaviourEvent::Mdns(mdns::Event::Discovered(found)) => {
+                self.book.network_changed();
                 for (peer, address) in found {
                     self.peers.found_on_lan(peer, &address);
                     if peer != self.me && !self.swarm.is_connected(&peer) {
@@ -373,8 +374,11 @@ impl EventLoop {
                 peer, error, ..
             }) => {
                 debug!(%peer, "a request from this peer failed: {error}");
-                // Malformed or over-limit frames; not a closed connection or a timeout.
-                if matches!(error, request_response::InboundFailure::Io(_)) {
+                // Malformed or over-limit frames (the codec's InvalidData), not a stream
+                // cut by a closing connection or a timeout.
+                if matches!(&error, request_response::InboundFailure::Io(e)
+                    if e.kind() == std::io::ErrorKind::InvalidData)
+                {
                     self.strike(peer);
                 }
             }

@@ -39,6 +39,7 @@ pub mod group;
 pub mod identity;
 pub mod ids;
 pub mod invite;
+#[cfg(feature = "net")]
 pub mod net;
 mod node;
 pub mod store;

@@ -18,6 +18,8 @@ mod join;
 mod membership;
 #[cfg(test)]
 mod membership_tests;
+// Read by `net`; without the network only its offline status is used.
+#[cfg_attr(not(feature = "net"), allow(dead_code))]
 mod network;
 mod pads;
 mod resolve;
@@ -48,6 +50,7 @@ use engine::{State, Tx, encode};
 use writer::{Durable, Writer};
 
 pub use ingest::{IngestError, Ingested};
+#[cfg(feature = "net")]
 pub(crate) use network::GroupKeys;
 
 /// Events buffered per listener before it is told it lagged.

@@ -232,11 +232,10 @@ impl Network {
                 typing_in,
                 cursor,
             } => {
-                let group = self.group_id(&group).await?;
-                let typing_in = match typing_in {
-                    Some(channel) => Some(self.channel_id(&group, &channel).await?),
-                    None => None,
-                };
+                let group = self.node.resolve_group(&group)?;
+                let typing_in = typing_in
+                    .map(|channel| self.node.resolve_channel(&group, &channel))
+                    .transpose()?;
                 self.send(Command::Presence {
                     group,
                     typing_in,
@@ -246,62 +245,12 @@ impl Network {
                 Ok(Response::Done)
             }
             Request::PresenceList { group } => {
-                let group = self.group_id(&group).await?;
+                let group = self.node.resolve_group(&group)?;
                 let (reply, answer) = oneshot::channel();
                 self.send(Command::PresenceList { group, reply }).await?;
                 Ok(Response::Presence(answer.await.map_err(|_| stopped())?))
             }
             other => self.node.call(other).await,
-        }
-    }
-
-    async fn group_id(&self, group: &str) -> Result<crate::ids::GroupId, ApiError> {
-        match self
-            .node
-            .call(Request::GroupShow {
-                group: group.into(),
-            })
-            .await?
-        {
-            Response::Group(g) => Ok(g.id),
-            _ => Err(ApiError::new(
-                ErrorKind::Integrity,
-                "the group has an unexpected shape",
-            )),
-        }
-    }
-
-    async fn channel_id(
-        &self,
-        group: &crate::ids::GroupId,
-        channel: &str,
-    ) -> Result<crate::ids::ItemId, ApiError> {
-        let Response::Channels(channels) = self
-            .node
-            .call(Request::ChannelList {
-                group: group.to_string(),
-            })
-            .await?
-        else {
-            return Err(ApiError::new(
-                ErrorKind::Integrity,
-                "the channels have an unexpected shape",
-            ));
-        };
-        let matches: Vec<_> = channels
-            .iter()
-            .filter(|c| c.name == channel || c.id.to_string().starts_with(channel))
-            .collect();
-        match matches.as_slice() {
-            [one] => Ok(one.id),
-            [] => Err(ApiError::new(
-                ErrorKind::NotFound,
-                format!("no channel {channel:?} in this group"),
-            )),
-            _ => Err(ApiError::new(
-                ErrorKind::Ambiguous,
-                format!("{channel:?} names several channels"),
-            )),
         }
     }
 
@@ -388,15 +337,8 @@ impl Network {
 /// The addresses an invite link carries: up to three listen addresses, those other
 /// devices can reach (not loopback) first.
 fn invite_addresses(listen: &[Multiaddr]) -> Vec<Vec<u8>> {
-    let loopback = |a: &Multiaddr| {
-        a.iter().any(|p| match p {
-            libp2p::multiaddr::Protocol::Ip4(ip) => ip.is_loopback(),
-            libp2p::multiaddr::Protocol::Ip6(ip) => ip.is_loopback(),
-            _ => false,
-        })
-    };
     let mut sorted: Vec<&Multiaddr> = listen.iter().collect();
-    sorted.sort_by_key(|a| loopback(a));
+    sorted.sort_by_key(|a| peers::is_loopback(a));
     sorted
         .into_iter()
         .map(|a| a.to_vec())

@@ -22,7 +22,7 @@ use tracing::{debug, info, warn};
 
 use super::address_book::AddressBook;
 use super::behaviour::{Behaviour, BehaviourEvent, MAX_GOSSIP, topic_score};
-use super::peers::Peers;
+use super::peers::{Peers, is_loopback};
 use super::presence::{self, Presence};
 use super::wire::{Request, Response, Tag};
 use super::{Command, NetConfig, NetError, Network, catch_up, proof, serve};
@@ -752,14 +752,11 @@ impl EventLoop {
 /// The addresses worth redialing: loopback only when there is nothing else (a peer on
 /// another machine is never at this machine's 127.0.0.1).
 fn reachable(addresses: &[Multiaddr]) -> Vec<Multiaddr> {
-    let loopback = |a: &Multiaddr| {
-        a.iter().any(|p| match p {
-            libp2p::multiaddr::Protocol::Ip4(ip) => ip.is_loopback(),
-            libp2p::multiaddr::Protocol::Ip6(ip) => ip.is_loopback(),
-            _ => false,
-        })
-    };
-    let outside: Vec<Multiaddr> = addresses.iter().filter(|a| !loopback(a)).cloned().collect();
+    let outside: Vec<Multiaddr> = addresses
+        .iter()
+        .filter(|a| !is_loopback(a))
+        .cloned()
+        .collect();
     if outside.is_empty() {
         addresses.to_vec()
     } else {

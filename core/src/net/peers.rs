@@ -37,6 +37,15 @@ pub(super) struct Snapshot {
     peers: Vec<(PeerId, Peer)>,
 }
 
+/// Whether an address is on this machine only (127.0.0.1, ::1).
+pub(super) fn is_loopback(address: &Multiaddr) -> bool {
+    address.iter().any(|p| match p {
+        Protocol::Ip4(ip) => ip.is_loopback(),
+        Protocol::Ip6(ip) => ip.is_loopback(),
+        _ => false,
+    })
+}
+
 fn is_private(address: &Multiaddr) -> Option<bool> {
     address.iter().find_map(|p| match p {
         Protocol::Ip4(ip) => Some(ip.is_private() || ip.is_loopback() || ip.is_link_local()),
@@ -186,6 +195,7 @@ impl Snapshot {
     pub(super) async fn group_peers(&self, node: &Node, group: &GroupId) -> Vec<PeerStatus> {
         let mine = node.version_vector(group).ok();
         let me = node.member_id(group).ok();
+        let labels = node.doc_labels(group).unwrap_or_default();
         let mut out = Vec::new();
         for (id, peer) in &self.peers {
             let key = transport_key(id);
@@ -225,7 +235,10 @@ impl Snapshot {
                     };
                     docs.push(DocSyncView {
                         doc,
-                        label: node.doc_label(group, &doc).await,
+                        label: labels
+                            .get(&doc)
+                            .cloned()
+                            .unwrap_or_else(|| format!("document {}", doc.short())),
                         state,
                         has_all_mine,
                     });

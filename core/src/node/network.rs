@@ -2,11 +2,13 @@
 //! epoch keys (for membership proofs and gossip topics), invites by public key, and
 //! who a peer is. Crate-internal: front ends never see keys.
 
-use crate::api::{ApiError, GroupStatus, Request, Response, StatusView};
+use crate::api::{ApiError, GroupStatus, Response, StatusView};
 use crate::crypto::SecretKey;
 use crate::group::directory_doc;
 use crate::group::membership_doc;
-use crate::ids::{DocId, GroupId, Hash, MemberId};
+use std::collections::HashMap;
+
+use crate::ids::{DocId, GroupId, Hash, ItemId, MemberId};
 
 use super::Node;
 use super::engine::{State, integrity};
@@ -83,34 +85,35 @@ impl Node {
         }))
     }
 
-    /// A name for a document of `group`, for people reading the status.
-    pub(crate) async fn doc_label(&self, group: &GroupId, doc: &DocId) -> String {
-        if *doc == membership_doc(group) {
-            return "membership log".into();
-        }
-        if *doc == directory_doc(group) {
-            return "directory".into();
-        }
-        let gid = group.to_string();
-        for request in [
-            Request::PadList { group: gid.clone() },
-            Request::BoardList { group: gid.clone() },
-        ] {
-            if let Ok(Response::Docs(docs)) = self.call(request).await
-                && let Some(d) = docs.iter().find(|d| d.id == *doc)
-            {
-                return d.name.clone();
+    /// Names for the documents of `group`, for people reading the status: one read of
+    /// the group's directory. Documents it does not name are absent.
+    pub(crate) fn doc_labels(&self, group: &GroupId) -> Result<HashMap<DocId, String>, ApiError> {
+        let mut state = self.lock()?;
+        let directory = state.directory(group)?;
+        let mut labels: HashMap<DocId, String> = directory
+            .pads
+            .iter()
+            .chain(&directory.boards)
+            .map(|d| (d.id, d.name.clone()))
+            .collect();
+        for channel in &directory.channels {
+            for segment in &channel.segments {
+                labels.insert(segment.doc, format!("#{}", channel.name));
             }
         }
-        if let Ok(Response::Channels(channels)) =
-            self.call(Request::ChannelList { group: gid }).await
-            && let Some(c) = channels
-                .iter()
-                .find(|c| c.segments.iter().any(|s| s.doc == *doc))
-        {
-            return format!("#{}", c.name);
-        }
-        format!("document {}", doc.short())
+        labels.insert(membership_doc(group), "membership log".into());
+        labels.insert(directory_doc(group), "directory".into());
+        Ok(labels)
+    }
+
+    /// The group a name, id or id prefix names, as every request resolves it.
+    pub(crate) fn resolve_group(&self, query: &str) -> Result<GroupId, ApiError> {
+        self.lock()?.resolve_group(query)
+    }
+
+    /// The channel of `group` a name, id or id prefix names.
+    pub(crate) fn resolve_channel(&self, group: &GroupId, query: &str) -> Result<ItemId, ApiError> {
+        Ok(self.lock()?.channel(group, query)?.id)
     }
 }
 

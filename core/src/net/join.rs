@@ -17,7 +17,7 @@ use tokio::time::Instant;
 
 use super::peers::transport_key;
 use super::wire::{Request, Response};
-use super::{Command, Network, catch_up};
+use super::{Command, Network};
 use crate::api::{
     ApiError, ErrorKind, GroupSummary, Request as ApiRequest, Response as ApiResponse,
 };
@@ -162,27 +162,32 @@ async fn try_peer(
     }
 }
 
-/// Waits, bounded, until the new member has proved itself to the admitter and the
-/// catch-ups that follow (run by the event loop, one peer at a time) are done.
+/// Waits, bounded, until the admitter has proved the new group to this device (the
+/// event loop runs that proof for every connected peer once the group is joined, and
+/// starts catch-up with the same step) and the catch-ups that follow are done.
 async fn catch_up_after_join(network: &Network, admitter: PeerId, summary: &GroupSummary) {
     let deadline = Instant::now() + STEP_TIMEOUT;
-    let _ = catch_up::hello(network, network.peer_id(), admitter).await;
-    // The proof starts a catch-up; give it a moment to be registered, then wait for it.
-    tokio::time::sleep(POLL).await;
+    let group = summary.id;
     while Instant::now() < deadline {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        if network
-            .send(Command::CatchingUp {
-                group: summary.id,
-                reply,
-            })
-            .await
-            .is_err()
-        {
+        if network.send(Command::Pairs(reply)).await.is_err() {
             return;
         }
-        if !answer.await.unwrap_or(false) {
-            return;
+        let proven = answer
+            .await
+            .is_ok_and(|pairs| pairs.contains(&(admitter, group)));
+        if proven {
+            let (reply, answer) = tokio::sync::oneshot::channel();
+            if network
+                .send(Command::CatchingUp { group, reply })
+                .await
+                .is_err()
+            {
+                return;
+            }
+            if !answer.await.unwrap_or(false) {
+                return;
+            }
         }
         tokio::time::sleep(POLL).await;
     }

@@ -23,6 +23,8 @@ mod membership_tests;
 mod network;
 mod pads;
 mod resolve;
+#[cfg(test)]
+mod snapshot_sync_tests;
 mod sync;
 #[cfg(test)]
 mod sync_tests;
@@ -201,9 +203,26 @@ impl Node {
         &self,
         envelope: &[u8],
     ) -> impl Future<Output = Result<Ingested, IngestError>> + Send + 'static + use<> {
+        self.receive_from(envelope, State::ingest)
+    }
+
+    /// [`Node::receive`] for what catch-up and welcomes bring, which may also be
+    /// snapshot envelopes (never accepted live: see `protocol-spec/snapshot.md`).
+    pub fn receive_caught_up(
+        &self,
+        envelope: &[u8],
+    ) -> impl Future<Output = Result<Ingested, IngestError>> + Send + 'static + use<> {
+        self.receive_from(envelope, State::ingest_caught_up)
+    }
+
+    fn receive_from(
+        &self,
+        envelope: &[u8],
+        ingest: fn(&mut State, &mut Tx, &[u8]) -> Result<Ingested, IngestError>,
+    ) -> impl Future<Output = Result<Ingested, IngestError>> + Send + 'static + use<> {
         let mut outcome = None;
         let applied = self.apply_with(|state, tx, _| {
-            outcome = Some(state.ingest(tx, envelope));
+            outcome = Some(ingest(state, tx, envelope));
             Ok(())
         });
         async move {
@@ -263,6 +282,7 @@ impl Node {
                 wait_durable(durable).await?;
             }
             let envelopes = node.lock()?.welcome_envelopes(&group, docs.as_ref())?;
+            let envelopes = node.compact_welcome(&group, envelopes)?;
             Ok(Welcome {
                 group,
                 grants,

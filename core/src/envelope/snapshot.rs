@@ -19,7 +19,8 @@
 //!
 //! Whether the covered authors may write to the document (membership, removal
 //! cutoffs) is the caller's question, as it is for their envelopes; this module is pure.
-//! Sending snapshots in catch-up comes with sync.
+//! `node::sync` seals them from the store for catch-up and welcomes, and
+//! `node::ingest::snapshot` takes them in.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -56,6 +57,9 @@ pub struct VerifiedSnapshot {
     /// what this device's chain state for the document becomes when it applies the
     /// snapshot (the author's next envelope names that hash as `prev`).
     pub covered: BTreeMap<MemberId, (u64, Hash)>,
+    /// The covered envelopes themselves, in ascending author order: a receiver stores
+    /// each as the head of its author's chain.
+    pub envelopes: Vec<Envelope>,
     /// Who assembled the snapshot.
     pub sealed_by: MemberId,
 }
@@ -360,11 +364,12 @@ fn verify_plaintext(
     }
     let mut doc =
         docs::load_doc(save, ActorId::random()).map_err(|e| SnapshotError::Load(e.to_string()))?;
-    let latest: Vec<&Envelope> = latest.iter().collect();
-    check_coverage(&mut doc, &latest, &h.change_hashes)?;
+    let refs: Vec<&Envelope> = latest.iter().collect();
+    check_coverage(&mut doc, &refs, &h.change_hashes)?;
     Ok(VerifiedSnapshot {
         doc,
         covered,
+        envelopes: latest,
         sealed_by: h.author,
     })
 }

@@ -5,7 +5,9 @@
 //! side fetches what it lacks — membership log first, then every other document — in
 //! pages of at most [`wire::PAGE_BYTES`], applying each page (one group commit) before
 //! asking for the next, until nothing is missing or a round brings nothing new (what
-//! is left waits on keys or envelopes this peer does not have).
+//! is left waits on keys or envelopes this peer does not have). A document whose
+//! missing envelopes outweigh a snapshot of it comes as one snapshot envelope instead
+//! (`protocol-spec/snapshot.md`), and then only what is newer.
 
 use std::time::Duration;
 
@@ -120,11 +122,16 @@ pub(super) async fn run(network: &Network, peer: PeerId, group: GroupId) -> Resu
         let request = Request::Fetch {
             tag: proof::tag(&group),
             wants: forks,
+            snapshots: false,
         };
         if let Response::Page { envelopes, .. } = network.request(peer, request).await? {
             apply(network, envelopes).await;
         }
     }
+    // Snapshots while they help; a round they do not advance (a snapshot this device
+    // refuses: an author it does not know yet, a key it lacks) is asked again for the
+    // envelopes.
+    let mut snapshots = true;
     for _ in 0..MAX_ROUNDS {
         let mut wants = mine.wants_from(&theirs, &first);
         if wants.is_empty() {
@@ -134,6 +141,7 @@ pub(super) async fn run(network: &Network, peer: PeerId, group: GroupId) -> Resu
         let request = Request::Fetch {
             tag: proof::tag(&group),
             wants,
+            snapshots,
         };
         let Response::Page { envelopes, .. } = network.request(peer, request).await? else {
             return Err(unexpected("a fetch"));
@@ -144,6 +152,10 @@ pub(super) async fn run(network: &Network, peer: PeerId, group: GroupId) -> Resu
         applied += apply(network, envelopes).await;
         let now = vector(network, group).await?;
         if now.behind_by(&theirs) >= mine.behind_by(&theirs) {
+            if snapshots {
+                snapshots = false;
+                continue;
+            }
             break; // Nothing new: the rest waits on something this peer cannot give.
         }
         mine = now;
@@ -161,7 +173,7 @@ pub(super) async fn apply(network: &Network, envelopes: Vec<Vec<u8>>) -> u64 {
     let Ok(futures) = tokio::task::spawn_blocking(move || {
         envelopes
             .iter()
-            .map(|e| node.receive(e))
+            .map(|e| node.receive_caught_up(e))
             .collect::<Vec<_>>()
     })
     .await

@@ -33,9 +33,13 @@ pub(super) fn spawn(
                     Response::Vector(mine.to_bytes())
                 }
             }),
-            Request::Fetch { mut wants, .. } => {
+            Request::Fetch {
+                mut wants,
+                snapshots,
+                ..
+            } => {
                 wants.truncate(wire::MAX_WANTS);
-                node.envelopes_for(&group, &wants, wire::PAGE_BYTES)
+                node.envelopes_for(&group, &wants, wire::PAGE_BYTES, snapshots)
                     .map(|(envelopes, complete)| Response::Page {
                         envelopes,
                         complete,

@@ -52,6 +52,8 @@ pub(super) enum Request {
         tag: Tag,
         /// What is missing, in the order to send it.
         wants: Vec<Want>,
+        /// Whether a snapshot may stand in for a document's envelopes when smaller.
+        snapshots: bool,
     },
     /// Joining: does anyone here hold an open invite with this public key? Answered
     /// with a nonce to sign.
@@ -81,7 +83,8 @@ pub(super) enum Response {
     Vector(Vec<u8>),
     /// Envelopes, and whether every want was served in full.
     Page {
-        /// Sealed envelopes, membership first.
+        /// Sealed envelopes, membership first; with `snapshots`, snapshot envelopes
+        /// in place of some documents' envelopes.
         envelopes: Vec<Vec<u8>>,
         /// False: ask again for the rest.
         complete: bool,

@@ -155,6 +155,44 @@ impl LoadedDoc {
     }
 }
 
+impl LoadedDoc {
+    /// Records a snapshot applied to `doc` (its missing changes were merged in): each
+    /// covered author whose chain it advances gets its covered envelope as head, and
+    /// the store a fresh save covering every author — this device will never hold the
+    /// envelopes below the covered ones, so loading must not look for them.
+    pub(super) fn adopt_snapshot(
+        &mut self,
+        batch: &mut WriteBatch,
+        group: &GroupId,
+        doc: &DocId,
+        advanced: &[Envelope],
+    ) {
+        for envelope in advanced {
+            let h = envelope.header();
+            self.authors.insert(h.author, (h.seq, envelope.hash()));
+            self.recent.insert((h.author, h.seq), envelope.hash());
+            batch.put(
+                Slot::Envelope(group, doc, &h.author, h.seq),
+                envelope.as_bytes().to_vec(),
+            );
+            let record = AuthorRecord {
+                author: h.author,
+                seq: h.seq,
+                head: envelope.hash(),
+            };
+            batch.put(Slot::Author(group, doc, &h.author), encode(&record));
+        }
+        self.changes = self.doc.stats().num_changes;
+        self.tail = 0;
+        let snapshot = DocRecord {
+            id: *doc,
+            snapshot: self.doc.save(),
+            covered: self.authors.iter().map(|(a, (s, _))| (*a, *s)).collect(),
+        };
+        batch.put(Slot::Doc(group, doc), encode(&snapshot));
+    }
+}
+
 /// One request's effects: its writes (committed atomically, together with the sealing
 /// of its local changes), the documents it changed, and the events to emit.
 #[derive(Default)]
@@ -244,6 +282,96 @@ pub(super) fn integrity(e: impl std::fmt::Display) -> ApiError {
         ErrorKind::Integrity,
         format!("stored data failed its integrity check: {e}"),
     )
+}
+
+/// A document as the store holds it: what survives a crash, never changes waiting for
+/// the next commit.
+pub(super) struct StoredDoc {
+    pub(super) loaded: LoadedDoc,
+    /// Per author, its latest envelope in the document: what a snapshot of it covers.
+    pub(super) latest: HashMap<MemberId, Envelope>,
+}
+
+/// Reads a document from the store: its compacted save, then every envelope above
+/// what the save covers. Needs only the store and the group's keys, so a snapshot
+/// can be built from it without holding the node's state lock.
+pub(super) fn load_stored(
+    store: &Store,
+    secrets: &GroupSecrets,
+    group: &GroupId,
+    doc: &DocId,
+) -> Result<StoredDoc, ApiError> {
+    let bytes = store
+        .get(Slot::Doc(group, doc))
+        .map_err(storage_error)?
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorKind::NotFound,
+                format!("no document {doc} in group {group}"),
+            )
+        })?;
+    let stored: DocRecord = decode("document", &bytes)?;
+    let actor = secrets.member.actor_id();
+    let mut automerge = if stored.snapshot.is_empty() {
+        docs::new_doc(actor)
+    } else {
+        docs::load_doc(&stored.snapshot, actor).map_err(doc_error)?
+    };
+    let mut authors = HashMap::new();
+    let mut latest = HashMap::new();
+    let mut changes = Vec::new();
+    let mut tail = 0;
+    for bytes in store.authors_of(group, doc).map_err(storage_error)? {
+        let author: AuthorRecord = decode("author", &bytes)?;
+        authors.insert(author.author, (author.seq, author.head));
+        let covered = stored.covered.get(&author.author).copied().unwrap_or(0);
+        let mut last = None;
+        for (_, bytes) in store
+            .envelopes(group, doc, &author.author, covered)
+            .map_err(storage_error)?
+        {
+            let envelope = Envelope::decode(&bytes).map_err(integrity)?;
+            if envelope.header().kind == Kind::Membership {
+                // The membership log is validated into the group state, not Automerge.
+                continue;
+            }
+            let epoch = envelope.header().epoch;
+            let key = secrets.epoch_key(&epoch).ok_or_else(|| {
+                integrity(format!("no key for epoch {epoch} of a stored envelope"))
+            })?;
+            // The store authenticates what it returns, and envelopes were verified
+            // when they arrived, so the signature is not checked again here.
+            let opened = envelope
+                .open_stored_changes(&doc_key(&key, doc))
+                .map_err(integrity)?;
+            tail += opened.len() as u64;
+            changes.extend(opened);
+            last = Some(envelope);
+        }
+        // The last envelope replayed is what the document holds of this author, even
+        // if a commit landed since its author record was read.
+        let last = match last {
+            Some(envelope) => Some(envelope),
+            None => store
+                .get(Slot::Envelope(group, doc, &author.author, author.seq))
+                .map_err(storage_error)?
+                .map(|bytes| Envelope::decode(&bytes).map_err(integrity))
+                .transpose()?,
+        };
+        if let Some(envelope) = last {
+            latest.insert(author.author, envelope);
+        }
+    }
+    automerge.apply_changes(changes).map_err(integrity)?;
+    let loaded = LoadedDoc {
+        changes: automerge.stats().num_changes,
+        doc: automerge,
+        chat_tail: None,
+        authors,
+        recent: HashMap::new(),
+        tail,
+    };
+    Ok(StoredDoc { loaded, latest })
 }
 
 impl State {
@@ -404,63 +532,8 @@ impl State {
     }
 
     fn load(&self, group: &GroupId, doc: &DocId) -> Result<LoadedDoc, ApiError> {
-        let record = self.group(group)?;
-        let bytes = self
-            .store
-            .get(Slot::Doc(group, doc))
-            .map_err(storage_error)?
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorKind::NotFound,
-                    format!("no document {doc} in group {group}"),
-                )
-            })?;
-        let stored: DocRecord = decode("document", &bytes)?;
-        let actor = record.secrets.member.actor_id();
-        let mut automerge = if stored.snapshot.is_empty() {
-            docs::new_doc(actor)
-        } else {
-            docs::load_doc(&stored.snapshot, actor).map_err(doc_error)?
-        };
-        let mut authors = HashMap::new();
-        let mut changes = Vec::new();
-        let mut tail = 0;
-        for bytes in self.store.authors_of(group, doc).map_err(storage_error)? {
-            let author: AuthorRecord = decode("author", &bytes)?;
-            authors.insert(author.author, (author.seq, author.head));
-            let covered = stored.covered.get(&author.author).copied().unwrap_or(0);
-            for (_, bytes) in self
-                .store
-                .envelopes(group, doc, &author.author, covered)
-                .map_err(storage_error)?
-            {
-                let envelope = Envelope::decode(&bytes).map_err(integrity)?;
-                if envelope.header().kind == Kind::Membership {
-                    // The membership log is validated into the group state, not Automerge.
-                    continue;
-                }
-                let epoch = envelope.header().epoch;
-                let key = record.secrets.epoch_key(&epoch).ok_or_else(|| {
-                    integrity(format!("no key for epoch {epoch} of a stored envelope"))
-                })?;
-                // The store authenticates what it returns, and envelopes were verified
-                // when they arrived, so the signature is not checked again here.
-                let opened = envelope
-                    .open_stored_changes(&doc_key(&key, doc))
-                    .map_err(integrity)?;
-                tail += opened.len() as u64;
-                changes.extend(opened);
-            }
-        }
-        automerge.apply_changes(changes).map_err(integrity)?;
-        Ok(LoadedDoc {
-            changes: automerge.stats().num_changes,
-            doc: automerge,
-            chat_tail: None,
-            authors,
-            recent: HashMap::new(),
-            tail,
-        })
+        let secrets = &self.group(group)?.secrets;
+        Ok(load_stored(&self.store, secrets, group, doc)?.loaded)
     }
 
     /// Runs a local edit on a document. Its Automerge changes wait in

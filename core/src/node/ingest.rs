@@ -31,6 +31,7 @@ use super::engine::{State, Tx};
 
 mod pending;
 mod quotas;
+mod snapshot;
 
 #[cfg(test)]
 pub(super) use pending::MAX_QUEUED_CHANGES;
@@ -121,6 +122,10 @@ pub enum IngestError {
     /// A snapshot envelope arrived as a live envelope.
     #[error("snapshots arrive through catch-up, not as live envelopes; refused")]
     Snapshot,
+    /// A snapshot from catch-up or a welcome does not verify (catch-up asks for the
+    /// envelopes instead).
+    #[error("refused snapshot: {0}")]
+    SnapshotRefused(crate::envelope::SnapshotError),
     /// The changes inside change what another member wrote, beyond what the rules
     /// allow: a message's text, someone else's reaction or comment.
     #[error("refused changes: {0}")]
@@ -223,17 +228,26 @@ impl State {
     /// Takes an envelope from another device.
     pub(crate) fn ingest(&mut self, tx: &mut Tx, bytes: &[u8]) -> Result<Ingested, IngestError> {
         let envelope = Envelope::decode(bytes)?;
-        envelope.verify()?;
         if envelope.header().kind == Kind::Snapshot {
+            envelope.verify()?;
             return Err(IngestError::Snapshot);
         }
-        let tag = envelope.header().group_tag;
-        let group = self
-            .groups
+        self.ingest_decoded(tx, envelope)
+    }
+
+    /// The group an envelope's tag names.
+    fn group_by_tag(&self, tag: [u8; 16]) -> Result<GroupId, IngestError> {
+        self.groups
             .keys()
             .copied()
             .find(|g| group_tag(g) == tag)
-            .ok_or(IngestError::UnknownGroup)?;
+            .ok_or(IngestError::UnknownGroup)
+    }
+
+    /// Takes a decoded envelope that is not a snapshot.
+    fn ingest_decoded(&mut self, tx: &mut Tx, envelope: Envelope) -> Result<Ingested, IngestError> {
+        envelope.verify()?;
+        let group = self.group_by_tag(envelope.header().group_tag)?;
         let ops_before = self.log(&group)?.len();
         let outcome = self.ingest_verified(tx, group, envelope)?;
         // A membership change may introduce the author or epoch of held envelopes.
@@ -392,6 +406,12 @@ impl State {
                 }
             };
             if stored == Some(envelope.hash()) {
+                return Ok(Ingested::Duplicate);
+            }
+            if stored.is_none() && self.holds_changes(&group, &header)? {
+                // Below a snapshot this device took: it never held the envelope, but
+                // its changes are in the document, so it is the one the snapshot
+                // covered (a forked twin would carry other changes).
                 return Ok(Ingested::Duplicate);
             }
             keep_evidence(tx, group, &envelope);
@@ -600,6 +620,19 @@ impl State {
             tx.events.push(Event::BoardChanged { group, board: doc });
         }
         Ok(())
+    }
+
+    /// Whether the document holds every change an envelope's header lists.
+    fn holds_changes(
+        &mut self,
+        group: &GroupId,
+        header: &crate::envelope::Header,
+    ) -> Result<bool, ApiError> {
+        if header.kind == Kind::Membership || header.change_hashes.is_empty() {
+            return Ok(false);
+        }
+        let doc = &mut self.doc(group, &header.doc)?.doc;
+        Ok(doc.get_missing_deps(&header.change_hashes).is_empty())
     }
 
     fn stored_envelope_hash(

@@ -270,7 +270,7 @@ impl State {
         let mut refused_count = 0;
         self.quotas.suspended = true;
         for (_, _, bytes) in ordered {
-            if let Err(e) = self.ingest(tx, bytes) {
+            if let Err(e) = self.ingest_caught_up(tx, bytes) {
                 refused_count += 1;
                 tracing::debug!("an envelope of the welcome is refused: {e}");
             }

@@ -53,7 +53,7 @@ async fn catch_up(
         }
         let (page, _complete) = from
             .node
-            .envelopes_for(group, &wants, max_bytes)
+            .envelopes_for(group, &wants, max_bytes, false)
             .expect("envelopes for wants");
         assert!(
             !page.is_empty(),
@@ -107,7 +107,10 @@ async fn sync_fetches_exactly_the_missing_envelopes_and_ends_level() {
 
     let wants = b.wants_from(&a, &membership_doc(&group));
     assert!(wants.iter().all(|w| w.author == me));
-    let (page, complete) = ana.node.envelopes_for(&group, &wants, usize::MAX).unwrap();
+    let (page, complete) = ana
+        .node
+        .envelopes_for(&group, &wants, usize::MAX, false)
+        .unwrap();
     assert!(complete);
     // Exactly what Ana sealed since both were level, in seq order per document.
     assert_eq!(
@@ -133,16 +136,19 @@ async fn sync_pages_are_bounded_and_together_complete() {
     let texts = send_many(&ana, &group, 15).await;
     let sealed = ana.take_sent();
     let wants = wants(&bo, &ana, &group);
-    let (all, complete) = ana.node.envelopes_for(&group, &wants, usize::MAX).unwrap();
+    let (all, complete) = ana
+        .node
+        .envelopes_for(&group, &wants, usize::MAX, false)
+        .unwrap();
     assert!(complete);
     assert_eq!(all.len(), sealed.len());
     let largest = all.iter().map(Vec::len).max().unwrap();
 
     // A page smaller than any envelope still carries one, so paging makes progress.
-    let (page, complete) = ana.node.envelopes_for(&group, &wants, 1).unwrap();
+    let (page, complete) = ana.node.envelopes_for(&group, &wants, 1, false).unwrap();
     assert_eq!(page, all[..1]);
     assert!(!complete);
-    let (page, complete) = ana.node.envelopes_for(&group, &wants, 0).unwrap();
+    let (page, complete) = ana.node.envelopes_for(&group, &wants, 0, false).unwrap();
     assert_eq!(page.len(), 1);
     assert!(!complete);
 
@@ -153,7 +159,10 @@ async fn sync_pages_are_bounded_and_together_complete() {
     let mut pages = 0;
     let mut left = wants.clone();
     loop {
-        let (page, complete) = ana.node.envelopes_for(&group, &left, max_bytes).unwrap();
+        let (page, complete) = ana
+            .node
+            .envelopes_for(&group, &left, max_bytes, false)
+            .unwrap();
         assert!(page.iter().map(Vec::len).sum::<usize>() <= max_bytes);
         assert!(!page.is_empty());
         pages += 1;
@@ -227,7 +236,9 @@ async fn sync_lists_only_groups_this_device_belongs_to() {
     let unknown = GroupId::random();
     for err in [
         bo.node.version_vector(&unknown).unwrap_err(),
-        bo.node.envelopes_for(&unknown, &[], 1024).unwrap_err(),
+        bo.node
+            .envelopes_for(&unknown, &[], 1024, false)
+            .unwrap_err(),
     ] {
         assert_eq!(err.kind, ErrorKind::NotFound);
         assert!(err.message.contains(&unknown.to_string()));
@@ -266,7 +277,10 @@ async fn sync_serves_nothing_for_wants_beyond_what_is_held() {
             until_seq: 2,
         },
     ];
-    let (page, complete) = ana.node.envelopes_for(&group, &beyond, 1 << 20).unwrap();
+    let (page, complete) = ana
+        .node
+        .envelopes_for(&group, &beyond, 1 << 20, false)
+        .unwrap();
     assert!(page.is_empty());
     assert!(complete, "nothing held in the ranges is left out");
     // Bo asks for Ana's whole chain from scratch: served from the store, in seq order.
@@ -278,7 +292,7 @@ async fn sync_serves_nothing_for_wants_beyond_what_is_held() {
     };
     let (page, complete) = ana
         .node
-        .envelopes_for(&group, &[from_scratch], 1 << 20)
+        .envelopes_for(&group, &[from_scratch], 1 << 20, false)
         .unwrap();
     assert!(complete);
     assert_eq!(page.len() as u64, head.seq);

@@ -7,7 +7,6 @@
 
 use std::collections::VecDeque;
 use std::future::Future;
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -16,6 +15,9 @@ use automerge::transaction::Transactable;
 use plenum_core::api::{ApiError, Request, Response};
 use plenum_core::docs::Splice;
 use plenum_core::{Node, NodeConfig, Protection, Unlock};
+
+#[path = "support/trace.rs"]
+mod trace;
 
 type Runtime = tokio::runtime::Runtime;
 
@@ -298,46 +300,8 @@ fn open_child(data: &Path) {
     );
 }
 
-struct Trace {
-    txns: Vec<Vec<(usize, usize, String)>>,
-    end: String,
-}
-
-fn load_trace() -> Trace {
-    let path = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/benches/data/automerge-paper.json.gz"
-    );
-    let mut json = String::new();
-    flate2::read::GzDecoder::new(std::fs::File::open(path).expect("trace file"))
-        .read_to_string(&mut json)
-        .expect("gunzip");
-    let value: serde_json::Value = serde_json::from_str(&json).expect("trace json");
-    let txns = value["txns"]
-        .as_array()
-        .expect("txns")
-        .iter()
-        .map(|t| {
-            t["patches"]
-                .as_array()
-                .expect("patches")
-                .iter()
-                .map(|p| {
-                    let pos = p[0].as_u64().expect("pos") as usize;
-                    let del = p[1].as_u64().expect("del") as usize;
-                    (pos, del, p[2].as_str().expect("ins").to_owned())
-                })
-                .collect()
-        })
-        .collect();
-    Trace {
-        txns,
-        end: value["endContent"].as_str().expect("end").to_owned(),
-    }
-}
-
 fn pad_trace(rt: &Runtime) {
-    let trace = load_trace();
+    let trace = trace::load();
     let patches: usize = trace.txns.iter().map(Vec::len).sum();
 
     // Bare Automerge: the same splices, one commit per trace transaction, in memory.

@@ -1,7 +1,7 @@
 //! Plenum's network benchmarks on loopback, against the budgets of DESIGN §6.
 //!
 //! Run: `cargo bench -p plenum-core --bench net` (all), or append `-- latency`,
-//! `-- catchup`. Two in-process nodes on 127.0.0.1 (TCP, Noise, Yamux), mDNS off, real
+//! `-- catchup` or `-- catchup-pad`. Two in-process nodes on 127.0.0.1 (TCP, Noise, Yamux), mDNS off, real
 //! redb stores in a temporary directory, every write durable. Figures and their
 //! interpretation: `docs/benchmarks.md`, section "Network".
 
@@ -9,6 +9,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use plenum_core::api::{Event, Request, Response};
+use plenum_core::docs::Splice;
 use plenum_core::net::{NetConfig, Network};
 use plenum_core::{Node, NodeConfig, Protection};
 use tokio_stream::StreamExt;
@@ -16,6 +17,9 @@ use tokio_stream::StreamExt;
 const MESSAGES: usize = 1_000;
 const CATCH_UP: usize = 10_000;
 const WAIT: Duration = Duration::from_secs(120);
+
+#[path = "support/trace.rs"]
+mod trace;
 
 fn main() {
     let which: Option<String> = std::env::args().skip(1).find(|a| !a.starts_with("--"));
@@ -30,6 +34,9 @@ fn main() {
     }
     if run("catchup") {
         rt.block_on(catch_up());
+    }
+    if run("catchup-pad") {
+        rt.block_on(catch_up_pad());
     }
 }
 
@@ -230,6 +237,139 @@ async fn catch_up() {
         all.as_secs_f64()
     );
     assert_eq!(count, CATCH_UP, "B did not get everything within {WAIT:?}");
+    println!("catchup: {}", snapshot_sizes(&a, &group).await);
+    if let Ok(Response::Status(status)) = b.call(Request::Status { group: None }).await {
+        println!(
+            "catchup: B's catch-up after the welcome: {:?}",
+            status.catch_up
+        );
+    }
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+/// What snapshots of the group's documents on A weigh: the compressed Automerge
+/// saves plus, per author, its covered envelope — the floor for what catch-up moves.
+async fn snapshot_sizes(a: &Network, group: &str) -> String {
+    let Ok(Response::Status(status)) = a
+        .call(Request::Status {
+            group: Some(group.to_owned()),
+        })
+        .await
+    else {
+        panic!("no status");
+    };
+    let group = &status.groups[0];
+    let docs: std::collections::BTreeSet<_> = group
+        .peers
+        .iter()
+        .flat_map(|p| p.docs.iter().map(|d| d.doc))
+        .collect();
+    let mut total = 0;
+    let mut count = 0;
+    for doc in docs {
+        if let Some(snapshot) = a
+            .node()
+            .durable_snapshot(&group.id, &doc)
+            .expect("snapshot")
+        {
+            total += snapshot.len();
+            count += 1;
+        }
+    }
+    format!(
+        "A's {count} snapshot envelopes (saves + covered envelopes) take {:.0} KB",
+        total as f64 / 1e3
+    )
+}
+
+/// A replays the automerge-paper trace into a pad; B joins; time until B's pad holds
+/// the final text.
+async fn catch_up_pad() {
+    let trace = trace::load();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let a = spawn(&dir, "a").await;
+    let (group, link) = group_and_link(&a).await;
+    let Ok(Response::Pad(pad)) = a
+        .call(Request::PadCreate {
+            group: group.clone(),
+            name: "paper".into(),
+        })
+        .await
+    else {
+        panic!("no pad");
+    };
+    let pad = pad.id.to_string();
+    let started = Instant::now();
+    let mut in_flight = futures_util::stream::FuturesUnordered::new();
+    for txn in &trace.txns {
+        in_flight.push(
+            a.call(Request::PadSplice {
+                group: group.clone(),
+                pad: pad.clone(),
+                heads: Vec::new(),
+                splices: txn
+                    .iter()
+                    .map(|(pos, del, ins)| Splice {
+                        pos: *pos,
+                        delete: *del,
+                        insert: ins.clone(),
+                    })
+                    .collect(),
+            }),
+        );
+        if in_flight.len() >= 1024 {
+            in_flight.next().await.expect("one").expect("splice");
+        }
+    }
+    while let Some(done) = in_flight.next().await {
+        done.expect("splice");
+    }
+    println!(
+        "catchup-pad: A replayed {} transactions of automerge-paper in {:.2} s",
+        trace.txns.len(),
+        started.elapsed().as_secs_f64()
+    );
+    let b = spawn(&dir, "b").await;
+    let lo_before = loopback_bytes();
+    let started = Instant::now();
+    b.join(&link, WAIT, |_| {}).await.expect("join");
+    let joined = started.elapsed();
+    let deadline = Instant::now() + WAIT;
+    let complete = loop {
+        if let Ok(Response::Pad(view)) = b
+            .call(Request::PadGet {
+                group: group.clone(),
+                pad: pad.clone(),
+            })
+            .await
+            && view.text == trace.end
+        {
+            break true;
+        }
+        if Instant::now() >= deadline {
+            break false;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let all = started.elapsed();
+    let moved = match (lo_before, loopback_bytes()) {
+        (Some(before), Some(after)) => format!(
+            "{:.0} KB on loopback (whole machine, TCP/IP headers included)",
+            (after - before) as f64 / 1e3
+        ),
+        _ => "bytes not measured (/proc/net/dev unreadable)".into(),
+    };
+    println!(
+        "catchup-pad: B joined in {:.3} s and held the final text after {:.3} s; {moved}",
+        joined.as_secs_f64(),
+        all.as_secs_f64()
+    );
+    assert!(
+        complete,
+        "B's pad did not reach the final text within {WAIT:?}"
+    );
+    println!("catchup-pad: {}", snapshot_sizes(&a, &group).await);
     a.shutdown().await;
     b.shutdown().await;
 }

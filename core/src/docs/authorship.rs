@@ -29,7 +29,9 @@
 
 use std::collections::HashMap;
 
-use automerge::{AutoCommit, Change, ChangeHash, ObjId, PatchAction, Prop, ROOT, ReadDoc, Value};
+use automerge::{
+    ActorId, AutoCommit, Change, ChangeHash, ObjId, PatchAction, Prop, ROOT, ReadDoc, Value,
+};
 
 use super::{DocError, chat, fields};
 use crate::ids::{ItemId, MemberId};
@@ -48,10 +50,20 @@ pub fn check_received(
 ) -> Result<(), DocError> {
     let after = doc.get_heads();
     let patches = doc.diff(before, &after);
+    let mut made: HashMap<&ActorId, Vec<(u64, u64)>> = HashMap::new();
+    for c in changes {
+        let start = c.start_op().get();
+        made.entry(c.actor_id())
+            .or_default()
+            .push((start, start + c.len() as u64));
+    }
+    for ranges in made.values_mut() {
+        ranges.sort_unstable();
+    }
     let mut check = Check {
         doc,
         before,
-        changes,
+        made,
         author,
         is_admin,
         messages: HashMap::new(),
@@ -65,7 +77,10 @@ pub fn check_received(
 struct Check<'a> {
     doc: &'a AutoCommit,
     before: &'a [ChangeHash],
-    changes: &'a [Change],
+    /// Per actor, the op counter ranges (`start..end`, ascending) of the changes under
+    /// check: looked up once per patch, so a burst of thousands of changes (a snapshot's
+    /// replay, a long group commit) costs O(log n) a patch, not O(n).
+    made: HashMap<&'a ActorId, Vec<(u64, u64)>>,
     author: MemberId,
     is_admin: bool,
     /// Messages read so far, by id.
@@ -107,10 +122,12 @@ impl Check<'_> {
         let ObjId::Id(counter, actor, _) = obj else {
             return false;
         };
-        self.changes.iter().any(|c| {
-            let start = c.start_op().get();
-            c.actor_id() == actor && (start..start + c.len() as u64).contains(counter)
-        })
+        let Some(ranges) = self.made.get(actor) else {
+            return false;
+        };
+        // The last range starting at or before `counter` is the only one that can hold it.
+        let at = ranges.partition_point(|(start, _)| start <= counter);
+        at > 0 && *counter < ranges[at - 1].1
     }
 
     /// Whether `key` of `obj` held a value before the changes.

@@ -26,11 +26,20 @@ use crate::time::Timestamp;
 
 /// How often the joiner looks for new peers to ask.
 const POLL: Duration = Duration::from_millis(300);
+/// The first wait between polls: a peer on the LAN answers within milliseconds, so
+/// polls start fast and back off to [`POLL`].
+const FIRST_POLL: Duration = Duration::from_millis(10);
+
 /// How long before a peer that did not admit this device is asked again: it may hold
 /// the invite by now (it synced meanwhile), or its answer was lost.
 const ASK_AGAIN: Duration = Duration::from_secs(3);
 /// How long one peer gets to answer a join step.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The next wait between polls: doubled, up to [`POLL`].
+fn back_off(wait: Duration) -> Duration {
+    (wait * 2).min(POLL)
+}
 
 fn network_error(message: impl Into<String>) -> ApiError {
     ApiError::new(ErrorKind::Network, message)
@@ -82,6 +91,7 @@ pub(super) async fn join(
     let mut asked: HashMap<PeerId, Instant> = HashMap::new();
     let mut last_refusal = None;
     progress("looking for a member who can admit this device");
+    let mut wait = FIRST_POLL;
     while Instant::now() < deadline {
         for peer in network.connected().await? {
             if asked.get(&peer).is_some_and(|at| at.elapsed() < ASK_AGAIN) {
@@ -108,7 +118,8 @@ pub(super) async fn join(
                 }
             }
         }
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(wait).await;
+        wait = back_off(wait);
         asked.retain(|_, at| at.elapsed() < ASK_AGAIN);
     }
     Err(network_error(match last_refusal {
@@ -168,6 +179,7 @@ async fn try_peer(
 async fn catch_up_after_join(network: &Network, admitter: PeerId, summary: &GroupSummary) {
     let deadline = Instant::now() + STEP_TIMEOUT;
     let group = summary.id;
+    let mut wait = FIRST_POLL;
     while Instant::now() < deadline {
         let (reply, answer) = tokio::sync::oneshot::channel();
         if network.send(Command::Pairs(reply)).await.is_err() {
@@ -189,6 +201,7 @@ async fn catch_up_after_join(network: &Network, admitter: PeerId, summary: &Grou
                 return;
             }
         }
-        tokio::time::sleep(POLL).await;
+        tokio::time::sleep(wait).await;
+        wait = back_off(wait);
     }
 }

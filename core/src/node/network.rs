@@ -37,11 +37,21 @@ impl Node {
         Ok(())
     }
 
-    /// Every group with the epoch keys this device holds.
+    /// Every group with the epoch keys this device holds. A group whose record is not
+    /// durable yet (a welcome being committed) is left out: proving it would start a
+    /// catch-up against the store's empty version vector, fetching the whole history
+    /// again.
     pub(crate) fn group_keys(&self) -> Result<Vec<GroupKeys>, ApiError> {
         let state = self.lock()?;
         let mut out = Vec::new();
         for (id, record) in &state.groups {
+            let stored = state
+                .store
+                .get(crate::store::Slot::Group(id))
+                .map_err(super::engine::storage_error)?;
+            if stored.is_none() {
+                continue;
+            }
             let mut epochs = Vec::new();
             for epoch in record.state.epochs.iter().rev() {
                 if let Some(key) = record.secrets.epoch_key(epoch) {

@@ -60,27 +60,48 @@ pub fn check_received(
     for ranges in made.values_mut() {
         ranges.sort_unstable();
     }
-    let mut check = Check {
+    Check {
         doc,
         before,
-        made,
+        made: Made::Ranges(made),
         author,
         is_admin,
         messages: HashMap::new(),
-    };
-    for patch in &patches {
-        check.patch(&patch.obj, &patch.path, &patch.action)?;
     }
-    Ok(())
+    .patches(&patches)
+}
+
+/// Checks a whole document whose every change is by `author`, as if they had all
+/// arrived from it at once on an empty document: what a snapshot of a document with
+/// one writer needs, without applying its changes one by one again. O(document).
+pub fn check_whole(doc: &mut AutoCommit, author: MemberId, is_admin: bool) -> Result<(), DocError> {
+    let heads = doc.get_heads();
+    let patches = doc.diff(&[], &heads);
+    Check {
+        doc,
+        before: &[],
+        made: Made::All,
+        author,
+        is_admin,
+        messages: HashMap::new(),
+    }
+    .patches(&patches)
+}
+
+/// Which objects the changes under check made.
+enum Made<'a> {
+    /// All of them: the document was empty before.
+    All,
+    /// Per actor, the op counter ranges (`start..end`, ascending) of the changes under
+    /// check: looked up once per patch, so a burst of thousands of changes (a snapshot's
+    /// replay, a long group commit) costs O(log n) a patch, not O(n).
+    Ranges(HashMap<&'a ActorId, Vec<(u64, u64)>>),
 }
 
 struct Check<'a> {
     doc: &'a AutoCommit,
     before: &'a [ChangeHash],
-    /// Per actor, the op counter ranges (`start..end`, ascending) of the changes under
-    /// check: looked up once per patch, so a burst of thousands of changes (a snapshot's
-    /// replay, a long group commit) costs O(log n) a patch, not O(n).
-    made: HashMap<&'a ActorId, Vec<(u64, u64)>>,
+    made: Made<'a>,
     author: MemberId,
     is_admin: bool,
     /// Messages read so far, by id.
@@ -110,6 +131,13 @@ fn map_prop(prop: &Prop) -> Option<&str> {
 }
 
 impl Check<'_> {
+    fn patches(&mut self, patches: &[automerge::Patch]) -> Result<(), DocError> {
+        for patch in patches {
+            self.patch(&patch.obj, &patch.path, &patch.action)?;
+        }
+        Ok(())
+    }
+
     fn refuse(&self, what: String) -> DocError {
         DocError::EditsOthersContent {
             by: self.author,
@@ -122,7 +150,11 @@ impl Check<'_> {
         let ObjId::Id(counter, actor, _) = obj else {
             return false;
         };
-        let Some(ranges) = self.made.get(actor) else {
+        let ranges = match &self.made {
+            Made::All => return true,
+            Made::Ranges(ranges) => ranges,
+        };
+        let Some(ranges) = ranges.get(actor) else {
             return false;
         };
         // The last range starting at or before `counter` is the only one that can hold it.

@@ -13,7 +13,6 @@ use std::time::{Duration, Instant};
 use automerge::ReadDoc;
 use automerge::transaction::Transactable;
 use plenum_core::api::{ApiError, Request, Response};
-use plenum_core::docs::Splice;
 use plenum_core::{Node, NodeConfig, Protection, Unlock};
 
 #[path = "support/trace.rs"]
@@ -340,19 +339,7 @@ fn pad_trace(rt: &Runtime) {
     };
     let pad_id = pad.id.to_string();
     let started = Instant::now();
-    let requests = trace.txns.iter().map(|txn| Request::PadSplice {
-        group: group.clone(),
-        pad: pad_id.clone(),
-        heads: Vec::new(),
-        splices: txn
-            .iter()
-            .map(|(pos, del, ins)| Splice {
-                pos: *pos,
-                delete: *del,
-                insert: ins.clone(),
-            })
-            .collect(),
-    });
+    let requests = trace.requests(&group, &pad_id);
     pipelined(rt, &node, requests, 1024);
     let through_node = started.elapsed();
     let Response::Pad(done) = call(rt, &node, Request::PadGet { group, pad: pad_id }) else {

@@ -9,7 +9,6 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use plenum_core::api::{Event, Request, Response};
-use plenum_core::docs::Splice;
 use plenum_core::net::{NetConfig, Network};
 use plenum_core::{Node, NodeConfig, Protection};
 use tokio_stream::StreamExt;
@@ -182,6 +181,17 @@ fn loopback_bytes() -> Option<u64> {
         .ok()
 }
 
+/// What went over loopback since `before` (a [`loopback_bytes`] reading), for people.
+fn loopback_moved_since(before: Option<u64>) -> String {
+    match (before, loopback_bytes()) {
+        (Some(before), Some(after)) => format!(
+            "{:.0} KB on loopback (whole machine, TCP/IP headers included)",
+            (after - before) as f64 / 1e3
+        ),
+        _ => "bytes not measured (/proc/net/dev unreadable)".into(),
+    }
+}
+
 /// A has 10k messages; B joins; time until B holds all of them.
 async fn catch_up() {
     let dir = tempfile::tempdir().expect("tempdir");
@@ -224,13 +234,7 @@ async fn catch_up() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let all = started.elapsed();
-    let moved = match (lo_before, loopback_bytes()) {
-        (Some(before), Some(after)) => format!(
-            "{:.0} KB on loopback (whole machine, TCP/IP headers included)",
-            (after - before) as f64 / 1e3
-        ),
-        _ => "bytes not measured (/proc/net/dev unreadable)".into(),
-    };
+    let moved = loopback_moved_since(lo_before);
     println!(
         "catchup: B joined in {:.3} s and held {count}/{CATCH_UP} messages after {:.3} s; {moved}",
         joined.as_secs_f64(),
@@ -302,22 +306,8 @@ async fn catch_up_pad() {
     let pad = pad.id.to_string();
     let started = Instant::now();
     let mut in_flight = futures_util::stream::FuturesUnordered::new();
-    for txn in &trace.txns {
-        in_flight.push(
-            a.call(Request::PadSplice {
-                group: group.clone(),
-                pad: pad.clone(),
-                heads: Vec::new(),
-                splices: txn
-                    .iter()
-                    .map(|(pos, del, ins)| Splice {
-                        pos: *pos,
-                        delete: *del,
-                        insert: ins.clone(),
-                    })
-                    .collect(),
-            }),
-        );
+    for request in trace.requests(&group, &pad) {
+        in_flight.push(a.call(request));
         if in_flight.len() >= 1024 {
             in_flight.next().await.expect("one").expect("splice");
         }
@@ -353,13 +343,7 @@ async fn catch_up_pad() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     };
     let all = started.elapsed();
-    let moved = match (lo_before, loopback_bytes()) {
-        (Some(before), Some(after)) => format!(
-            "{:.0} KB on loopback (whole machine, TCP/IP headers included)",
-            (after - before) as f64 / 1e3
-        ),
-        _ => "bytes not measured (/proc/net/dev unreadable)".into(),
-    };
+    let moved = loopback_moved_since(lo_before);
     println!(
         "catchup-pad: B joined in {:.3} s and held the final text after {:.3} s; {moved}",
         joined.as_secs_f64(),

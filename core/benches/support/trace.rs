@@ -3,6 +3,9 @@
 
 use std::io::Read;
 
+use plenum_core::api::Request;
+use plenum_core::docs::Splice;
+
 /// An editing trace.
 pub(crate) struct Trace {
     /// Per transaction, its splices: (position, deleted, inserted).
@@ -41,5 +44,29 @@ pub(crate) fn load() -> Trace {
     Trace {
         txns,
         end: value["endContent"].as_str().expect("end").to_owned(),
+    }
+}
+
+impl Trace {
+    /// One `PadSplice` request per transaction, without heads (each applies on top of
+    /// the previous, as an editor's in-order WebSocket sends them).
+    pub(crate) fn requests<'a>(
+        &'a self,
+        group: &'a str,
+        pad: &'a str,
+    ) -> impl Iterator<Item = Request> + 'a {
+        self.txns.iter().map(move |txn| Request::PadSplice {
+            group: group.to_owned(),
+            pad: pad.to_owned(),
+            heads: Vec::new(),
+            splices: txn
+                .iter()
+                .map(|(pos, del, ins)| Splice {
+                    pos: *pos,
+                    delete: *del,
+                    insert: ins.clone(),
+                })
+                .collect(),
+        })
     }
 }

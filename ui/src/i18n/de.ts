@@ -79,4 +79,23 @@ export const de: Record<MessageKey, string> = {
   "invite.copied": "Kopiert",
   "invite.help":
     "Alle, die diesen Link haben, können beitreten, solange er gilt. Gib ihn persönlich weiter oder über einen Kanal, dem du vertraust.",
+
+  "app.menu": "Menü",
+  "app.retry": "Erneut versuchen",
+  "app.signedInAs": "Du bist {name}",
+  "firstRun.noPassphrase": "Keine Passphrase (gemeinsam genutztes Gerät)",
+  "firstRun.noPassphraseHelp": "Der Schlüssel liegt dann in einer Datei auf diesem Gerät: Wer das Gerät benutzen kann, kann alles lesen.",
+  "unlock.wrong": "Diese Passphrase ist falsch.",
+  "join.noMember": "Kein Mitglied gefunden, das dich hereinlassen kann: {message}",
+  "group.readOnly": "nur lesen",
+  "pad.list": "Dokumente",
+  "pad.new": "Neues Dokument",
+  "pad.name": "Name des Dokuments",
+  "pad.create": "Dokument anlegen",
+  "board.list": "Tafeln",
+  "board.new": "Neue Tafel",
+  "board.name": "Name der Tafel",
+  "board.create": "Tafel anlegen",
+  "members.heading": "Mitglieder",
+  "status.heading": "Verbindung und Abgleich",
 };

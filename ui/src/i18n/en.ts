@@ -77,6 +77,25 @@ export const en = {
   "invite.copied": "Copied",
   "invite.help":
     "Anyone with this link can join while it is valid. Give it in person or over a channel you trust.",
+
+  "app.menu": "Menu",
+  "app.retry": "Try again",
+  "app.signedInAs": "You are {name}",
+  "firstRun.noPassphrase": "No passphrase (shared device)",
+  "firstRun.noPassphraseHelp": "The key is kept in a file on this device instead: anyone who can use this device can read everything.",
+  "unlock.wrong": "That passphrase is wrong.",
+  "join.noMember": "No member who can let you in was found: {message}",
+  "group.readOnly": "read-only",
+  "pad.list": "Pads",
+  "pad.new": "New pad",
+  "pad.name": "Pad name",
+  "pad.create": "Create pad",
+  "board.list": "Boards",
+  "board.new": "New board",
+  "board.name": "Board name",
+  "board.create": "Create board",
+  "members.heading": "Members",
+  "status.heading": "Connection and sync",
 } as const;
 
 export type MessageKey = keyof typeof en;

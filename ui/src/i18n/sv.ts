@@ -79,4 +79,23 @@ export const sv: Record<MessageKey, string> = {
   "invite.copied": "Kopierad",
   "invite.help":
     "Alla som har länken kan gå med medan den är giltig. Lämna den personligen eller i en kanal du litar på.",
+
+  "app.menu": "Meny",
+  "app.retry": "Försök igen",
+  "app.signedInAs": "Du är {name}",
+  "firstRun.noPassphrase": "Ingen lösenfras (delad enhet)",
+  "firstRun.noPassphraseHelp": "Nyckeln sparas i stället i en fil på enheten: alla som kan använda enheten kan läsa allt.",
+  "unlock.wrong": "Fel lösenfras.",
+  "join.noMember": "Ingen medlem som kan släppa in dig hittades: {message}",
+  "group.readOnly": "skrivskyddad",
+  "pad.list": "Dokument",
+  "pad.new": "Nytt dokument",
+  "pad.name": "Dokumentets namn",
+  "pad.create": "Skapa dokument",
+  "board.list": "Tavlor",
+  "board.new": "Ny tavla",
+  "board.name": "Tavlans namn",
+  "board.create": "Skapa tavla",
+  "members.heading": "Medlemmar",
+  "status.heading": "Anslutning och synk",
 };

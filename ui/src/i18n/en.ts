@@ -96,6 +96,24 @@ export const en = {
   "board.create": "Create board",
   "members.heading": "Members",
   "status.heading": "Connection and sync",
+
+  "chat.deleteConfirm": "Delete this message for everyone? Its text leaves every view and export; it stays in members' encrypted history until that part of the channel is compacted.",
+  "chat.replyMissing": "a message that is not here",
+  "chat.showEarlier": "Show earlier messages ({count} more)",
+  "chat.imported": "imported, unverified",
+  "chat.editLabel": "Edit message",
+  "chat.saveEdit": "Save",
+  "chat.reaction": "{emoji}: {count}, toggle yours",
+  "chat.reply": "Reply",
+  "chat.react": "React",
+  "chat.edit": "Edit",
+  "chat.delete": "Delete",
+  "chat.failed": "not sent: {message}",
+  "chat.typingOne": "{name} is typing…",
+  "chat.typingMany": "{names} are typing…",
+  "chat.replyingTo": "Replying to {name}",
+  "chat.cancelReply": "Cancel reply",
+  "chat.placeholder": "Message #{channel}",
 } as const;
 
 export type MessageKey = keyof typeof en;

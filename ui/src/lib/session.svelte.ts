@@ -6,6 +6,7 @@ import type {
   DocInfo,
   Event,
   GroupSummary,
+  PresenceView,
   ProfileView,
   Request,
   Response,
@@ -60,6 +61,8 @@ class Session {
   unread = $state<Record<string, number>>({});
   notices = $state<Notice[]>([]);
   connection = $state<"connecting" | "open" | "closed">("connecting");
+  /** Per group, per member: what they are doing (typing, pad cursor), with when heard. */
+  presence = $state<Record<string, Record<string, PresenceView & { heard: number }>>>({});
   /** Bumped on `lagged` (and reconnects): views reload what they show. */
   generation = $state(0);
 
@@ -169,6 +172,11 @@ class Session {
         }
         break;
       }
+      case "presence": {
+        const { type: _type, ...view } = event;
+        this.setPresence(view);
+        break;
+      }
       case "lagged":
         this.generation++;
         this.reloadAll().catch((e: unknown) => this.notify(e));
@@ -176,6 +184,29 @@ class Session {
       default:
         break;
     }
+  }
+
+  private setPresence(view: PresenceView): void {
+    const byMember = (this.presence[view.group] ??= {});
+    byMember[view.member] = { ...view, heard: Date.now() };
+  }
+
+  /** Asks who is online in the group now (needs the network; quietly nothing without). */
+  async loadPresence(group: string): Promise<void> {
+    try {
+      const list = (await ask({ type: "presence_list", group }, "presence")).data;
+      this.presence[group] = {};
+      for (const view of list) this.setPresence(view);
+    } catch (e) {
+      if (!(e instanceof ApiFailure && e.kind === "network")) this.notify(e);
+    }
+  }
+
+  /** Tells the group what this device does now; failures (no network) are not shown. */
+  sendPresence(group: string, typing_in: string | null, cursor: { pad: string; position: number } | null): void {
+    api()
+      .call({ type: "presence", group, typing_in, cursor })
+      .catch((e: unknown) => console.debug("presence not sent", e));
   }
 
   private async refreshGroups(changed: string): Promise<void> {

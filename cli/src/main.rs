@@ -12,6 +12,8 @@ mod output;
 mod server;
 mod service;
 mod status;
+#[cfg(test)]
+mod typescript;
 mod unlock;
 mod up;
 mod wire;

@@ -20,6 +20,9 @@ pub(crate) struct NodeFile {
     pub(crate) pid: u32,
     /// The API's address, `127.0.0.1:PORT`.
     pub(crate) api: String,
+    /// The web UI's address with the token: open it in a browser.
+    #[serde(default)]
+    pub(crate) ui: String,
     /// The bearer token every request needs (64 hex digits).
     pub(crate) token: String,
     /// The network's listen addresses (multiaddrs).
@@ -114,6 +117,7 @@ mod tests {
         let file = NodeFile {
             pid: 42,
             api: "127.0.0.1:1234".into(),
+            ui: "http://127.0.0.1:1234/#token=ab".into(),
             token: new_token().unwrap(),
             listen: vec!["/ip4/127.0.0.1/tcp/5".into()],
         };

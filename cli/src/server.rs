@@ -2,9 +2,11 @@
 //! desktop shell attaching to a running node. `docs/local-api.md` describes it.
 //!
 //! Every request passes [`guard`]: the Host header must name this server
-//! (DNS rebinding), an Origin if present must be this server's, and the token must
-//! match; every answer says `Cache-Control: no-store`.
+//! (DNS rebinding); under `/api/` an Origin if present must be this server's and the
+//! token must match; every answer says `Cache-Control: no-store`. Everything outside
+//! `/api/` is the web UI's files ([`ui`]).
 
+mod ui;
 mod ws;
 
 use std::path::PathBuf;
@@ -19,7 +21,7 @@ use axum::extract::{DefaultBodyLimit, Request, State, WebSocketUpgrade};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use plenum_core::api::{self, ApiError};
 use plenum_core::store::StoreError;
 use plenum_core::{Node, NodeConfig, NodeError, Protection, Unlock};
@@ -32,6 +34,7 @@ use crate::node_file::NodeFile;
 use crate::service::{NetOptions, Service, start_services};
 use crate::unlock::default_key_file;
 use crate::wire::{ErrorBody, Health, InitBody, NodeState, UnlockBody, WireError};
+pub(crate) use ui::UiFiles;
 
 /// The largest request body (HTTP) or message (WebSocket) accepted.
 pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
@@ -59,6 +62,8 @@ pub(crate) struct Host {
     phase: watch::Sender<Phase>,
     /// Serialises init and unlock (each takes a second of key derivation).
     transition: tokio::sync::Mutex<()>,
+    /// The web UI's files.
+    ui: UiFiles,
     pub(crate) shutdown: CancellationToken,
     pub(crate) sockets: TaskTracker,
 }
@@ -70,6 +75,7 @@ impl Host {
         node_file: NodeFile,
         port: u16,
         phase: Phase,
+        ui: UiFiles,
     ) -> Host {
         Host {
             dir,
@@ -83,6 +89,7 @@ impl Host {
             node_file: Mutex::new(node_file),
             phase: watch::Sender::new(phase),
             transition: tokio::sync::Mutex::new(()),
+            ui,
             shutdown: CancellationToken::new(),
             sockets: TaskTracker::new(),
         }
@@ -133,7 +140,8 @@ impl Host {
         self.phase.send_replace(Phase::Unavailable)
     }
 
-    /// The Host/Origin/token checks every request passes.
+    /// The Host check every request passes, and the Origin and token checks of the
+    /// API's.
     fn admit(&self, request: &Request) -> Result<(), WireError> {
         let headers = request.headers();
         let host = headers.get(header::HOST).and_then(|h| h.to_str().ok());
@@ -142,6 +150,9 @@ impl Host {
                 "forbidden",
                 format!("this server answers only to Host {}", self.hosts[0]),
             ));
+        }
+        if !request.uri().path().starts_with("/api/") {
+            return Ok(());
         }
         if let Some(origin) = headers.get(header::ORIGIN)
             && !origin
@@ -183,7 +194,8 @@ pub(crate) fn router(host: Arc<Host>) -> Router {
         .route("/api/init", post(init))
         .route("/api/unlock", post(unlock))
         .route("/api/ws", get(websocket))
-        .fallback(not_found)
+        .route("/api/{*rest}", any(not_found))
+        .fallback(ui::serve)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .layer(from_fn_with_state(host.clone(), guard))
         .with_state(host)

@@ -13,7 +13,7 @@ use plenum_core::store::StoreError;
 use plenum_core::{Node, NodeConfig, NodeError, Unlock, UnlockMethod};
 
 use crate::node_file::{self, NodeFile};
-use crate::server::{Host, Phase, router};
+use crate::server::{Host, Phase, UiFiles, router};
 use crate::service::NetOptions;
 use crate::unlock::PassphraseSource;
 
@@ -28,16 +28,21 @@ pub(crate) struct UpArgs {
     /// Do not look for peers on the local network (mDNS).
     #[arg(long)]
     no_mdns: bool,
-    /// Where the local API listens: 127.0.0.1:PORT (default: any free port).
-    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:0")]
-    api: SocketAddr,
+    /// Where the web UI and the local API listen: 127.0.0.1:PORT (default
+    /// 127.0.0.1:7419, or a free port if that one is taken; port 0: any free port).
+    #[arg(long, alias = "api", value_name = "ADDR")]
+    ui: Option<SocketAddr>,
 }
 
+/// The UI's usual address, so its bookmark keeps working.
+const DEFAULT_UI: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 7419);
+
 pub(crate) fn run(dir: PathBuf, args: UpArgs, passphrase: &PassphraseSource) -> Result<()> {
-    if args.api.ip() != Ipv4Addr::LOCALHOST {
+    if let Some(ui) = args.ui
+        && ui.ip() != Ipv4Addr::LOCALHOST
+    {
         bail!(
-            "--api {} is not on this machine only; the local API listens on 127.0.0.1 (e.g. --api 127.0.0.1:7411)",
-            args.api
+            "--ui {ui} is not on this machine only; the UI and local API listen on 127.0.0.1 (e.g. --ui 127.0.0.1:7419)"
         );
     }
     tracing_subscriber::fmt()
@@ -55,7 +60,7 @@ pub(crate) fn run(dir: PathBuf, args: UpArgs, passphrase: &PassphraseSource) -> 
         .enable_all()
         .build()
         .context("starting the runtime")?;
-    let result = runtime.block_on(serve(dir, args.api, net, passphrase));
+    let result = runtime.block_on(serve(dir, args.ui, net, passphrase));
     // Blocking tasks (a request being applied) may still hold the node briefly.
     runtime.shutdown_timeout(CLOSE_TIMEOUT);
     drop(lock);
@@ -64,7 +69,7 @@ pub(crate) fn run(dir: PathBuf, args: UpArgs, passphrase: &PassphraseSource) -> 
 
 async fn serve(
     dir: PathBuf,
-    api: SocketAddr,
+    ui: Option<SocketAddr>,
     net: NetOptions,
     passphrase: &PassphraseSource,
 ) -> Result<()> {
@@ -74,14 +79,14 @@ async fn serve(
         // Unavailable only until `host.run` below, before anything is served.
         Start::Unlocked(node) => (Phase::Unavailable, Some(node)),
     };
-    let listener = tokio::net::TcpListener::bind(api)
-        .await
-        .with_context(|| format!("cannot listen on {api} for the local API"))?;
+    let listener = bind(ui).await?;
     let address = listener.local_addr().context("the API's address")?;
+    let token = node_file::new_token()?;
     let file = NodeFile {
         pid: std::process::id(),
         api: address.to_string(),
-        token: node_file::new_token()?,
+        ui: format!("http://{address}/#token={token}"),
+        token,
         listen: Vec::new(),
     };
     file.write(&dir)?;
@@ -91,6 +96,7 @@ async fn serve(
         file.clone(),
         address.port(),
         phase,
+        UiFiles::from_env(),
     ));
     let served = async {
         if let Some(node) = node {
@@ -101,6 +107,7 @@ async fn serve(
             eprintln!("No profile here yet: run `plenum init --name NAME` to create one.");
         }
         println!("api: http://{address}");
+        println!("ui: {}", file.ui);
         std::io::stdout()
             .flush()
             .context("writing to standard output")?;
@@ -129,6 +136,22 @@ async fn serve(
     let _ = tokio::task::spawn_blocking(move || drop(phase)).await;
     file.remove(&dir);
     served
+}
+
+/// The UI's listener: where `--ui` says, else the usual port, else any free one.
+async fn bind(ui: Option<SocketAddr>) -> Result<tokio::net::TcpListener> {
+    let bind = |address: SocketAddr| async move {
+        tokio::net::TcpListener::bind(address)
+            .await
+            .with_context(|| format!("cannot listen on {address} for the UI and local API"))
+    };
+    match ui {
+        Some(address) => bind(address).await,
+        None => match bind(DEFAULT_UI).await {
+            Ok(listener) => Ok(listener),
+            Err(_) => bind(SocketAddr::new(DEFAULT_UI.ip(), 0)).await,
+        },
+    }
 }
 
 /// How the node starts.

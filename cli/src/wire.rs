@@ -6,18 +6,19 @@ use std::path::PathBuf;
 
 use plenum_core::api::{ApiError, Event, Request, Response};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 use zeroize::Zeroizing;
 
 /// An error as it travels: `{"error": {"kind": .., "message": ..}}`. `kind` is one of
 /// the core's `ErrorKind`s or a host-level kind (see `docs/local-api.md`).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub(crate) struct WireError {
     pub(crate) kind: String,
     pub(crate) message: String,
 }
 
 /// The body of every error answer.
-#[derive(Debug, Serialize, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, TS)]
 pub(crate) struct ErrorBody {
     pub(crate) error: WireError,
 }
@@ -68,17 +69,20 @@ impl From<ApiError> for WireError {
 }
 
 /// `POST /api/init`: create the profile in the running node's empty data directory.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, TS)]
+#[ts(optional_fields)]
 pub(crate) struct InitBody {
     pub(crate) name: String,
     /// Keep the storage key in a key file instead of behind a passphrase.
     #[serde(default)]
+    #[ts(as = "Option<bool>", optional)]
     pub(crate) no_passphrase: bool,
     /// Where the key file goes (with `no_passphrase`; default: the node's config dir).
     #[serde(default)]
     pub(crate) key_file: Option<PathBuf>,
     /// The passphrase (without `no_passphrase`).
     #[serde(default)]
+    #[ts(as = "Option<String>")]
     pub(crate) passphrase: Option<Zeroizing<String>>,
     /// How long unlocking should take, in milliseconds (default 1000).
     #[serde(default)]
@@ -86,13 +90,14 @@ pub(crate) struct InitBody {
 }
 
 /// `POST /api/unlock`.
-#[derive(Serialize, Deserialize)]
+#[derive(Serialize, Deserialize, TS)]
 pub(crate) struct UnlockBody {
+    #[ts(as = "String")]
     pub(crate) passphrase: Zeroizing<String>,
 }
 
 /// Where a running node is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum NodeState {
     /// The data directory has no profile; only `/api/init` works.
@@ -104,14 +109,14 @@ pub(crate) enum NodeState {
 }
 
 /// `GET /api/health`.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize, TS)]
 pub(crate) struct Health {
     pub(crate) state: NodeState,
     pub(crate) pid: u32,
 }
 
 /// A request on the WebSocket.
-#[derive(Deserialize)]
+#[derive(Deserialize, TS)]
 pub(crate) struct WsRequest {
     pub(crate) id: u64,
     pub(crate) request: Request,
@@ -119,7 +124,7 @@ pub(crate) struct WsRequest {
 
 /// What the server sends on the WebSocket: the answer to request `id` (in request
 /// order), or an event.
-#[derive(Serialize)]
+#[derive(Serialize, TS)]
 #[serde(untagged)]
 pub(crate) enum WsOutgoing {
     Response { id: Option<u64>, response: Response },

@@ -6,6 +6,7 @@
 //! full id or a unique id prefix (at least 4 hex characters) works.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::docs::{Board, CardEdit, ChannelInfo, ChatMessage, DocInfo, Splice};
 use crate::group::{HistoryPolicy, Role};
@@ -19,8 +20,9 @@ pub use status::{
 };
 
 /// Something a front end asks the node to do.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
+#[ts(optional_fields = nullable)]
 #[non_exhaustive]
 pub enum Request {
     /// This device's profile.
@@ -168,6 +170,7 @@ pub enum Request {
         emoji: String,
         /// Remove instead of add.
         #[serde(default)]
+        #[ts(as = "Option<bool>", optional)]
         remove: bool,
     },
     /// Create a Markdown pad.
@@ -293,6 +296,7 @@ pub enum Request {
         card: String,
         /// Restore instead of archive.
         #[serde(default)]
+        #[ts(as = "Option<bool>", optional)]
         restore: bool,
     },
     /// Add an item to a card's checklist.
@@ -353,7 +357,7 @@ pub enum Request {
 }
 
 /// The node's answer to a [`Request`].
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", content = "data", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Response {
@@ -394,7 +398,7 @@ pub enum Response {
 }
 
 /// Something that happened, pushed to every listening front end.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 #[serde(tag = "type", rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Event {
@@ -436,7 +440,7 @@ pub enum Event {
 }
 
 /// Why a request failed: a kind front ends can branch on and one line for people.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS, thiserror::Error)]
 #[error("{message}")]
 pub struct ApiError {
     /// The kind of failure.
@@ -446,7 +450,7 @@ pub struct ApiError {
 }
 
 /// Kinds of [`ApiError`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum ErrorKind {
@@ -477,7 +481,7 @@ impl ApiError {
 }
 
 /// This device's profile.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ProfileView {
     /// The name others see.
     pub name: String,
@@ -488,7 +492,7 @@ pub struct ProfileView {
 }
 
 /// A group as listed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct GroupSummary {
     /// The group id.
     pub id: GroupId,
@@ -511,7 +515,7 @@ pub struct GroupSummary {
 }
 
 /// A member as listed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct MemberView {
     /// The member id.
     pub id: MemberId,
@@ -533,7 +537,7 @@ pub struct MemberView {
 }
 
 /// An invite as listed.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct InviteView {
     /// The invite id (the hash of the operation that created it).
     pub id: Hash,
@@ -556,7 +560,7 @@ pub struct InviteView {
 }
 
 /// A chat message with its author's name and channel.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct MessageView {
     /// The message.
     #[serde(flatten)]
@@ -570,7 +574,7 @@ pub struct MessageView {
 }
 
 /// A pad's current state.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct PadView {
     /// The pad.
     pub id: DocId,
@@ -583,7 +587,7 @@ pub struct PadView {
 }
 
 /// A board with its columns and cards.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct BoardView {
     /// The board.
     pub id: DocId,

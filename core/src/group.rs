@@ -29,6 +29,7 @@
 //! `protocol-spec/key-epochs.md`.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 use zeroize::Zeroizing;
 
 use crate::crypto::{self, CryptoError, SecretKey, WrappedKey};
@@ -168,7 +169,7 @@ pub enum GroupError {
 }
 
 /// What a member may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Manages membership, keys and policy.
@@ -178,7 +179,7 @@ pub enum Role {
 }
 
 /// Whether new members receive the group's past.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum HistoryPolicy {
     /// New members receive past keys and see everything.

@@ -17,7 +17,8 @@ pub struct ParseIdError {
 macro_rules! hex_id {
     ($(#[$doc:meta])* $name:ident, $len:expr, $what:expr) => {
         $(#[$doc])*
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, ts_rs::TS)]
+        #[ts(type = "string")]
         pub struct $name(pub [u8; $len]);
 
         impl $name {

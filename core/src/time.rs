@@ -8,8 +8,9 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 /// 9999-12-31T23:59:59.999Z, the last moment RFC 3339 can write.
 const LAST_RFC3339_MS: u64 = 253_402_300_799_999;
 
-/// Milliseconds since 1970-01-01T00:00:00Z.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+/// Milliseconds since 1970-01-01T00:00:00Z; RFC 3339 in JSON.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, ts_rs::TS)]
+#[ts(type = "string")]
 pub struct Timestamp(pub u64);
 
 impl Timestamp {

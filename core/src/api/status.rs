@@ -1,12 +1,13 @@
 //! What `Request::Status` answers: the honest state of sync with each peer.
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::ids::{DocId, GroupId, ItemId, MemberId};
 use crate::time::Timestamp;
 
 /// This device's network and, per group, its peers.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct StatusView {
     /// Whether networking runs (false: an offline command answered from the store).
     pub online: bool,
@@ -22,7 +23,7 @@ pub struct StatusView {
 
 /// Envelopes catch-up fetched since the network started: a catch-up that moves only
 /// what is missing has no duplicates.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct CatchUpCounts {
     /// Envelopes received in catch-up pages.
     pub envelopes: u64,
@@ -33,7 +34,7 @@ pub struct CatchUpCounts {
 }
 
 /// One group's sync state.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct GroupStatus {
     /// The group.
     pub id: GroupId,
@@ -52,7 +53,7 @@ pub struct GroupStatus {
 }
 
 /// How a peer is reached.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
 pub enum PeerPath {
     /// On the local network (found by mDNS or at a private address).
@@ -62,7 +63,7 @@ pub enum PeerPath {
 }
 
 /// One peer of a group.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct PeerStatus {
     /// The peer's network identity.
     pub peer_id: String,
@@ -85,7 +86,7 @@ pub struct PeerStatus {
 }
 
 /// One document's state against one peer.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, TS)]
 pub struct DocSyncView {
     /// The document.
     pub doc: DocId,
@@ -99,7 +100,7 @@ pub struct DocSyncView {
 }
 
 /// How this device's copy of a document stands against a peer's.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum SyncState {
     /// Both hold exactly the same envelopes (version vectors compared equal).
@@ -130,7 +131,7 @@ pub enum SyncState {
 }
 
 /// A cursor in a pad: a position in UTF-16 code units.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct PadCursor {
     /// The pad.
     pub pad: DocId,
@@ -139,7 +140,7 @@ pub struct PadCursor {
 }
 
 /// What is known of one member's presence.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct PresenceView {
     /// The group.
     pub group: GroupId,

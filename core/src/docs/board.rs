@@ -9,6 +9,7 @@
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ScalarValue};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use super::position::between;
 use super::{DocError, check_text, fields};
@@ -21,7 +22,7 @@ pub const MAX_TITLE_LEN: usize = 1024;
 pub const MAX_BODY_LEN: usize = 64 * 1024;
 
 /// A board as people see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Board {
     /// The board's name.
     pub name: String,
@@ -32,7 +33,7 @@ pub struct Board {
 }
 
 /// A column.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Column {
     /// The column id.
     pub id: ItemId,
@@ -43,7 +44,7 @@ pub struct Column {
 }
 
 /// A card.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Card {
     /// The card id.
     pub id: ItemId,
@@ -70,7 +71,7 @@ pub struct Card {
 }
 
 /// A checklist item.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ChecklistItem {
     /// The item id.
     pub id: ItemId,
@@ -81,7 +82,7 @@ pub struct ChecklistItem {
 }
 
 /// A comment on a card.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Comment {
     /// The comment id.
     pub id: ItemId,
@@ -94,23 +95,42 @@ pub struct Comment {
 }
 
 /// Changes to a card's fields; absent fields stay as they are.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(default)]
+#[ts(optional_fields = nullable)]
 pub struct CardEdit {
     /// New title.
     pub title: Option<String>,
     /// New description.
     pub description: Option<String>,
-    /// `Some(None)` removes the due date; `Some(Some(date))` sets it.
+    /// `Some(None)` removes the due date; `Some(Some(date))` sets it. In JSON: absent
+    /// leaves it, `null` removes it, a date sets it.
+    #[serde(
+        deserialize_with = "present_or_null",
+        skip_serializing_if = "Option::is_none"
+    )]
+    #[ts(optional = nullable)]
     pub due: Option<Option<String>>,
     /// Members to assign.
+    #[ts(as = "Option<Vec<MemberId>>", optional)]
     pub add_assignees: Vec<MemberId>,
     /// Members to unassign.
+    #[ts(as = "Option<Vec<MemberId>>", optional)]
     pub remove_assignees: Vec<MemberId>,
     /// Labels to add.
+    #[ts(as = "Option<Vec<String>>", optional)]
     pub add_labels: Vec<String>,
     /// Labels to remove.
+    #[ts(as = "Option<Vec<String>>", optional)]
     pub remove_labels: Vec<String>,
+}
+
+/// A field that is present (`Some`), even as `null` (`Some(None)`); `#[serde(default)]`
+/// makes an absent one `None`.
+fn present_or_null<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
 }
 
 /// Creates a new board's structure. Only its creator calls this.
@@ -576,6 +596,25 @@ mod tests {
 
     use super::*;
     use crate::docs::new_doc;
+
+    #[test]
+    fn a_null_due_date_in_json_removes_it_and_an_absent_one_keeps_it() {
+        let parse = |json: &str| serde_json::from_str::<CardEdit>(json).unwrap();
+        assert_eq!(parse(r#"{"due": null}"#).due, Some(None));
+        assert_eq!(parse("{}").due, None);
+        assert_eq!(
+            parse(r#"{"due": "2027-01-31"}"#).due,
+            Some(Some("2027-01-31".into()))
+        );
+        for due in [None, Some(None), Some(Some("2027-01-31".to_owned()))] {
+            let edit = CardEdit {
+                due: due.clone(),
+                ..CardEdit::default()
+            };
+            let json = serde_json::to_string(&edit).unwrap();
+            assert_eq!(parse(&json).due, due, "{json}");
+        }
+    }
 
     fn titles(board: &Board, column: usize) -> Vec<String> {
         board.columns[column]

@@ -16,6 +16,7 @@ use automerge::{
     AutoCommit, ChangeHash, ObjId, ObjType, PatchAction, Prop, ROOT, ReadDoc, ScalarValue, hydrate,
 };
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use super::fields;
 use super::{DocError, Hlc, check_text};
@@ -29,7 +30,7 @@ pub const MAX_EMOJI_LEN: usize = 32;
 pub(super) const REACTION_SEPARATOR: char = '\u{1f}';
 
 /// A chat message as people see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ChatMessage {
     /// The message id.
     pub id: ItemId,

@@ -8,13 +8,14 @@
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ObjId, ObjType, ROOT, ScalarValue};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use super::{DocError, fields};
 use crate::ids::{DocId, ItemId};
 use crate::time::Timestamp;
 
 /// The directory as people see it.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Directory {
     /// The group's name.
     pub name: String,
@@ -27,7 +28,7 @@ pub struct Directory {
 }
 
 /// A chat channel.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct ChannelInfo {
     /// The channel id.
     pub id: ItemId,
@@ -38,7 +39,7 @@ pub struct ChannelInfo {
 }
 
 /// One segment of a channel: the messages of one key epoch and month.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct SegmentInfo {
     /// The segment document.
     pub doc: DocId,
@@ -49,7 +50,7 @@ pub struct SegmentInfo {
 }
 
 /// A pad or a board.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct DocInfo {
     /// The document id.
     pub id: DocId,

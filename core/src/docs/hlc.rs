@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use crate::time::Timestamp;
 
@@ -12,7 +13,7 @@ pub const MAX_FUTURE: Duration = Duration::from_secs(60);
 /// A hybrid logical clock reading: wall-clock milliseconds, and a counter that orders
 /// events within one millisecond (or while the wall clock lags the logical one).
 #[derive(
-    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, TS,
 )]
 pub struct Hlc {
     /// Milliseconds since the Unix epoch.

@@ -9,11 +9,12 @@
 use automerge::transaction::Transactable;
 use automerge::{AutoCommit, ChangeHash, ObjId, ObjType, ROOT, ReadDoc};
 use serde::{Deserialize, Serialize};
+use ts_rs::TS;
 
 use super::{DocError, fields};
 
 /// One editor edit: delete `delete` UTF-16 code units at `pos`, then insert `insert`.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 pub struct Splice {
     /// Position, in UTF-16 code units.
     pub pos: usize,

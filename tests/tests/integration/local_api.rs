@@ -418,13 +418,99 @@ fn the_api_listens_on_loopback_only_and_unlock_needs_a_node() {
         "--no-mdns",
         "--listen",
         "/ip4/127.0.0.1/tcp/0",
-        "--api",
+        "--ui",
         "0.0.0.0:0",
     ]);
-    assert_one_line_error(&run, &["up", "--api"]);
+    assert_one_line_error(&run, &["up", "--ui"]);
     assert!(run.stderr.contains("127.0.0.1"), "{}", run.stderr);
     assert!(!p.data.join("node.json").exists());
 
     let err = p.fails(&["unlock"]);
     assert!(err.contains("nothing to unlock"), "{err}");
+}
+
+#[test]
+fn the_ui_is_served_to_this_host_and_its_link_carries_the_token() {
+    let p = Profile::new("Ana");
+    let mut node = p.up(&[]);
+    let ui = node.wait_for_line("ui: ");
+    let token = node.token();
+    assert_eq!(
+        ui,
+        format!("ui: http://{}/#token={token}", node.api),
+        "the printed link opens the UI with the token"
+    );
+    assert_eq!(node.node_file()["ui"], ui["ui: ".len()..]);
+
+    // The page and its scripts load without the token (a browser cannot send it
+    // before the page has read it from the link), locked down by a CSP.
+    let page = http(&node.api, "GET", "/", &[("Host", &node.api)], None);
+    assert_eq!(
+        page.status, 200,
+        "the UI is embedded (build it with `npm --prefix ui run build` before cargo): {page:?}"
+    );
+    assert!(page.body.contains("<div id=\"app\">"), "{}", page.body);
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let csp = page.header("content-security-policy").expect("a CSP");
+    assert!(csp.contains("script-src 'self'"), "{csp}");
+    let script = page
+        .body
+        .split("src=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("the page loads a script");
+    let script = format!("/{}", script.trim_start_matches("./"));
+    let js = http(&node.api, "GET", &script, &[("Host", &node.api)], None);
+    assert_eq!(js.status, 200, "{script}: {js:?}");
+    assert_eq!(
+        js.header("content-type"),
+        Some("text/javascript; charset=utf-8")
+    );
+
+    // The API still needs the token, and nothing outside the UI's files is served.
+    let health = http(
+        &node.api,
+        "GET",
+        "/api/health",
+        &[("Host", &node.api)],
+        None,
+    );
+    assert_eq!(health.status, 401, "{health:?}");
+    let outside = http(
+        &node.api,
+        "GET",
+        "/../node.json",
+        &[("Host", &node.api)],
+        None,
+    );
+    assert_eq!(outside.status, 404, "{outside:?}");
+    assert!(!outside.body.contains(&token));
+    // A rebound name gets nothing, not even the page.
+    let port = node.api.rsplit(':').next().expect("port");
+    let rebound = format!("evil.example:{port}");
+    let rebind = http(&node.api, "GET", "/", &[("Host", &rebound)], None);
+    assert_eq!(rebind.status, 403, "{rebind:?}");
+}
+
+#[test]
+fn the_ui_port_falls_back_to_a_free_one_when_7419_is_taken() {
+    // Other tests' nodes come and go on 7419; hold it ourselves (bounded wait), so it
+    // is surely taken while this node starts.
+    let deadline = std::time::Instant::now() + WAIT;
+    let _holder = loop {
+        match std::net::TcpListener::bind("127.0.0.1:7419") {
+            Ok(listener) => break listener,
+            Err(e) if std::time::Instant::now() > deadline => panic!("7419 stays busy: {e}"),
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(50)),
+        }
+    };
+    let p = Profile::new("Ana");
+    let node = p.up(&[]);
+    assert!(node.api.starts_with("127.0.0.1:"), "{}", node.api);
+    assert_ne!(node.api, "127.0.0.1:7419");
+    let health = node.request("GET", "/api/health", None);
+    assert_eq!(health.status, 200, "{health:?}");
 }

@@ -42,6 +42,7 @@ describe("catalogues", () => {
     expect(translate("en", "group.new")).toBe("New group");
     expect(translate("en", "group.name")).toBe("Group name");
     expect(translate("en", "group.create")).toBe("Create");
+    expect(translate("en", "pad.editor")).toBe("Pad");
   });
 });
 

@@ -116,4 +116,8 @@ export const de: Record<MessageKey, string> = {
   "chat.replyingTo": "Antwort an {name}",
   "chat.cancelReply": "Antwort abbrechen",
   "chat.placeholder": "Nachricht an #{channel}",
+
+  "pad.editor": "Dokument",
+  "pad.preview": "Vorschau",
+  "pad.here": "Auch hier: {names}",
 };

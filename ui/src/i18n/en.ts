@@ -114,6 +114,10 @@ export const en = {
   "chat.replyingTo": "Replying to {name}",
   "chat.cancelReply": "Cancel reply",
   "chat.placeholder": "Message #{channel}",
+
+  "pad.editor": "Pad", // contract
+  "pad.preview": "Preview",
+  "pad.here": "Also here: {names}",
 } as const;
 
 export type MessageKey = keyof typeof en;

@@ -116,4 +116,8 @@ export const sv: Record<MessageKey, string> = {
   "chat.replyingTo": "Svarar {name}",
   "chat.cancelReply": "Avbryt svaret",
   "chat.placeholder": "Meddelande till #{channel}",
+
+  "pad.editor": "Dokument",
+  "pad.preview": "Förhandsvisning",
+  "pad.here": "Också här: {names}",
 };

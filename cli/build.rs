@@ -18,6 +18,22 @@ fn main() {
         );
     }
     files.sort();
+    // Copies, so a UI rebuild while cargo compiles cannot pull files out from under
+    // `include_bytes!`.
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap());
+    let copies = out.join("ui");
+    let _ = std::fs::remove_dir_all(&copies);
+    for (name, path) in &mut files {
+        let copy = copies.join(&*name);
+        std::fs::create_dir_all(copy.parent().unwrap()).unwrap();
+        std::fs::copy(&*path, &copy).unwrap_or_else(|e| {
+            panic!(
+                "cannot copy {}: {e} (was ui/dist rebuilt during the build? build again)",
+                path.display()
+            )
+        });
+        *path = copy;
+    }
     let mut code = String::from("/// The built UI: (path under ui/dist, contents).\n");
     code.push_str("pub(crate) static ASSETS: &[(&str, &[u8])] = &[\n");
     for (name, path) in &files {
@@ -29,8 +45,7 @@ fn main() {
         .unwrap();
     }
     code.push_str("];\n");
-    let out = PathBuf::from(std::env::var_os("OUT_DIR").unwrap()).join("ui_assets.rs");
-    std::fs::write(out, code).unwrap();
+    std::fs::write(out.join("ui_assets.rs"), code).unwrap();
 }
 
 fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
@@ -43,7 +58,7 @@ fn collect(root: &Path, dir: &Path, files: &mut Vec<(String, PathBuf)>) {
             collect(root, &path, files);
         } else if let Ok(relative) = path.strip_prefix(root) {
             let name = relative.to_string_lossy().replace('\\', "/");
-            files.push((name, path.canonicalize().unwrap_or(path)));
+            files.push((name, path));
         }
     }
 }

@@ -200,6 +200,12 @@ pub(crate) enum ChatCommand {
         group: String,
         #[arg(long, value_name = "NAME")]
         channel: Option<String>,
+        /// Only the last N messages.
+        #[arg(long, value_name = "N")]
+        last: Option<u32>,
+        /// Only messages before this one (id or unique prefix), to page back.
+        #[arg(long, value_name = "ID")]
+        before: Option<String>,
     },
     /// Edit one of your messages.
     Edit {
@@ -630,7 +636,20 @@ fn request_for(command: Command, call: &Call<'_>) -> Result<(Request, &'static s
             },
             "id",
         ),
-        Command::Chat(ChatCommand::Log { group, channel }) => (R::ChatLog { group, channel }, ""),
+        Command::Chat(ChatCommand::Log {
+            group,
+            channel,
+            last,
+            before,
+        }) => (
+            R::ChatLog {
+                group,
+                channel,
+                before,
+                limit: last,
+            },
+            "",
+        ),
         Command::Chat(ChatCommand::Edit { group, id, text }) => (
             R::ChatEdit {
                 group,

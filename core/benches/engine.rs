@@ -280,6 +280,8 @@ fn open_child(data: &Path) {
         Request::ChatLog {
             group: groups[0].id.to_string(),
             channel: None,
+            before: None,
+            limit: None,
         },
     ) else {
         panic!("messages")

@@ -223,6 +223,8 @@ async fn catch_up() {
             .call(Request::ChatLog {
                 group: group.clone(),
                 channel: None,
+                before: None,
+                limit: None,
             })
             .await
         else {

@@ -137,12 +137,20 @@ pub enum Request {
         /// The message this replies to.
         reply_to: Option<String>,
     },
-    /// A channel's messages, in display order.
+    /// A channel's messages, in display order: all of them, or a page of the latest
+    /// ones (`limit`) before a message (`before`), for scrolling back through a long
+    /// history.
     ChatLog {
         /// Group name or id.
         group: String,
         /// Channel name or id; `general` when absent.
         channel: Option<String>,
+        /// Only messages shown before this one (id or unique prefix).
+        #[serde(default)]
+        before: Option<String>,
+        /// At most this many: the latest of them.
+        #[serde(default)]
+        limit: Option<u32>,
     },
     /// Edit one of your messages.
     ChatEdit {

@@ -436,7 +436,12 @@ impl State {
                 reply_to.as_deref(),
                 now,
             ),
-            R::ChatLog { group, channel } => self.chat_log(&group, channel.as_deref()),
+            R::ChatLog {
+                group,
+                channel,
+                before,
+                limit,
+            } => self.chat_log(&group, channel.as_deref(), before.as_deref(), limit),
             R::ChatEdit {
                 group,
                 message,

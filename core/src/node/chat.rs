@@ -98,6 +98,8 @@ impl State {
         &mut self,
         group: &str,
         channel: Option<&str>,
+        before: Option<&str>,
+        limit: Option<u32>,
     ) -> Result<Response, ApiError> {
         let group = self.resolve_group(group)?;
         let channel = self.channel(&group, channel.unwrap_or(DEFAULT_CHANNEL))?;
@@ -105,7 +107,16 @@ impl State {
         for segment in &channel.segments {
             messages.extend(self.segment_messages(&group, &segment.doc)?);
         }
-        let views = docs::chat::order_messages(messages)
+        let mut ordered = docs::chat::order_messages(messages);
+        if let Some(before) = before {
+            let end = page_end(&ordered, before)?;
+            ordered.truncate(end);
+        }
+        if let Some(limit) = limit {
+            let start = ordered.len().saturating_sub(limit as usize);
+            ordered.drain(..start);
+        }
+        let views = ordered
             .into_iter()
             .map(|m| self.view(&group, channel.id, m))
             .collect();
@@ -261,4 +272,19 @@ impl State {
             hidden,
         }
     }
+}
+
+/// Where a page that ends before the message `before` (an id or unique prefix) ends.
+fn page_end(ordered: &[ChatMessage], before: &str) -> Result<usize, ApiError> {
+    let candidates = ordered
+        .iter()
+        .enumerate()
+        .map(|(index, m)| (m.id.to_string(), String::new(), index))
+        .collect();
+    resolve(
+        "message",
+        before,
+        candidates,
+        "see `plenum chat log GROUP` for message ids",
+    )
 }

@@ -275,6 +275,8 @@ pub(super) fn messages(replica: &mut Replica, g: &str) -> Vec<crate::api::Messag
         Request::ChatLog {
             group: g.into(),
             channel: None,
+            before: None,
+            limit: None,
         },
         0,
     ) {

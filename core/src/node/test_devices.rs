@@ -154,6 +154,8 @@ impl Device {
             .call(Request::ChatLog {
                 group: group.to_string(),
                 channel: None,
+                before: None,
+                limit: None,
             })
             .await
         {

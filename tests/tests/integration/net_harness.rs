@@ -84,6 +84,8 @@ impl TestNode {
             .call(Request::ChatLog {
                 group: group.into(),
                 channel: None,
+                before: None,
+                limit: None,
             })
             .await
         {

@@ -257,6 +257,43 @@ fn chat_pad_and_board_survive_restarts() {
 }
 
 #[test]
+fn a_long_chat_pages_back_from_the_latest_messages() {
+    let p = Profile::new("Ana");
+    p.ok(&["group", "create", "Tenants union"]);
+    let ids: Vec<String> = (1..=7)
+        .map(|n| {
+            p.ok(&["chat", "send", "Tenants union", &format!("message {n}")])
+                .trim()
+                .to_owned()
+        })
+        .collect();
+    let texts = |log: serde_json::Value| -> Vec<String> {
+        log.as_array()
+            .expect("messages")
+            .iter()
+            .map(|m| m["text"].as_str().expect("text").to_owned())
+            .collect()
+    };
+    let latest = p.json(&["chat", "log", "Tenants union", "--last", "3"]);
+    assert_eq!(texts(latest), ["message 5", "message 6", "message 7"]);
+    // The page before the oldest one shown, by an id prefix.
+    let earlier = p.json(&[
+        "chat",
+        "log",
+        "Tenants union",
+        "--last",
+        "3",
+        "--before",
+        &ids[4][..8],
+    ]);
+    assert_eq!(texts(earlier), ["message 2", "message 3", "message 4"]);
+    let first = p.json(&["chat", "log", "Tenants union", "--before", &ids[1]]);
+    assert_eq!(texts(first), ["message 1"]);
+    let err = p.fails(&["chat", "log", "Tenants union", "--before", "ffffffff"]);
+    assert!(err.contains("no message"), "{err}");
+}
+
+#[test]
 fn a_passphrase_profile_unlocks_from_env_and_fd() {
     let p = Profile::empty();
     let mut init = p.command(&["init", "--name", "Bo", "--kdf-ms", "50"]);

@@ -846,7 +846,15 @@ group: string,
 /**
  * Channel name or id; `general` when absent.
  */
-channel?: string | null, } | { "type": "chat_edit", 
+channel?: string | null, 
+/**
+ * Only messages shown before this one (id or unique prefix).
+ */
+before?: string | null, 
+/**
+ * At most this many: the latest of them.
+ */
+limit?: number | null, } | { "type": "chat_edit", 
 /**
  * Group name or id.
  */

@@ -53,3 +53,14 @@ check_toolchain() {
   if ! cargo fmt --version >/dev/null 2>&1; then rustup component add rustfmt; fi
   if ! cargo clippy --version >/dev/null 2>&1; then rustup component add clippy; fi
 }
+
+# Installs the web UI's npm packages exactly as package-lock.json says (when they are
+# missing or the lock file changed) and builds ui/dist, which the plenum binary embeds.
+build_ui() {
+  need node "install Node.js 20.19 or newer (e.g. apt-get install nodejs npm)"
+  need npm "install npm (e.g. apt-get install npm)"
+  if [ ! -f ui/node_modules/.package-lock.json ] || [ ui/package-lock.json -nt ui/node_modules/.package-lock.json ]; then
+    npm --prefix ui ci --no-audit --no-fund
+  fi
+  npm --prefix ui run --silent build
+}

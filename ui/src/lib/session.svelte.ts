@@ -187,8 +187,10 @@ class Session {
   }
 
   private setPresence(view: PresenceView): void {
-    const byMember = (this.presence[view.group] ??= {});
-    byMember[view.member] = { ...view, heard: Date.now() };
+    // Through the state proxy (not a fresh object), so views see the change.
+    if (!this.presence[view.group]) this.presence[view.group] = {};
+    const byMember = this.presence[view.group];
+    if (byMember) byMember[view.member] = { ...view, heard: Date.now() };
   }
 
   /** Asks who is online in the group now (needs the network; quietly nothing without). */

@@ -577,6 +577,9 @@ pub struct MessageView {
     pub author_name: String,
     /// The channel.
     pub channel: ItemId,
+    /// The segment document it is in: a peer whose status says it holds all of this
+    /// device's envelopes of that document ([`DocSyncView::has_all_mine`]) has seen it.
+    pub segment: DocId,
     /// Whether an admin hid its author's content (the text is then left out).
     pub hidden: bool,
 }

@@ -2,6 +2,8 @@
 //! calendar month (DESIGN §3, history policy): every device computes the same segment
 //! id, so devices that start a month's segment concurrently write into one document.
 
+use std::collections::HashMap;
+
 use crate::api::{ApiError, Event, MessageView, Response};
 use automerge::AutoCommit;
 
@@ -104,8 +106,12 @@ impl State {
         let group = self.resolve_group(group)?;
         let channel = self.channel(&group, channel.unwrap_or(DEFAULT_CHANNEL))?;
         let mut messages = Vec::new();
+        let mut segment_of = HashMap::new();
         for segment in &channel.segments {
-            messages.extend(self.segment_messages(&group, &segment.doc)?);
+            for message in self.segment_messages(&group, &segment.doc)? {
+                segment_of.insert(message.id, segment.doc);
+                messages.push(message);
+            }
         }
         let mut ordered = docs::chat::order_messages(messages);
         if let Some(before) = before {
@@ -118,7 +124,10 @@ impl State {
         }
         let views = ordered
             .into_iter()
-            .map(|m| self.view(&group, channel.id, m))
+            .map(|m| {
+                let segment = segment_of[&m.id];
+                self.view(&group, channel.id, segment, m)
+            })
             .collect();
         Ok(Response::Messages(views))
     }
@@ -204,7 +213,7 @@ impl State {
     fn message_changed(&mut self, tx: &mut Tx, at: Located) -> Result<Response, ApiError> {
         let loaded = self.doc(&at.group, &at.segment)?;
         let message = docs::chat::message(&loaded.doc, at.id).map_err(doc_error)?;
-        let view = self.view(&at.group, at.channel, message);
+        let view = self.view(&at.group, at.channel, at.segment, message);
         tx.events.push(Event::Message {
             group: at.group,
             channel: at.channel,
@@ -251,7 +260,13 @@ impl State {
         )
     }
 
-    fn view(&self, group: &GroupId, channel: ItemId, mut message: ChatMessage) -> MessageView {
+    fn view(
+        &self,
+        group: &GroupId,
+        channel: ItemId,
+        segment: DocId,
+        mut message: ChatMessage,
+    ) -> MessageView {
         let state = self.groups.get(group).map(|g| &g.state);
         let author_name = state
             .and_then(|s| {
@@ -269,6 +284,7 @@ impl State {
             message,
             author_name,
             channel,
+            segment,
             hidden,
         }
     }

@@ -54,6 +54,31 @@ async fn join_by_link_then_chat_both_ways_and_status_tells_the_truth() {
         ben.docs.iter().all(|d| d.has_all_mine),
         "Ben has seen everything Ana wrote"
     );
+    // "Seen by a peer" for one message: its segment is among the documents Ben holds
+    // all of Ana's envelopes of.
+    let Response::Messages(log) = a
+        .call(Request::ChatLog {
+            group: group.clone(),
+            channel: None,
+            before: None,
+            limit: Some(2),
+        })
+        .await
+    else {
+        panic!("no log");
+    };
+    let mine = log
+        .iter()
+        .find(|m| m.message.text == "hello Ben")
+        .expect("the last two messages hold Ana's");
+    assert!(
+        ben.docs
+            .iter()
+            .any(|d| d.doc == mine.segment && d.has_all_mine),
+        "the segment of {:?} is seen by Ben: {:?}",
+        mine.message.text,
+        ben.docs
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

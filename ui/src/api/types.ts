@@ -532,6 +532,11 @@ author_name: string,
  */
 channel: ItemId, 
 /**
+ * The segment document it is in: a peer whose status says it holds all of this
+ * device's envelopes of that document ([`DocSyncView::has_all_mine`]) has seen it.
+ */
+segment: DocId, 
+/**
  * Whether an admin hid its author's content (the text is then left out).
  */
 hidden: boolean, 

@@ -100,8 +100,8 @@ export const de: Record<MessageKey, string> = {
   "status.heading": "Verbindung und Abgleich",
 
   "chat.deleteConfirm": "Diese Nachricht für alle löschen? Der Text verschwindet aus allen Ansichten und Exporten; in der verschlüsselten Historik der Mitglieder bleibt er, bis dieser Teil des Kanals verdichtet wird.",
-  "chat.replyMissing": "eine Nachricht, die hier nicht vorliegt",
-  "chat.showEarlier": "Frühere Nachrichten zeigen ({count} weitere)",
+  "chat.replyMissing": "eine frühere Nachricht, die hier nicht angezeigt wird",
+  "chat.showEarlier": "Frühere Nachrichten zeigen",
   "chat.imported": "importiert, nicht überprüft",
   "chat.editLabel": "Nachricht bearbeiten",
   "chat.saveEdit": "Speichern",

@@ -98,8 +98,8 @@ export const en = {
   "status.heading": "Connection and sync",
 
   "chat.deleteConfirm": "Delete this message for everyone? Its text leaves every view and export; it stays in members' encrypted history until that part of the channel is compacted.",
-  "chat.replyMissing": "a message that is not here",
-  "chat.showEarlier": "Show earlier messages ({count} more)",
+  "chat.replyMissing": "an earlier message not shown here",
+  "chat.showEarlier": "Show earlier messages",
   "chat.imported": "imported, unverified",
   "chat.editLabel": "Edit message",
   "chat.saveEdit": "Save",

@@ -100,8 +100,8 @@ export const sv: Record<MessageKey, string> = {
   "status.heading": "Anslutning och synk",
 
   "chat.deleteConfirm": "Radera meddelandet för alla? Texten försvinner ur alla vyer och exporter; den finns kvar i medlemmarnas krypterade historik tills den delen av kanalen komprimeras.",
-  "chat.replyMissing": "ett meddelande som inte finns här",
-  "chat.showEarlier": "Visa tidigare meddelanden ({count} till)",
+  "chat.replyMissing": "ett tidigare meddelande som inte visas här",
+  "chat.showEarlier": "Visa tidigare meddelanden",
   "chat.imported": "importerad, ej verifierad",
   "chat.editLabel": "Redigera meddelandet",
   "chat.saveEdit": "Spara",

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { MessageView } from "../api/types";
-import { excerpt, mergeMessage, reactionList, reacted, unreadIndex, windowStart } from "./chat";
+import { excerpt, mergeMessage, prependPage, reactionList, reacted, seenByPeer, seenSegments, unreadIndex } from "./chat";
 
 function m(id: string, author = "other", extra: Partial<MessageView> = {}): MessageView {
   return {
@@ -18,15 +18,17 @@ function m(id: string, author = "other", extra: Partial<MessageView> = {}): Mess
     imported_author: null,
     author_name: author,
     channel: "c",
+    segment: "s",
     hidden: false,
     ...extra,
   };
 }
 
 describe("chat helpers", () => {
-  it("renders only the last window of a long history", () => {
-    expect(windowStart(10_000, 200)).toBe(9_800);
-    expect(windowStart(50, 200)).toBe(0);
+  it("puts an earlier page before the loaded messages without doubles", () => {
+    const loaded = [m("c"), m("d")];
+    expect(prependPage([m("a"), m("b"), m("c")], loaded).map((x) => x.id)).toEqual(["a", "b", "c", "d"]);
+    expect(prependPage([], loaded)).toEqual(loaded);
   });
 
   it("puts the new-messages marker before the first unread message of someone else", () => {
@@ -53,6 +55,26 @@ describe("chat helpers", () => {
     expect(reacted(msg, "👍", "me")).toBe(true);
     expect(reacted(msg, "🎉", "me")).toBe(false);
     expect(reactionList(msg)).toEqual([{ emoji: "👍", members: ["me", "x"] }]);
+  });
+
+  it("says a message was seen by a peer only when a comparison after it found the peer has all mine", () => {
+    const doc = (d: string, has_all_mine: boolean) => ({ doc: d, label: d, state: { state: "in_sync" as const }, has_all_mine });
+    const peer = (compared_at: string | null, docs: ReturnType<typeof doc>[]) => ({
+      peer_id: "p", member: null, name: null, connected: true, path: null, address: null, last_seen: null, compared_at, docs,
+    });
+    const status = {
+      online: true, peer_id: null, listen: [], catch_up: { envelopes: 0, bytes: 0, duplicates: 0 },
+      groups: [{ id: "g", name: "g", forks: 0, refused_no_key: 0, peers: [
+        peer("2026-12-06T13:05:00.000Z", [doc("s", true), doc("t", false)]),
+        peer("2026-12-06T13:10:00.000Z", [doc("s", false)]),
+      ] }],
+    };
+    const seen = seenSegments(status, "g");
+    const at = (sent_at: string, segment: string) => m("x", "me", { sent_at, segment });
+    expect(seenByPeer(at("2026-12-06T13:00:00.000Z", "s"), seen)).toBe(true);
+    expect(seenByPeer(at("2026-12-06T13:06:00.000Z", "s"), seen)).toBe(false); // sent after the comparison
+    expect(seenByPeer(at("2026-12-06T13:00:00.000Z", "t"), seen)).toBe(false);
+    expect(seenSegments(status, "other").size).toBe(0);
   });
 
   it("shortens quotes to one line", () => {

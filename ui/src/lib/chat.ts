@@ -1,13 +1,18 @@
-// The pure parts of the chat view: the window of messages rendered, where the
-// "New messages" marker goes, and folding a message event into the list.
-import type { MessageView } from "../api/types";
+// The pure parts of the chat view: pages of history, where the "New messages"
+// marker goes, and folding a message event into the list.
+import type { MessageView, StatusView } from "../api/types";
 
-/** How many messages are rendered at first, and how many more each "Show earlier" adds. */
-export const WINDOW = 200;
+/**
+ * How many messages one `chat_log` page holds: the latest PAGE first, and PAGE more
+ * before the first loaded one for each "Show earlier", so a long history is never
+ * loaded or rendered at once.
+ */
+export const PAGE = 200;
 
-/** Index of the first rendered message when `shown` of `total` are rendered. */
-export function windowStart(total: number, shown: number): number {
-  return Math.max(0, total - shown);
+/** An earlier page put before the loaded messages (an id in both is kept once, the later copy). */
+export function prependPage(page: readonly MessageView[], loaded: readonly MessageView[]): MessageView[] {
+  const have = new Set(loaded.map((m) => m.id));
+  return [...page.filter((m) => !have.has(m.id)), ...loaded];
 }
 
 /**
@@ -59,4 +64,26 @@ export function reactionList(message: MessageView): { emoji: string; members: st
 export function excerpt(text: string, max = 120): string {
   const line = text.replace(/\s+/g, " ").trim();
   return line.length > max ? `${line.slice(0, max - 1)}…` : line;
+}
+
+/**
+ * Per segment document of the group: the latest comparison (ms) at which some peer held
+ * every envelope this device wrote in it.
+ */
+export function seenSegments(status: StatusView, group: string): Map<string, number> {
+  const seen = new Map<string, number>();
+  for (const peer of status.groups.find((g) => g.id === group)?.peers ?? []) {
+    if (!peer.compared_at) continue;
+    const at = Date.parse(peer.compared_at);
+    for (const doc of peer.docs) {
+      if (doc.has_all_mine && at > (seen.get(doc.doc) ?? -Infinity)) seen.set(doc.doc, at);
+    }
+  }
+  return seen;
+}
+
+/** Whether a peer holds this (own) message: a comparison after it was sent found all of its segment. */
+export function seenByPeer(message: Pick<MessageView, "segment" | "sent_at">, seen: Map<string, number>): boolean {
+  const at = seen.get(message.segment);
+  return at !== undefined && at >= Date.parse(message.sent_at);
 }

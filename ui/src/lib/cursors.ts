@@ -19,13 +19,13 @@ class CaretWidget extends WidgetType {
     return other.name === this.name && other.hue === this.hue;
   }
   toDOM(): HTMLElement {
+    // The name is drawn by CSS from an attribute, so it is never part of the line's
+    // text (copying, textContent, screen readers reading the pad).
     const caret = document.createElement("span");
     caret.className = "cm-remote-caret";
     caret.style.setProperty("--hue", String(this.hue));
-    const label = document.createElement("span");
-    label.className = "cm-remote-name";
-    label.textContent = this.name;
-    caret.append(label);
+    caret.dataset.name = this.name;
+    caret.setAttribute("aria-hidden", "true");
     return caret;
   }
   override ignoreEvent(): boolean {
@@ -69,7 +69,8 @@ const theme = EditorView.baseTheme({
     marginLeft: "-1px",
     marginRight: "-1px",
   },
-  ".cm-remote-name": {
+  ".cm-remote-caret::after": {
+    content: "attr(data-name)",
     position: "absolute",
     top: "-1.1em",
     left: "-2px",

@@ -29,12 +29,18 @@ async function openNav(page) {
   }
 }
 
-/** Opens the group in the sidebar (if it is not open) and then one of its items. */
+/**
+ * Opens the group in the sidebar (if it is not open) and then one of its items, or
+ * one of its "+ New …" buttons.
+ */
 async function openItem(page, name) {
   await openNav(page);
   const group = page.getByRole("button", { name: GROUP });
   if ((await group.getAttribute("aria-expanded")) !== "true") await group.click();
-  await page.getByRole("navigation").getByRole("button", { name, exact: true }).click();
+  // Channels may carry an unread count after their name; "+ New pad" a sign before.
+  const escaped = name.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const pattern = name.startsWith("New ") ? new RegExp(`${escaped}$`) : new RegExp(`^${escaped}`);
+  await page.getByRole("navigation").getByRole("button", { name: pattern }).first().click();
 }
 
 async function firstRun(page, name) {
@@ -160,6 +166,77 @@ for (const [size, options] of Object.entries(VIEWPORTS)) {
       assert.ok(final.startsWith("# Minutes"), final);
       await screenshot(ana, size, "pad");
       await assertNoHorizontalScroll(bo, "pad");
+    });
+
+    test("a card moved on Ana's board moves on Bo's", async () => {
+      await openItem(ana, "New board");
+      await ana.getByRole("textbox", { name: "Board name" }).fill("Actions");
+      await ana.getByRole("button", { name: "Create board" }).click();
+      for (const title of ["To do", "Done"]) {
+        await ana.getByRole("button", { name: "+ Add column" }).click();
+        await ana.getByRole("textbox", { name: "Column title" }).fill(title);
+        await ana.getByRole("button", { name: "Add column", exact: true }).click();
+        await ana.getByRole("region", { name: title }).waitFor({ timeout: WAIT_MS });
+      }
+      const todo = ana.getByRole("region", { name: "To do" });
+      await todo.getByRole("button", { name: "Add card" }).click();
+      await todo.getByRole("textbox", { name: "Card title" }).fill("Print flyers");
+      await todo.getByRole("button", { name: "Add", exact: true }).click();
+      const card = (page, column) =>
+        page.getByRole("region", { name: column }).getByRole("listitem").filter({ hasText: "Print flyers" });
+      await card(ana, "To do").waitFor({ timeout: WAIT_MS });
+
+      await eventually("the board reaches Bo", async () => {
+        await openItem(bo, "Actions");
+        return true;
+      });
+      await card(bo, "To do").waitFor({ timeout: WAIT_MS });
+
+      if (size === "desktop") {
+        await card(ana, "To do").dragTo(ana.getByRole("region", { name: "Done" }));
+      } else {
+        await card(ana, "To do").getByRole("button", { name: "Move right" }).click();
+      }
+      await card(ana, "Done").waitFor({ timeout: WAIT_MS });
+      await card(bo, "Done").waitFor({ timeout: WAIT_MS });
+      assert.equal(await card(bo, "To do").count(), 0, "the card left To do on Bo's board");
+      await screenshot(bo, size, "board");
+      await assertNoHorizontalScroll(bo, "board");
+    });
+
+    test("Ana removes Bo, and Bo loses access", async () => {
+      await openItem(ana, "Members");
+      const row = ana.getByRole("listitem", { name: "Bo" });
+      await row.waitFor({ timeout: WAIT_MS });
+      await screenshot(ana, size, "members");
+      ana.once("dialog", (dialog) => dialog.accept());
+      await row.getByRole("button", { name: "Remove from group" }).click();
+      await eventually("Bo gone from Ana's member list", async () => (await row.count()) === 0);
+
+      await bo
+        .getByText("You are no longer a member of this group")
+        .first()
+        .waitFor({ timeout: WAIT_MS });
+      await openItem(bo, "# general");
+      assert.equal(
+        await bo.getByRole("textbox", { name: "Message" }).count(),
+        0,
+        "a removed member cannot write",
+      );
+      // What Ana writes now is sealed under a key Bo never gets.
+      await openItem(ana, "# general");
+      await sendMessage(ana, "Next action: Saturday");
+      await eventually("Ana's message saved", async () =>
+        (await messages(ana).getByRole("listitem").filter({ hasText: "Next action: Saturday" }).getByText("saved").count()) > 0,
+      );
+      await new Promise((r) => setTimeout(r, 3000));
+      assert.equal(await messages(bo).getByText("Next action: Saturday").count(), 0);
+      assert.ok(await messages(bo).getByText("Meeting Thursday 7pm, room 4").isVisible(), "Bo keeps what he had");
+      await screenshot(bo, size, "removed");
+
+      await openItem(ana, "Connection and sync");
+      await ana.getByRole("heading", { name: "Connection and sync" }).waitFor({ timeout: WAIT_MS });
+      await screenshot(ana, size, "status");
     });
   });
 }

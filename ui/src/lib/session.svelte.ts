@@ -86,6 +86,8 @@ class Session {
 
   notify(error: unknown): void {
     const failure = toFailure(error);
+    // The app shows the unlock form for these (see App.svelte); no notice on top.
+    if (failure.kind === "locked" || failure.kind === "no_profile") return;
     console.error(failure);
     this.notices.push({ id: this.nextNotice++, message: failure.message });
     if (this.notices.length > 5) this.notices.shift();
@@ -95,8 +97,12 @@ class Session {
     this.notices = this.notices.filter((n) => n.id !== id);
   }
 
+  /** Subscribes once and loads everything; later calls (after an unlock) reload. */
   async start(): Promise<void> {
-    if (this.started) return;
+    if (this.started) {
+      await this.reloadAll().catch((e: unknown) => this.notify(e));
+      return;
+    }
     this.started = true;
     api().onConnection((state) => (this.connection = state));
     api().onEvent((event) => this.onEvent(event));

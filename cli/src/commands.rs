@@ -102,6 +102,8 @@ pub(crate) enum GroupCommand {
     List,
     /// Show one group.
     Show { group: String },
+    /// Rename a group.
+    Rename { group: String, name: String },
     /// Leave a group: the others are told, and the group's data and keys are deleted
     /// from this device.
     Leave { group: String },
@@ -181,6 +183,12 @@ pub(crate) enum ChannelCommand {
     Create { group: String, name: String },
     /// List a group's channels.
     List { group: String },
+    /// Rename a channel.
+    Rename {
+        group: String,
+        channel: String,
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -232,6 +240,12 @@ pub(crate) enum PadCommand {
     Create { group: String, name: String },
     /// List a group's pads.
     List { group: String },
+    /// Rename a pad.
+    Rename {
+        group: String,
+        pad: String,
+        name: String,
+    },
     /// Print a pad's text.
     Cat { group: String, name: String },
     /// Replace a pad's text with standard input.
@@ -244,6 +258,12 @@ pub(crate) enum BoardCommand {
     Create { group: String, name: String },
     /// List a group's boards.
     List { group: String },
+    /// Rename a board.
+    Rename {
+        group: String,
+        board: String,
+        name: String,
+    },
     /// Show a board's columns and cards.
     Show { group: String, name: String },
     /// Columns.
@@ -541,6 +561,9 @@ fn request_for(command: Command, call: &Call<'_>) -> Result<(Request, &'static s
         Command::Group(GroupCommand::Create { name }) => (R::GroupCreate { name }, "id"),
         Command::Group(GroupCommand::List) => (R::GroupList, ""),
         Command::Group(GroupCommand::Show { group }) => (R::GroupShow { group }, ""),
+        Command::Group(GroupCommand::Rename { group, name }) => {
+            (R::GroupRename { group, name }, "Renamed.")
+        }
         Command::Group(GroupCommand::Leave { group }) => (
             R::GroupLeave { group },
             "Left the group; its data and keys are deleted from this device.",
@@ -622,6 +645,18 @@ fn request_for(command: Command, call: &Call<'_>) -> Result<(Request, &'static s
             (R::ChannelCreate { group, name }, "id")
         }
         Command::Channel(ChannelCommand::List { group }) => (R::ChannelList { group }, ""),
+        Command::Channel(ChannelCommand::Rename {
+            group,
+            channel,
+            name,
+        }) => (
+            R::ChannelRename {
+                group,
+                channel,
+                name,
+            },
+            "Renamed.",
+        ),
         Command::Chat(ChatCommand::Send {
             group,
             text,
@@ -677,6 +712,9 @@ fn request_for(command: Command, call: &Call<'_>) -> Result<(Request, &'static s
         ),
         Command::Pad(PadCommand::Create { group, name }) => (R::PadCreate { group, name }, "id"),
         Command::Pad(PadCommand::List { group }) => (R::PadList { group }, ""),
+        Command::Pad(PadCommand::Rename { group, pad, name }) => {
+            (R::PadRename { group, pad, name }, "Renamed.")
+        }
         Command::Pad(PadCommand::Cat { group, name }) => (R::PadGet { group, pad: name }, "text"),
         Command::Pad(PadCommand::Write { group, name }) => {
             let mut text = String::new();
@@ -696,6 +734,9 @@ fn request_for(command: Command, call: &Call<'_>) -> Result<(Request, &'static s
             (R::BoardCreate { group, name }, "id")
         }
         Command::Board(BoardCommand::List { group }) => (R::BoardList { group }, ""),
+        Command::Board(BoardCommand::Rename { group, board, name }) => {
+            (R::BoardRename { group, board, name }, "Renamed.")
+        }
         Command::Board(BoardCommand::Show { group, name }) => {
             (R::BoardShow { group, board: name }, "")
         }

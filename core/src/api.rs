@@ -39,6 +39,13 @@ pub enum Request {
         /// Name or id.
         group: String,
     },
+    /// Rename the group (any member may).
+    GroupRename {
+        /// Name or id.
+        group: String,
+        /// The new name.
+        name: String,
+    },
     /// The group's members.
     MemberList {
         /// Name or id.
@@ -121,6 +128,15 @@ pub enum Request {
         /// The channel's name.
         name: String,
     },
+    /// Rename a channel (any member may; names stay unique in the group).
+    ChannelRename {
+        /// Group name or id.
+        group: String,
+        /// Channel name or id.
+        channel: String,
+        /// The new name.
+        name: String,
+    },
     /// The group's channels.
     ChannelList {
         /// Group name or id.
@@ -188,6 +204,15 @@ pub enum Request {
         /// The pad's name.
         name: String,
     },
+    /// Rename a pad (any member may).
+    PadRename {
+        /// Group name or id.
+        group: String,
+        /// Pad name or id.
+        pad: String,
+        /// The new name.
+        name: String,
+    },
     /// The group's pads.
     PadList {
         /// Group name or id.
@@ -225,6 +250,15 @@ pub enum Request {
         /// Group name or id.
         group: String,
         /// The board's name.
+        name: String,
+    },
+    /// Rename a board (any member may).
+    BoardRename {
+        /// Group name or id.
+        group: String,
+        /// Board name or id.
+        board: String,
+        /// The new name.
         name: String,
     },
     /// The group's boards.

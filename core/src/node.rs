@@ -389,6 +389,7 @@ impl State {
             R::GroupCreate { name } => self.group_create(tx, &name, now),
             R::GroupList => self.group_list(),
             R::GroupShow { group } => self.group_show(&group),
+            R::GroupRename { group, name } => self.group_rename(tx, &group, &name),
             R::MemberList { group } => self.member_list(&group),
             R::MemberRemove { group, member } => self.member_remove(tx, &group, &member, now),
             R::MemberRole {
@@ -423,6 +424,11 @@ impl State {
             R::InviteRevoke { group, invite } => self.invite_revoke(tx, &group, &invite, now),
             R::ChannelCreate { group, name } => self.channel_create(tx, &group, &name, now),
             R::ChannelList { group } => self.channel_list(&group),
+            R::ChannelRename {
+                group,
+                channel,
+                name,
+            } => self.channel_rename(tx, &group, &channel, &name),
             R::ChatSend {
                 group,
                 channel,
@@ -456,6 +462,7 @@ impl State {
             } => self.chat_react(tx, &group, &message, &emoji, !remove),
             R::PadCreate { group, name } => self.pad_create(tx, &group, &name, now),
             R::PadList { group } => self.pad_list(&group),
+            R::PadRename { group, pad, name } => self.pad_rename(tx, &group, &pad, &name),
             R::PadGet { group, pad } => self.pad_get(&group, &pad),
             R::PadSplice {
                 group,
@@ -466,6 +473,7 @@ impl State {
             R::PadWrite { group, pad, text } => self.pad_write(tx, &group, &pad, &text),
             R::BoardCreate { group, name } => self.board_create(tx, &group, &name, now),
             R::BoardList { group } => self.board_list(&group),
+            R::BoardRename { group, board, name } => self.board_rename(tx, &group, &board, &name),
             R::BoardShow { group, board } => self.board_show(&group, &board),
             R::ColumnAdd {
                 group,

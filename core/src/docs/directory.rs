@@ -79,6 +79,21 @@ pub fn rename(doc: &mut AutoCommit, name: &str) -> Result<(), DocError> {
     Ok(())
 }
 
+/// Renames a channel, pad or board (`section` is "channels", "pads" or "boards").
+pub fn rename_entry(
+    doc: &mut AutoCommit,
+    section_name: &str,
+    key: &str,
+    name: &str,
+) -> Result<(), DocError> {
+    let section = section(doc, section_name)?;
+    let entry = fields::object(doc, &section, key, ObjType::Map)
+        .ok_or_else(|| DocError::Malformed(format!("no {section_name} entry {key}")))?;
+    doc.put(&entry, "name", name)?;
+    doc.commit();
+    Ok(())
+}
+
 fn section(doc: &AutoCommit, name: &str) -> Result<ObjId, DocError> {
     fields::object(doc, &ROOT, name, ObjType::Map)
         .ok_or_else(|| DocError::Malformed(format!("the directory has no {name}")))

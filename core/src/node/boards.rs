@@ -45,6 +45,18 @@ impl State {
         Ok(Response::Docs(self.directory(&group)?.boards.clone()))
     }
 
+    pub(super) fn board_rename(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        board: &str,
+        name: &str,
+    ) -> Result<Response, ApiError> {
+        let (group, board) = self.resolve_board(group, board)?;
+        let name = check_name("board", name).map_err(invalid)?;
+        self.rename_listed(tx, &group, "boards", &board.to_string(), &name)
+    }
+
     pub(super) fn board_show(&mut self, group: &str, board: &str) -> Result<Response, ApiError> {
         let (group, board) = self.resolve_board(group, board)?;
         self.board_response(&group, board, None)

@@ -647,3 +647,110 @@ fn a_forked_chain_is_refused_kept_as_evidence_and_shown() {
     let kept = replicas[2].state.store.forks_of(&group).expect("forks");
     assert!(!kept.is_empty(), "no fork evidence on disk");
 }
+
+#[test]
+fn renames_reach_every_member_and_channel_names_stay_unique() {
+    let (mut replicas, group) = setup();
+    let g = group.to_string();
+    let renames = [
+        Request::GroupRename {
+            group: g.clone(),
+            name: "Tenants union".into(),
+        },
+        Request::ChannelRename {
+            group: g.clone(),
+            channel: "general".into(),
+            name: "lobby".into(),
+        },
+        Request::PadRename {
+            group: g.clone(),
+            pad: "pad".into(),
+            name: "Minutes".into(),
+        },
+        Request::BoardRename {
+            group: g.clone(),
+            board: "board".into(),
+            name: "Actions".into(),
+        },
+    ];
+    for (at, rename) in renames.into_iter().enumerate() {
+        assert_eq!(replicas[1].call(rename, 10 + at as u64), Ok(Response::Done));
+    }
+    let from_bo = replicas[1].outbox(&group);
+    let events = replicas[2].receive(&from_bo);
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::GroupChanged { .. })),
+        "{events:?}"
+    );
+    let Ok(Response::Group(summary)) =
+        replicas[2].call(Request::GroupShow { group: g.clone() }, 20)
+    else {
+        panic!("group show")
+    };
+    assert_eq!(summary.name, "Tenants union");
+    let list = |replica: &mut Replica, request: Request| match replica.call(request, 21) {
+        Ok(Response::Channels(c)) => c.into_iter().map(|c| c.name).collect::<Vec<_>>(),
+        Ok(Response::Docs(d)) => d.into_iter().map(|d| d.name).collect(),
+        other => panic!("list: {other:?}"),
+    };
+    let g2 = g.clone();
+    assert_eq!(
+        list(&mut replicas[2], Request::ChannelList { group: g2.clone() }),
+        ["lobby"]
+    );
+    assert_eq!(
+        list(&mut replicas[2], Request::PadList { group: g2.clone() }),
+        ["Minutes"]
+    );
+    assert_eq!(
+        list(&mut replicas[2], Request::BoardList { group: g2 }),
+        ["Actions"]
+    );
+    // The pad keeps its text under the new name, found by it.
+    replicas[2]
+        .call(
+            Request::PadWrite {
+                group: g.clone(),
+                pad: "Minutes".into(),
+                text: "agenda".into(),
+            },
+            22,
+        )
+        .expect("the pad answers to its new name");
+
+    // Two channels may not share a name, whatever the case.
+    replicas[2]
+        .call(
+            Request::ChannelCreate {
+                group: g.clone(),
+                name: "actions".into(),
+            },
+            23,
+        )
+        .expect("channel");
+    let taken = replicas[2]
+        .call(
+            Request::ChannelRename {
+                group: g.clone(),
+                channel: "actions".into(),
+                name: "Lobby".into(),
+            },
+            24,
+        )
+        .expect_err("a taken name");
+    assert_eq!(taken.kind, crate::api::ErrorKind::Invalid, "{taken}");
+    assert!(taken.message.contains("already exists"), "{taken}");
+    let empty = replicas[2]
+        .call(
+            Request::PadRename {
+                group: g,
+                pad: "Minutes".into(),
+                name: "  ".into(),
+            },
+            25,
+        )
+        .expect_err("an empty name");
+    assert_eq!(empty.kind, crate::api::ErrorKind::Invalid, "{empty}");
+}

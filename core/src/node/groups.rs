@@ -110,6 +110,60 @@ impl State {
         Ok(Response::Channel(info))
     }
 
+    pub(super) fn group_rename(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        name: &str,
+    ) -> Result<Response, ApiError> {
+        let id = self.resolve_group(group)?;
+        let name = check_name("group", name).map_err(invalid)?;
+        self.edit(tx, &id, &directory_doc(&id), |doc| {
+            docs::directory::rename(doc, &name)
+        })?;
+        tx.events.push(Event::GroupChanged { group: id });
+        Ok(Response::Done)
+    }
+
+    pub(super) fn channel_rename(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        channel: &str,
+        name: &str,
+    ) -> Result<Response, ApiError> {
+        let id = self.resolve_group(group)?;
+        let channel = self.channel(&id, channel)?;
+        let name = check_name("channel", name).map_err(invalid)?;
+        if self
+            .directory(&id)?
+            .channels
+            .iter()
+            .any(|c| c.id != channel.id && c.name.to_lowercase() == name.to_lowercase())
+        {
+            return Err(invalid(format!(
+                "a channel named `{name}` already exists in this group"
+            )));
+        }
+        self.rename_listed(tx, &id, "channels", &channel.id.to_string(), &name)
+    }
+
+    /// Renames a channel, pad or board in the group's directory.
+    pub(super) fn rename_listed(
+        &mut self,
+        tx: &mut Tx,
+        group: &GroupId,
+        section: &str,
+        key: &str,
+        name: &str,
+    ) -> Result<Response, ApiError> {
+        self.edit(tx, group, &directory_doc(group), |doc| {
+            docs::directory::rename_entry(doc, section, key, name)
+        })?;
+        tx.events.push(Event::GroupChanged { group: *group });
+        Ok(Response::Done)
+    }
+
     pub(super) fn channel_list(&mut self, group: &str) -> Result<Response, ApiError> {
         let id = self.resolve_group(group)?;
         Ok(Response::Channels(self.directory(&id)?.channels.clone()))

@@ -4,6 +4,7 @@ use automerge::ChangeHash;
 
 use crate::api::{ApiError, Event, PadView, Response};
 use crate::docs::{self, DocInfo, Splice};
+use crate::identity::check_name;
 use crate::ids::{DocId, GroupId};
 use crate::time::Timestamp;
 
@@ -33,6 +34,18 @@ impl State {
     pub(super) fn pad_list(&mut self, group: &str) -> Result<Response, ApiError> {
         let group = self.resolve_group(group)?;
         Ok(Response::Docs(self.directory(&group)?.pads.clone()))
+    }
+
+    pub(super) fn pad_rename(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        pad: &str,
+        name: &str,
+    ) -> Result<Response, ApiError> {
+        let (group, info) = self.resolve_pad(group, pad)?;
+        let name = check_name("pad", name).map_err(invalid)?;
+        self.rename_listed(tx, &group, "pads", &info.id.to_string(), &name)
     }
 
     pub(super) fn pad_get(&mut self, group: &str, pad: &str) -> Result<Response, ApiError> {

@@ -294,6 +294,77 @@ fn a_long_chat_pages_back_from_the_latest_messages() {
 }
 
 #[test]
+fn groups_channels_pads_and_boards_can_be_renamed() {
+    let p = Profile::new("Ana");
+    p.ok(&["group", "create", "Tenants union"]);
+    p.ok(&["pad", "create", "Tenants union", "Minutes"]);
+    p.ok(&["board", "create", "Tenants union", "Actions"]);
+    p.ok(&["channel", "create", "Tenants union", "flyers"]);
+    assert_eq!(
+        p.ok(&[
+            "group",
+            "rename",
+            "Tenants union",
+            "Tenants union of Elm St"
+        ])
+        .trim(),
+        "Renamed."
+    );
+    p.ok(&[
+        "channel",
+        "rename",
+        "Tenants union of Elm St",
+        "flyers",
+        "print",
+    ]);
+    p.ok(&[
+        "pad",
+        "rename",
+        "Tenants union of Elm St",
+        "Minutes",
+        "Notes",
+    ]);
+    p.ok(&[
+        "board",
+        "rename",
+        "Tenants union of Elm St",
+        "Actions",
+        "To do",
+    ]);
+    let names = |args: &[&str]| -> Vec<String> {
+        p.json(args)
+            .as_array()
+            .expect("a list")
+            .iter()
+            .map(|item| item["name"].as_str().expect("name").to_owned())
+            .collect()
+    };
+    assert_eq!(names(&["group", "list"]), ["Tenants union of Elm St"]);
+    assert_eq!(
+        names(&["channel", "list", "Tenants union of Elm St"]),
+        ["general", "print"]
+    );
+    assert_eq!(
+        names(&["pad", "list", "Tenants union of Elm St"]),
+        ["Notes"]
+    );
+    assert_eq!(
+        names(&["board", "list", "Tenants union of Elm St"]),
+        ["To do"]
+    );
+    let err = p.fails(&[
+        "channel",
+        "rename",
+        "Tenants union of Elm St",
+        "print",
+        "General",
+    ]);
+    assert!(err.contains("already exists"), "{err}");
+    let err = p.fails(&["pad", "rename", "Tenants union of Elm St", "Minutes", "x"]);
+    assert!(err.contains("no pad"), "{err}");
+}
+
+#[test]
 fn a_passphrase_profile_unlocks_from_env_and_fd() {
     let p = Profile::empty();
     let mut init = p.command(&["init", "--name", "Bo", "--kdf-ms", "50"]);

@@ -731,7 +731,15 @@ name: string, } | { "type": "group_list" } | { "type": "group_show",
 /**
  * Name or id.
  */
-group: string, } | { "type": "member_list", 
+group: string, } | { "type": "group_rename", 
+/**
+ * Name or id.
+ */
+group: string, 
+/**
+ * The new name.
+ */
+name: string, } | { "type": "member_list", 
 /**
  * Name or id.
  */
@@ -823,6 +831,18 @@ group: string,
 /**
  * The channel's name.
  */
+name: string, } | { "type": "channel_rename", 
+/**
+ * Group name or id.
+ */
+group: string, 
+/**
+ * Channel name or id.
+ */
+channel: string, 
+/**
+ * The new name.
+ */
 name: string, } | { "type": "channel_list", 
 /**
  * Group name or id.
@@ -903,6 +923,18 @@ group: string,
 /**
  * The pad's name.
  */
+name: string, } | { "type": "pad_rename", 
+/**
+ * Group name or id.
+ */
+group: string, 
+/**
+ * Pad name or id.
+ */
+pad: string, 
+/**
+ * The new name.
+ */
 name: string, } | { "type": "pad_list", 
 /**
  * Group name or id.
@@ -950,6 +982,18 @@ text: string, } | { "type": "board_create",
 group: string, 
 /**
  * The board's name.
+ */
+name: string, } | { "type": "board_rename", 
+/**
+ * Group name or id.
+ */
+group: string, 
+/**
+ * Board name or id.
+ */
+board: string, 
+/**
+ * The new name.
  */
 name: string, } | { "type": "board_list", 
 /**

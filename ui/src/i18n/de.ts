@@ -214,4 +214,11 @@ export const de: Record<MessageKey, string> = {
   "status.forked": "verzweigt",
   "status.unknown": "noch nicht verglichen",
   "status.listening": "Adressen, auf denen dieses Gerät lauscht",
+  "rename.button": "Umbenennen",
+  "rename.group": "Gruppe umbenennen",
+  "rename.channel": "Kanal umbenennen",
+  "rename.pad": "Dokument umbenennen",
+  "rename.board": "Tafel umbenennen",
+  "rename.field": "Neuer Name",
+  "rename.save": "Speichern",
 };

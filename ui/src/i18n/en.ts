@@ -212,6 +212,13 @@ export const en = {
   "status.forked": "forked",
   "status.unknown": "not compared yet",
   "status.listening": "Addresses this device listens on",
+  "rename.button": "Rename",
+  "rename.group": "Rename group",
+  "rename.channel": "Rename channel",
+  "rename.pad": "Rename pad",
+  "rename.board": "Rename board",
+  "rename.field": "New name",
+  "rename.save": "Save",
 } as const;
 
 export type MessageKey = keyof typeof en;

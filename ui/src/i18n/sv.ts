@@ -214,4 +214,11 @@ export const sv: Record<MessageKey, string> = {
   "status.forked": "förgrenad",
   "status.unknown": "inte jämförd än",
   "status.listening": "Adresser som enheten lyssnar på",
+  "rename.button": "Byt namn",
+  "rename.group": "Byt namn på gruppen",
+  "rename.channel": "Byt namn på kanalen",
+  "rename.pad": "Byt namn på dokumentet",
+  "rename.board": "Byt namn på tavlan",
+  "rename.field": "Nytt namn",
+  "rename.save": "Spara",
 };

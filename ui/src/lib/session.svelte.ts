@@ -217,7 +217,8 @@ class Session {
       .catch((e: unknown) => console.debug("presence not sent", e));
   }
 
-  private async refreshGroups(changed: string): Promise<void> {
+  /** Reloads the group list and one group's contents (after a change there). */
+  async refreshGroups(changed: string): Promise<void> {
     try {
       this.groups = (await ask({ type: "group_list" }, "groups")).data;
       if (this.groups.some((g) => g.id === changed)) await this.reloadGroup(changed);

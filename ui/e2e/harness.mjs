@@ -60,6 +60,20 @@ export async function startNode(name) {
     url,
     data,
     stderr: () => stderr,
+    /** Runs a plenum command against this node (it attaches to the running one). */
+    cli(args) {
+      return new Promise((resolvePromise) => {
+        const run = spawn(PLENUM, ["--data", data, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+        let out = "";
+        run.stdout.on("data", (c) => (out += c));
+        run.stderr.on("data", (c) => (out += c));
+        const timer = setTimeout(() => run.kill("SIGKILL"), WAIT_MS);
+        run.on("close", (code) => {
+          clearTimeout(timer);
+          resolvePromise(`${JSON.stringify(out)} (exit ${code})`);
+        });
+      });
+    },
     async stop() {
       if (child.exitCode === null) {
         const exited = new Promise((r) => child.once("exit", r));

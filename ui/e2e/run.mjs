@@ -48,7 +48,13 @@ async function firstRun(page, name) {
   await page.getByLabel("Passphrase", { exact: true }).fill(PASSPHRASE);
   await page.getByLabel("Repeat the passphrase").fill(PASSPHRASE);
   await page.getByRole("button", { name: "Create profile" }).click();
-  await page.getByRole("button", { name: "New group" }).first().waitFor({ timeout: WAIT_MS });
+  await page
+    .getByRole("button", { name: "New group" })
+    .first()
+    .waitFor({ timeout: WAIT_MS })
+    .catch(async (e) => {
+      throw new Error(`${e.message}\n  the page shows: ${JSON.stringify(await page.locator("body").innerText())}`);
+    });
 }
 
 async function sendMessage(page, text) {
@@ -63,7 +69,7 @@ function messages(page) {
 /** The pad's text as its editor shows it. */
 async function padText(page) {
   return page
-    .getByRole("textbox", { name: "Pad" })
+    .getByRole("textbox", { name: "Pad", exact: true })
     .evaluate((el) => Array.from(el.querySelectorAll(".cm-line"), (l) => l.textContent).join("\n"));
 }
 
@@ -136,7 +142,7 @@ for (const [size, options] of Object.entries(VIEWPORTS)) {
       await openItem(ana, "New pad");
       await ana.getByRole("textbox", { name: "Pad name" }).fill("Minutes");
       await ana.getByRole("button", { name: "Create pad" }).click();
-      const anaPad = ana.getByRole("textbox", { name: "Pad" });
+      const anaPad = ana.getByRole("textbox", { name: "Pad", exact: true });
       await anaPad.waitFor({ timeout: WAIT_MS });
       await anaPad.click();
       await ana.keyboard.type("# Minutes\n");
@@ -144,9 +150,15 @@ for (const [size, options] of Object.entries(VIEWPORTS)) {
         await openItem(bo, "Minutes");
         return true;
       });
-      const boPad = bo.getByRole("textbox", { name: "Pad" });
+      const boPad = bo.getByRole("textbox", { name: "Pad", exact: true });
       await boPad.waitFor({ timeout: WAIT_MS });
-      await eventually("Bo sees the heading", async () => (await padText(bo)).includes("# Minutes"));
+      await eventually("Bo sees the heading", async () => (await padText(bo)).includes("# Minutes")).catch(
+        async (e) => {
+          const [a, b] = await Promise.all([padText(ana), padText(bo)]);
+          const [na, nb] = await Promise.all(nodes.map((n) => n.cli(["pad", "cat", GROUP, "Minutes"])));
+          throw new Error(`${e.message}\n  Ana's editor: ${JSON.stringify(a)}, node: ${na}\n  Bo's editor: ${JSON.stringify(b)}, node: ${nb}`);
+        },
+      );
 
       // Each types a line of their own at the same time, at the end of the text.
       await anaPad.click();
@@ -200,6 +212,12 @@ for (const [size, options] of Object.entries(VIEWPORTS)) {
       await card(ana, "Done").waitFor({ timeout: WAIT_MS });
       await card(bo, "Done").waitFor({ timeout: WAIT_MS });
       assert.equal(await card(bo, "To do").count(), 0, "the card left To do on Bo's board");
+
+      // A rename on Ana's side shows on Bo's: the board's heading follows it.
+      await ana.getByRole("button", { name: "Rename board" }).click();
+      await ana.getByRole("textbox", { name: "New name" }).fill("Actions this week");
+      await ana.getByRole("button", { name: "Save", exact: true }).click();
+      await bo.getByRole("heading", { name: "Actions this week" }).waitFor({ timeout: WAIT_MS });
       await screenshot(bo, size, "board");
       await assertNoHorizontalScroll(bo, "board");
     });

@@ -169,6 +169,7 @@ export const en = {
   "members.unhide": "Show their content",
   "members.remove": "Remove from group",
   "members.removeConfirm": "Remove {name} from the group? The group's key changes at once; they keep what they already had.",
+  "members.groupName": "Name of the group",
   "members.history": "History for new members",
   "members.historyLabel": "New members see",
   "members.historyFull": "all past chat",

@@ -22,6 +22,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
 use plenum_core::api::{self, ApiError};
 use plenum_core::store::StoreError;
 use plenum_core::{Node, NodeConfig, NodeError, Protection, Unlock};
@@ -29,6 +31,7 @@ use serde::de::DeserializeOwned;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
+use zeroize::Zeroizing;
 
 use crate::node_file::NodeFile;
 use crate::service::{NetOptions, Service, start_services};
@@ -138,6 +141,116 @@ impl Host {
     /// Refuses further requests and lets go of the node.
     pub(crate) fn stop(&self) -> Phase {
         self.phase.send_replace(Phase::Unavailable)
+    }
+
+    pub(crate) fn health(&self) -> Health {
+        Health {
+            state: self.state(),
+            pid: std::process::id(),
+        }
+    }
+
+    /// Applies `request` (in the order of the calls) and returns the answer's future,
+    /// which resolves once the result is durable.
+    pub(crate) async fn call(
+        &self,
+        request: api::Request,
+    ) -> Result<BoxFuture<'static, Result<api::Response, ApiError>>, WireError> {
+        let service = self.service()?;
+        tokio::task::spawn_blocking(move || service.call(request))
+            .await
+            .map_err(|_| internal("the request"))
+    }
+
+    /// The running node's events, from now on.
+    pub(crate) fn events(&self) -> Result<BoxStream<'static, api::Event>, WireError> {
+        Ok(self.service()?.events())
+    }
+
+    /// Creates the profile in the empty data directory and starts the node.
+    pub(crate) async fn init(&self, body: InitBody) -> Result<api::Response, WireError> {
+        let _transition = self.transition.lock().await;
+        if self.state() != NodeState::Empty {
+            return Err(node_error(
+                StoreError::AlreadyInitialized(self.dir.clone()).into(),
+            ));
+        }
+        let config = NodeConfig {
+            data_dir: self.dir.clone(),
+            kdf_target: Duration::from_millis(body.kdf_ms.unwrap_or(1000)),
+        };
+        let protection = match (body.no_passphrase, body.passphrase) {
+            (true, None) => {
+                let path = match body.key_file {
+                    Some(path) => path,
+                    None => default_key_file(&self.dir)
+                        .map_err(|e| WireError::new("invalid", e.to_string()))?,
+                };
+                if let Some(parent) = path.parent() {
+                    std::fs::create_dir_all(parent).map_err(|e| {
+                        WireError::new(
+                            "storage",
+                            format!("cannot create {} for the key file: {e}", parent.display()),
+                        )
+                    })?;
+                }
+                Protection::KeyFile(path)
+            }
+            (false, Some(passphrase)) if !passphrase.trim().is_empty() => Protection::Passphrase {
+                passphrase,
+                kdf_target: config.kdf_target,
+            },
+            (false, Some(_)) => {
+                return Err(WireError::new(
+                    "invalid",
+                    "the passphrase is empty; choose one, or use no_passphrase",
+                ));
+            }
+            _ => {
+                return Err(WireError::new(
+                    "bad_request",
+                    "give either a passphrase or \"no_passphrase\": true",
+                ));
+            }
+        };
+        let name = body.name;
+        let (node, profile) = tokio::task::spawn_blocking(move || {
+            let node = Node::init(&config, &name, protection).map_err(node_error)?;
+            let profile = Service::call(&node, api::Request::Profile);
+            Ok::<_, WireError>((node, profile))
+        })
+        .await
+        .map_err(|_| internal("creating the profile"))??;
+        let profile = profile.await?;
+        self.run(node)
+            .await
+            .map_err(|e| WireError::new("storage", format!("{e:#}")))?;
+        Ok(profile)
+    }
+
+    /// Unlocks a profile behind a passphrase and starts the node.
+    pub(crate) async fn unlock(&self, passphrase: Zeroizing<String>) -> Result<Health, WireError> {
+        let _transition = self.transition.lock().await;
+        match self.state() {
+            NodeState::Locked => {}
+            NodeState::Empty => return Err(WireError::no_profile()),
+            NodeState::Running => {
+                return Err(WireError::new(
+                    "conflict",
+                    "the running node is already unlocked",
+                ));
+            }
+        }
+        let config = NodeConfig::new(&self.dir);
+        let node = tokio::task::spawn_blocking(move || {
+            Node::open(&config, Unlock::Passphrase(passphrase)).map_err(node_error)
+        })
+        .await
+        .map_err(|_| internal("unlocking"))??;
+        self.run(node)
+            .await
+            .map_err(|e| WireError::new("storage", format!("{e:#}")))?;
+        Ok(self.health())
     }
 
     /// The Host check every request passes, and the Origin and token checks of the
@@ -269,10 +382,7 @@ fn internal(what: &str) -> WireError {
 }
 
 async fn health(State(host): State<Arc<Host>>) -> Json<Health> {
-    Json(Health {
-        state: host.state(),
-        pid: std::process::id(),
-    })
+    Json(host.health())
 }
 
 async fn not_found() -> Failure {
@@ -288,11 +398,7 @@ async fn call(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<api::Response>, Failure> {
     let request: api::Request = parse(body)?;
-    let service = host.service()?;
-    let pending = tokio::task::spawn_blocking(move || service.call(request))
-        .await
-        .map_err(|_| internal("the request"))?;
-    Ok(Json(pending.await?))
+    Ok(Json(host.call(request).await?.await?))
 }
 
 fn node_error(e: NodeError) -> WireError {
@@ -312,63 +418,7 @@ async fn init(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<api::Response>, Failure> {
     let body: InitBody = parse(body)?;
-    let _transition = host.transition.lock().await;
-    if host.state() != NodeState::Empty {
-        return Err(node_error(StoreError::AlreadyInitialized(host.dir.clone()).into()).into());
-    }
-    let config = NodeConfig {
-        data_dir: host.dir.clone(),
-        kdf_target: Duration::from_millis(body.kdf_ms.unwrap_or(1000)),
-    };
-    let protection = match (body.no_passphrase, body.passphrase) {
-        (true, None) => {
-            let path = match body.key_file {
-                Some(path) => path,
-                None => default_key_file(&host.dir)
-                    .map_err(|e| WireError::new("invalid", e.to_string()))?,
-            };
-            if let Some(parent) = path.parent() {
-                std::fs::create_dir_all(parent).map_err(|e| {
-                    WireError::new(
-                        "storage",
-                        format!("cannot create {} for the key file: {e}", parent.display()),
-                    )
-                })?;
-            }
-            Protection::KeyFile(path)
-        }
-        (false, Some(passphrase)) if !passphrase.trim().is_empty() => Protection::Passphrase {
-            passphrase,
-            kdf_target: config.kdf_target,
-        },
-        (false, Some(_)) => {
-            return Err(WireError::new(
-                "invalid",
-                "the passphrase is empty; choose one, or use no_passphrase",
-            )
-            .into());
-        }
-        _ => {
-            return Err(WireError::new(
-                "bad_request",
-                "give either a passphrase or \"no_passphrase\": true",
-            )
-            .into());
-        }
-    };
-    let name = body.name;
-    let (node, profile) = tokio::task::spawn_blocking(move || {
-        let node = Node::init(&config, &name, protection).map_err(node_error)?;
-        let profile = Service::call(&node, api::Request::Profile);
-        Ok::<_, WireError>((node, profile))
-    })
-    .await
-    .map_err(|_| internal("creating the profile"))??;
-    let profile = profile.await?;
-    host.run(node)
-        .await
-        .map_err(|e| WireError::new("storage", format!("{e:#}")))?;
-    Ok(Json(profile))
+    Ok(Json(host.init(body).await?))
 }
 
 /// `POST /api/unlock`: unlock a profile behind a passphrase and start.
@@ -377,27 +427,7 @@ async fn unlock(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<Health>, Failure> {
     let body: UnlockBody = parse(body)?;
-    let _transition = host.transition.lock().await;
-    match host.state() {
-        NodeState::Locked => {}
-        NodeState::Empty => return Err(WireError::no_profile().into()),
-        NodeState::Running => {
-            return Err(WireError::new("conflict", "the running node is already unlocked").into());
-        }
-    }
-    let config = NodeConfig::new(&host.dir);
-    let node = tokio::task::spawn_blocking(move || {
-        Node::open(&config, Unlock::Passphrase(body.passphrase)).map_err(node_error)
-    })
-    .await
-    .map_err(|_| internal("unlocking"))??;
-    host.run(node)
-        .await
-        .map_err(|e| WireError::new("storage", format!("{e:#}")))?;
-    Ok(Json(Health {
-        state: host.state(),
-        pid: std::process::id(),
-    }))
+    Ok(Json(host.unlock(body.passphrase).await?))
 }
 
 /// `GET /api/ws`: the ordered channel, with events.

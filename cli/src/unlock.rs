@@ -34,12 +34,22 @@ pub(crate) fn default_key_file(data: &Path) -> Result<PathBuf> {
 
 /// How the passphrase reaches us, in order: `--passphrase-fd N`, `$PLENUM_PASSPHRASE`,
 /// the terminal.
-pub(crate) struct PassphraseSource {
+pub struct PassphraseSource {
     pub(crate) fd: Option<u32>,
     pub(crate) env: Option<String>,
 }
 
 impl PassphraseSource {
+    /// `$PLENUM_PASSPHRASE` only (no descriptor, no terminal): for the shells.
+    pub fn from_env() -> PassphraseSource {
+        PassphraseSource {
+            fd: None,
+            env: std::env::var("PLENUM_PASSPHRASE")
+                .ok()
+                .filter(|p| !p.is_empty()),
+        }
+    }
+
     pub(crate) fn read(&self, prompt: &str, confirm: bool) -> Result<Zeroizing<String>> {
         if let Some(fd) = self.fd {
             // /dev/fd avoids unsafe raw-fd handling; it exists on Linux and macOS.

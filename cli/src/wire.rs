@@ -12,9 +12,9 @@ use zeroize::Zeroizing;
 /// An error as it travels: `{"error": {"kind": .., "message": ..}}`. `kind` is one of
 /// the core's `ErrorKind`s or a host-level kind (see `docs/local-api.md`).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
-pub(crate) struct WireError {
-    pub(crate) kind: String,
-    pub(crate) message: String,
+pub struct WireError {
+    pub kind: String,
+    pub message: String,
 }
 
 /// The body of every error answer.
@@ -24,7 +24,7 @@ pub(crate) struct ErrorBody {
 }
 
 impl WireError {
-    pub(crate) fn new(kind: &str, message: impl Into<String>) -> WireError {
+    pub fn new(kind: &str, message: impl Into<String>) -> WireError {
         WireError {
             kind: kind.to_owned(),
             message: message.into(),
@@ -71,22 +71,22 @@ impl From<ApiError> for WireError {
 /// `POST /api/init`: create the profile in the running node's empty data directory.
 #[derive(Serialize, Deserialize, TS)]
 #[ts(optional_fields)]
-pub(crate) struct InitBody {
-    pub(crate) name: String,
+pub struct InitBody {
+    pub name: String,
     /// Keep the storage key in a key file instead of behind a passphrase.
     #[serde(default)]
     #[ts(as = "Option<bool>", optional)]
-    pub(crate) no_passphrase: bool,
+    pub no_passphrase: bool,
     /// Where the key file goes (with `no_passphrase`; default: the node's config dir).
     #[serde(default)]
-    pub(crate) key_file: Option<PathBuf>,
+    pub key_file: Option<PathBuf>,
     /// The passphrase (without `no_passphrase`).
     #[serde(default)]
     #[ts(as = "Option<String>")]
-    pub(crate) passphrase: Option<Zeroizing<String>>,
+    pub passphrase: Option<Zeroizing<String>>,
     /// How long unlocking should take, in milliseconds (default 1000).
     #[serde(default)]
-    pub(crate) kdf_ms: Option<u64>,
+    pub kdf_ms: Option<u64>,
 }
 
 /// `POST /api/unlock`.
@@ -99,7 +99,7 @@ pub(crate) struct UnlockBody {
 /// Where a running node is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
 #[serde(rename_all = "snake_case")]
-pub(crate) enum NodeState {
+pub enum NodeState {
     /// The data directory has no profile; only `/api/init` works.
     Empty,
     /// The profile waits for its passphrase; only `/api/unlock` works.
@@ -110,9 +110,9 @@ pub(crate) enum NodeState {
 
 /// `GET /api/health`.
 #[derive(Clone, Debug, Serialize, Deserialize, TS)]
-pub(crate) struct Health {
-    pub(crate) state: NodeState,
-    pub(crate) pid: u32,
+pub struct Health {
+    pub state: NodeState,
+    pub pid: u32,
 }
 
 /// A request on the WebSocket.

@@ -58,9 +58,9 @@ pub struct LocalNode {
     dir: PathBuf,
     file: NodeFile,
     address: SocketAddr,
-    served: JoinHandle<Result<()>>,
-    /// Held until the node stops: one node per data directory, even while locked.
-    lock: std::fs::File,
+    /// The server's task and the data directory's lock (held until the node stops:
+    /// one node per data directory, even while locked); taken by `stop`.
+    running: std::sync::Mutex<Option<(JoinHandle<Result<()>>, std::fs::File)>>,
 }
 
 impl LocalNode {
@@ -133,8 +133,7 @@ impl LocalNode {
             dir: dir.to_path_buf(),
             file,
             address,
-            served,
-            lock,
+            running: std::sync::Mutex::new(Some((served, lock))),
         })
     }
 
@@ -186,16 +185,12 @@ impl LocalNode {
     }
 
     /// Stops serving, closes the node (its store is closed when this returns) and
-    /// removes `node.json`.
-    pub async fn stop(self) -> Result<()> {
-        let LocalNode {
-            host,
-            dir,
-            file,
-            served,
-            lock,
-            ..
-        } = self;
+    /// removes `node.json`. Later calls do nothing.
+    pub async fn stop(&self) -> Result<()> {
+        let Some((served, lock)) = self.running.lock().ok().and_then(|mut r| r.take()) else {
+            return Ok(());
+        };
+        let host = &self.host;
         host.shutdown.cancel();
         host.sockets.close();
         let _ = tokio::time::timeout(CLOSE_TIMEOUT, host.sockets.wait()).await;
@@ -206,7 +201,7 @@ impl LocalNode {
             service.shutdown().await;
         }
         let _ = tokio::task::spawn_blocking(move || drop(phase)).await;
-        file.remove(&dir);
+        self.file.remove(&self.dir);
         let served = served
             .await
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the local API server stopped")));

@@ -1,0 +1,161 @@
+//! `plenum-desktop`: Plenum's desktop app. It runs the node for the data directory in
+//! its own process — exactly as `plenum up` does, local API and `node.json` included,
+//! so `plenum` commands attach to it — and shows the web UI in a window that calls the
+//! node through the shell's commands (`plenum-shell`). When a node already runs for
+//! that data directory (`plenum up`, or a desktop app of another user session), the
+//! window shows that node's UI instead and talks to it over the local API.
+//!
+//! The data directory is the CLI's: `PLENUM_DATA`, else the platform's. One instance
+//! runs per user: launching it again (say, for a `plenum://join/…` link) hands the
+//! arguments to the running one, which shows its window and starts the join.
+
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, Result};
+use plenum::{LocalNode, LocalOptions, PassphraseSource};
+use plenum_shell::Shell;
+use tauri::webview::PageLoadEvent;
+use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+
+/// The main window's label (the capabilities name it).
+const MAIN: &str = "main";
+
+/// Join links waiting for the page to load.
+#[derive(Default)]
+struct PendingLinks(Mutex<Vec<String>>);
+
+fn main() -> std::process::ExitCode {
+    match run() {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("plenum-desktop: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<()> {
+    let dir = plenum::data_dir_from_env()?;
+    let links = join_links(std::env::args().skip(1));
+    let app = tauri::Builder::default()
+        // First: a second launch must reach the first instance before anything starts.
+        .plugin(tauri_plugin_single_instance::init(|app, argv, _cwd| {
+            show(app);
+            let links = join_links(argv.into_iter().skip(1));
+            hand_over(app, links);
+        }))
+        .plugin(tauri_plugin_deep_link::init())
+        .manage(PendingLinks(Mutex::new(links)))
+        .invoke_handler(plenum_shell::handler())
+        .setup(move |app| {
+            let url = match plenum::running_node_ui(&dir) {
+                // Another process holds the node: show its UI, through its local API.
+                Some(ui) => WebviewUrl::External(ui.parse().context("the running node's UI link")?),
+                None => {
+                    let options = LocalOptions {
+                        ui: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
+                        mdns: std::env::var_os("PLENUM_NO_MDNS").is_none(),
+                        listen: listen_from_env(),
+                    };
+                    let node = tauri::async_runtime::block_on(LocalNode::start(
+                        &dir,
+                        options,
+                        &PassphraseSource::from_env(),
+                    ))?;
+                    println!("api: http://{}", node.api_address());
+                    app.manage(Shell::new(Arc::new(node)));
+                    WebviewUrl::App("index.html".into())
+                }
+            };
+            let handle = app.handle().clone();
+            WebviewWindowBuilder::new(app, MAIN, url)
+                .title("Plenum")
+                .inner_size(1100.0, 760.0)
+                .min_inner_size(360.0, 560.0)
+                .on_page_load(move |window, payload| {
+                    if payload.event() == PageLoadEvent::Finished {
+                        deliver(&handle, &window);
+                    }
+                })
+                .build()?;
+            Ok(())
+        })
+        .build(tauri::generate_context!())
+        .context("starting the app")?;
+    app.run(|app, event| {
+        if let RunEvent::Exit = event
+            && let Some(shell) = app.try_state::<Shell>()
+        {
+            // Close the store and remove node.json before the process ends.
+            if let Err(e) = tauri::async_runtime::block_on(shell.node().stop()) {
+                eprintln!("plenum-desktop: stopping the node: {e:#}");
+            }
+        }
+    });
+    Ok(())
+}
+
+/// `plenum://join/…` links among the arguments.
+fn join_links(args: impl IntoIterator<Item = String>) -> Vec<String> {
+    args.into_iter()
+        .filter(|a| a.starts_with("plenum://join/"))
+        .collect()
+}
+
+/// `--listen` for the desktop's node comes from `PLENUM_LISTEN` (comma-separated
+/// multiaddrs); by default it listens on every interface, as `plenum up` does.
+fn listen_from_env() -> Vec<String> {
+    std::env::var("PLENUM_LISTEN")
+        .map(|v| {
+            v.split(',')
+                .map(str::trim)
+                .filter(|a| !a.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn show(app: &AppHandle) {
+    if let Some(window) = app.get_webview_window(MAIN) {
+        let _ = window.unminimize();
+        let _ = window.show();
+        let _ = window.set_focus();
+    }
+}
+
+/// Queues links for the page and delivers them if it is there.
+fn hand_over(app: &AppHandle, links: Vec<String>) {
+    if links.is_empty() {
+        return;
+    }
+    if let Ok(mut pending) = app.state::<PendingLinks>().0.lock() {
+        pending.extend(links);
+    }
+    if let Some(window) = app.get_webview_window(MAIN) {
+        deliver(app, &window);
+    }
+}
+
+/// Gives the page the links waiting for it: the UI opens its join form with each
+/// (`plenum-join` events; see ui/src/lib/links.ts). Works for the app's own page and
+/// for an attached node's alike, as it needs no IPC permission.
+fn deliver(app: &AppHandle, window: &WebviewWindow) {
+    let links: Vec<String> = match app.state::<PendingLinks>().0.lock() {
+        Ok(mut pending) => pending.drain(..).collect(),
+        Err(_) => return,
+    };
+    for link in links {
+        let Ok(quoted) = serde_json::to_string(&link) else {
+            continue;
+        };
+        let script = format!(
+            "(window.__plenumJoinLinks = window.__plenumJoinLinks || []).push({quoted}); window.dispatchEvent(new Event('plenum-join'));"
+        );
+        if let Err(e) = window.eval(script) {
+            eprintln!("plenum-desktop: cannot hand the link to the page: {e}");
+        }
+    }
+}

@@ -8,7 +8,8 @@ export * from "./adapter";
 
 /** The adapter, or null when a browser page has no token (it needs the printed link). */
 export function pickAdapter(): Adapter | null {
-  if ("__TAURI_INTERNALS__" in window) return new TauriAdapter();
+  // A page with a token talks HTTP, even inside a shell's window (the desktop app
+  // showing the UI of a node that already runs); the shell's own page has none.
   let storage: Storage | null = null;
   try {
     storage = window.sessionStorage;
@@ -16,7 +17,7 @@ export function pickAdapter(): Adapter | null {
     storage = null;
   }
   const token = takeToken(window.location, window.history, storage);
-  if (!token) return null;
+  if (!token) return "__TAURI_INTERNALS__" in window ? new TauriAdapter() : null;
   return new HttpAdapter({
     token,
     base: window.location.origin,

@@ -1,6 +1,7 @@
 // The Tauri shells' adapter: the shell runs the node in-process and forwards the same
 // API as commands; events arrive on a Channel. Errors arrive as {kind, message}.
 import { Channel, invoke } from "@tauri-apps/api/core";
+import { getCurrentWindow } from "@tauri-apps/api/window";
 import { Listeners, toFailure, type Adapter, type ConnectionState, type InitRequest } from "./adapter";
 import type { Event, Health, Request, Response } from "./types";
 
@@ -15,6 +16,10 @@ async function run<T>(command: string, args?: Record<string, unknown>): Promise<
 export class TauriAdapter implements Adapter {
   private readonly events = new Listeners<Event>();
   private subscribed = false;
+  // Tauri runs commands concurrently; the shell applies this page's calls in the
+  // order of these numbers (the pad editor relies on it).
+  private readonly session = crypto.randomUUID();
+  private seq = 0;
 
   health(): Promise<Health> {
     return run<Health>("plenum_health");
@@ -29,7 +34,7 @@ export class TauriAdapter implements Adapter {
   }
 
   call(request: Request): Promise<Response> {
-    return run<Response>("plenum_call", { request });
+    return run<Response>("plenum_call", { session: this.session, seq: this.seq++, request });
   }
 
   onEvent(handler: (event: Event) => void): () => void {
@@ -44,6 +49,14 @@ export class TauriAdapter implements Adapter {
       });
     }
     return off;
+  }
+
+  setTitle(title: string): void {
+    document.title = title;
+    // The window's title bar does not follow the page's title by itself.
+    getCurrentWindow()
+      .setTitle(title)
+      .catch((e: unknown) => console.debug("window title not set", e));
   }
 
   onConnection(handler: (state: ConnectionState) => void): () => void {

@@ -11,11 +11,10 @@
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use anyhow::{Context, Result};
-use plenum::{LocalNode, LocalOptions, PassphraseSource};
-use plenum_shell::Shell;
+use plenum::LocalOptions;
 use tauri::webview::PageLoadEvent;
 use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 
@@ -59,13 +58,7 @@ fn run() -> Result<()> {
                         mdns: std::env::var_os("PLENUM_NO_MDNS").is_none(),
                         listen: listen_from_env(),
                     };
-                    let node = tauri::async_runtime::block_on(LocalNode::start(
-                        &dir,
-                        options,
-                        &PassphraseSource::from_env(),
-                    ))?;
-                    println!("api: http://{}", node.api_address());
-                    app.manage(Shell::new(Arc::new(node)));
+                    plenum_shell::start_node(app, &dir, options)?;
                     WebviewUrl::App("index.html".into())
                 }
             };
@@ -85,13 +78,8 @@ fn run() -> Result<()> {
         .build(tauri::generate_context!())
         .context("starting the app")?;
     app.run(|app, event| {
-        if let RunEvent::Exit = event
-            && let Some(shell) = app.try_state::<Shell>()
-        {
-            // Close the store and remove node.json before the process ends.
-            if let Err(e) = tauri::async_runtime::block_on(shell.node().stop()) {
-                eprintln!("plenum-desktop: stopping the node: {e:#}");
-            }
+        if let RunEvent::Exit = event {
+            plenum_shell::stop_node(app);
         }
     });
     Ok(())

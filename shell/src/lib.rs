@@ -15,7 +15,7 @@ use plenum::LocalNode;
 use plenum::wire::{Health, InitBody, WireError};
 use plenum_core::api::{Event, Request, Response};
 use tauri::ipc::{Channel, Invoke};
-use tauri::{Runtime, State};
+use tauri::{Manager, Runtime, State};
 use tokio::sync::Notify;
 use zeroize::Zeroizing;
 
@@ -35,6 +35,33 @@ impl Shell {
 
     pub fn node(&self) -> &Arc<LocalNode> {
         &self.node
+    }
+}
+
+/// Starts the node for `dir` in this process (as `plenum up` would, local API and
+/// `node.json` included) and hands it to the commands. Call from `setup`.
+pub fn start_node<R: Runtime>(
+    app: &tauri::App<R>,
+    dir: &std::path::Path,
+    options: plenum::LocalOptions,
+) -> anyhow::Result<()> {
+    let node = tauri::async_runtime::block_on(LocalNode::start(
+        dir,
+        options,
+        &plenum::PassphraseSource::from_env(),
+    ))?;
+    println!("api: http://{}", node.api_address());
+    app.manage(Shell::new(Arc::new(node)));
+    Ok(())
+}
+
+/// Closes the store and removes `node.json`, if this app runs the node. Call on
+/// `RunEvent::Exit`.
+pub fn stop_node<R: Runtime>(app: &tauri::AppHandle<R>) {
+    if let Some(shell) = app.try_state::<Shell>()
+        && let Err(e) = tauri::async_runtime::block_on(shell.node.stop())
+    {
+        eprintln!("plenum: stopping the node: {e:#}");
     }
 }
 

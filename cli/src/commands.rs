@@ -104,6 +104,10 @@ pub(crate) enum GroupCommand {
     Show { group: String },
     /// Rename a group.
     Rename { group: String, name: String },
+    /// Raise no notifications for a group's new messages on this device.
+    Mute { group: String },
+    /// Notify about a group's new messages again.
+    Unmute { group: String },
     /// Leave a group: the others are told, and the group's data and keys are deleted
     /// from this device.
     Leave { group: String },
@@ -561,6 +565,14 @@ fn request_for(command: Command, call: &Call<'_>) -> Result<(Request, &'static s
         Command::Group(GroupCommand::Create { name }) => (R::GroupCreate { name }, "id"),
         Command::Group(GroupCommand::List) => (R::GroupList, ""),
         Command::Group(GroupCommand::Show { group }) => (R::GroupShow { group }, ""),
+        Command::Group(GroupCommand::Mute { group }) => (R::GroupMute { group, muted: true }, ""),
+        Command::Group(GroupCommand::Unmute { group }) => (
+            R::GroupMute {
+                group,
+                muted: false,
+            },
+            "",
+        ),
         Command::Group(GroupCommand::Rename { group, name }) => {
             (R::GroupRename { group, name }, "Renamed.")
         }

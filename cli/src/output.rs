@@ -64,6 +64,9 @@ fn human(out: &mut impl Write, response: &Response) -> Result<()> {
             if g.history == HistoryPolicy::FromJoin {
                 writeln!(out, "new members see chat from their join on")?;
             }
+            if g.muted {
+                writeln!(out, "muted on this device: new messages raise no notifications")?;
+            }
             if !g.member {
                 writeln!(
                     out,

@@ -46,6 +46,14 @@ pub enum Request {
         /// The new name.
         name: String,
     },
+    /// Mute or unmute a group on this device: its new messages raise no
+    /// notifications here. Nobody else sees it.
+    GroupMute {
+        /// Name or id.
+        group: String,
+        /// Whether to mute.
+        muted: bool,
+    },
     /// The group's members.
     MemberList {
         /// Name or id.
@@ -554,6 +562,8 @@ pub struct GroupSummary {
     /// Forked envelopes kept as evidence: a member's device wrote two different
     /// histories (a restored backup or a copied data directory, or a stolen key).
     pub forks: usize,
+    /// Muted on this device: its new messages raise no notifications here.
+    pub muted: bool,
 }
 
 /// A member as listed.

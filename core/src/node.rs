@@ -390,6 +390,7 @@ impl State {
             R::GroupList => self.group_list(),
             R::GroupShow { group } => self.group_show(&group),
             R::GroupRename { group, name } => self.group_rename(tx, &group, &name),
+            R::GroupMute { group, muted } => self.group_mute(tx, &group, muted),
             R::MemberList { group } => self.member_list(&group),
             R::MemberRemove { group, member } => self.member_remove(tx, &group, &member, now),
             R::MemberRole {

@@ -52,6 +52,13 @@ impl GroupRecord {
     }
 }
 
+/// Settings of this device alone: never sent, never part of a group's documents.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub(super) struct DeviceSettings {
+    /// Groups whose new messages this device does not notify about.
+    pub(super) muted: BTreeSet<GroupId>,
+}
+
 /// What the store keeps per document: a compacted Automerge save and, per author, the
 /// last seq it covers; envelopes above those are replayed on load.
 #[derive(Serialize, Deserialize)]
@@ -228,6 +235,8 @@ pub(super) struct State {
     pub(super) invite_addresses: Vec<Vec<u8>>,
     /// Envelopes refused for lack of an epoch key, per group.
     pub(super) no_key: super::ingest::NoKeyRefusals,
+    /// This device's own settings, read from the store on first use.
+    pub(super) settings: Option<DeviceSettings>,
 }
 
 pub(super) fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -396,6 +405,7 @@ impl State {
             nonces: VecDeque::new(),
             invite_addresses: Vec::new(),
             no_key: super::ingest::NoKeyRefusals::default(),
+            settings: None,
         })
     }
 

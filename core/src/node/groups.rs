@@ -10,8 +10,11 @@ use crate::identity::check_name;
 use crate::ids::{DocId, GroupId, ItemId};
 use crate::time::Timestamp;
 
-use super::engine::{GroupRecord, State, Tx, doc_error, storage_error};
+use super::engine::{
+    DeviceSettings, GroupRecord, State, Tx, decode, doc_error, encode, storage_error,
+};
 use super::resolve::resolve;
+use crate::store::Slot;
 
 /// The channel every group starts with, and the default for `chat send`.
 pub(super) const DEFAULT_CHANNEL: &str = "general";
@@ -123,6 +126,38 @@ impl State {
         })?;
         tx.events.push(Event::GroupChanged { group: id });
         Ok(Response::Done)
+    }
+
+    pub(super) fn group_mute(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        muted: bool,
+    ) -> Result<Response, ApiError> {
+        let id = self.resolve_group(group)?;
+        let mut settings = self.settings()?.clone();
+        if muted {
+            settings.muted.insert(id);
+        } else {
+            settings.muted.remove(&id);
+        }
+        tx.batch.put(Slot::Settings, encode(&settings));
+        self.settings = Some(settings);
+        tx.events.push(Event::GroupChanged { group: id });
+        Ok(Response::Group(self.summary(&id)?))
+    }
+
+    /// This device's own settings.
+    pub(super) fn settings(&mut self) -> Result<&DeviceSettings, ApiError> {
+        if self.settings.is_none() {
+            let stored = self.store.get(Slot::Settings).map_err(storage_error)?;
+            let settings = match stored {
+                Some(bytes) => decode("device settings", &bytes)?,
+                None => DeviceSettings::default(),
+            };
+            self.settings = Some(settings);
+        }
+        Ok(self.settings.get_or_insert_with(DeviceSettings::default))
     }
 
     pub(super) fn channel_rename(
@@ -260,6 +295,7 @@ impl State {
             member: record.state.is_member(&me),
             history: record.state.history,
             forks,
+            muted: self.settings()?.muted.contains(id),
         })
     }
 }

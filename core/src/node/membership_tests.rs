@@ -535,3 +535,32 @@ async fn what_a_leaver_wrote_before_leaving_counts_when_it_arrives_after_the_lea
     assert_eq!(ana.member_names(&group).await, ["Ana", "Cy"]);
     assert_eq!(ana.texts(&group).await, ["bye all"]);
 }
+
+#[tokio::test]
+async fn muting_is_this_devices_alone_and_survives_a_restart() {
+    let (ana, bo, _cy, group) = three().await;
+    assert!(!ana.summary(&group).await.muted);
+    let Ok(Response::Group(muted)) = ana
+        .call(Request::GroupMute {
+            group: group.to_string(),
+            muted: true,
+        })
+        .await
+    else {
+        panic!("group mute")
+    };
+    assert!(muted.muted);
+    assert!(
+        !bo.summary(&group).await.muted,
+        "another member's device is not muted"
+    );
+    let ana = ana.restart();
+    assert!(ana.summary(&group).await.muted, "the setting is on disk");
+    ana.call(Request::GroupMute {
+        group: group.to_string(),
+        muted: false,
+    })
+    .await
+    .expect("unmute");
+    assert!(!ana.restart().summary(&group).await.muted);
+}

@@ -23,6 +23,7 @@ pub(super) enum Op {
 pub(super) enum OwnedSlot {
     Profile,
     AddressBook,
+    Settings,
     Group(GroupId),
     Doc(GroupId, DocId),
     Author(GroupId, DocId, MemberId),
@@ -35,6 +36,7 @@ impl OwnedSlot {
         match slot {
             Slot::Profile => OwnedSlot::Profile,
             Slot::AddressBook => OwnedSlot::AddressBook,
+            Slot::Settings => OwnedSlot::Settings,
             Slot::Group(g) => OwnedSlot::Group(*g),
             Slot::Doc(g, d) => OwnedSlot::Doc(*g, *d),
             Slot::Author(g, d, a) => OwnedSlot::Author(*g, *d, *a),
@@ -47,6 +49,7 @@ impl OwnedSlot {
         match self {
             OwnedSlot::Profile => Slot::Profile,
             OwnedSlot::AddressBook => Slot::AddressBook,
+            OwnedSlot::Settings => Slot::Settings,
             OwnedSlot::Group(g) => Slot::Group(g),
             OwnedSlot::Doc(g, d) => Slot::Doc(g, d),
             OwnedSlot::Author(g, d, a) => Slot::Author(g, d, a),

@@ -6,6 +6,7 @@
 //! | slot     | table       | row key                                     |
 //! |----------|-------------|---------------------------------------------|
 //! | profile  | `profile`   | `"profile"`                                 |
+//! | settings | `profile`   | `"device settings"`                         |
 //! | group    | `groups`    | `H(g)`                                      |
 //! | doc      | `docs`      | `H(g) ‖ H(g,d)`                             |
 //! | author   | `authors`   | `H(g) ‖ H(g,d) ‖ H(g,d,a)`                  |
@@ -34,6 +35,8 @@ pub enum Slot<'a> {
     Profile,
     /// Peers this device reached before and where (one value): what it redials.
     AddressBook,
+    /// Settings of this device alone, never sent (one value): muted groups.
+    Settings,
     /// A group's state.
     Group(&'a GroupId),
     /// A document of a group.
@@ -139,6 +142,7 @@ impl Keys {
         match slot {
             Slot::Profile => (Table::Profile, b"profile".to_vec()),
             Slot::AddressBook => (Table::Profile, b"address book".to_vec()),
+            Slot::Settings => (Table::Profile, b"device settings".to_vec()),
             Slot::Group(g) => (Table::Groups, self.group_prefix(g).to_vec()),
             Slot::Doc(g, d) => (Table::Docs, self.doc_prefix(g, d)),
             Slot::Author(g, d, a) => (Table::Authors, self.author_prefix(g, d, a)),

@@ -378,7 +378,11 @@ history: HistoryPolicy,
  * Forked envelopes kept as evidence: a member's device wrote two different
  * histories (a restored backup or a copied data directory, or a stolen key).
  */
-forks: number, };
+forks: number, 
+/**
+ * Muted on this device: its new messages raise no notifications here.
+ */
+muted: boolean, };
 
 /**
  * The BLAKE3 hash of an envelope, a membership operation or anything else hashed.
@@ -739,7 +743,15 @@ group: string,
 /**
  * The new name.
  */
-name: string, } | { "type": "member_list", 
+name: string, } | { "type": "group_mute", 
+/**
+ * Name or id.
+ */
+group: string, 
+/**
+ * Whether to mute.
+ */
+muted: boolean, } | { "type": "member_list", 
 /**
  * Name or id.
  */

@@ -1,7 +1,8 @@
 // End to end: the real desktop app (plenum-desktop) in its real window, driven through
 // tauri-driver and WebKitWebDriver, against a headless `plenum up` node on loopback.
 // Ana uses the app; Bo uses the command line. Chat goes both ways, and a second launch
-// with a plenum://join/… link hands the link to the running app, which joins.
+// with a plenum://join/… link hands the link to the running app, which joins; a new
+// message raises a desktop notification while the app is not in front.
 //
 // Run under a display and a session bus, as scripts/test does:
 //   xvfb-run -a dbus-run-session -- node desktop/e2e/run.mjs
@@ -159,8 +160,21 @@ describe("the desktop app", { timeout: 10 * 60_000 }, () => {
   let ana;
   let appEnv;
   let keys;
+  let daemon;
+  let monitor;
+  let notifications = "";
+  let other;
 
   before(async () => {
+    // A notification daemon on this session bus, and a listener for what the app
+    // asks it to show.
+    daemon = spawn("/usr/lib/notification-daemon/notification-daemon", [], { stdio: "ignore" });
+    monitor = spawn("dbus-monitor", ["--session", "interface='org.freedesktop.Notifications',member='Notify'"], {
+      stdio: ["ignore", "pipe", "ignore"],
+    });
+    monitor.stdout.on("data", (chunk) => {
+      notifications = (notifications + chunk).slice(-100_000);
+    });
     bo = await startNode("desktop-bo");
     keys = await mkdtemp(join(tmpdir(), "plenum-e2e-keys-"));
     await run(PLENUM, ["--data", bo.data, "init", "--name", "Bo", "--no-passphrase", "--key-file", join(keys, "bo.key")]);
@@ -186,6 +200,9 @@ describe("the desktop app", { timeout: 10 * 60_000 }, () => {
   after(async () => {
     await driver?.stop();
     tauriDriver?.kill("SIGTERM");
+    monitor?.kill("SIGTERM");
+    other?.kill("SIGTERM");
+    daemon?.kill("SIGTERM");
     await bo?.stop();
     for (const dir of [ana, keys]) if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -218,6 +235,20 @@ describe("the desktop app", { timeout: 10 * 60_000 }, () => {
       return log.some((m) => m.text === "Meeting Thursday 7pm" && m.author_name === "Ana");
     });
     await driver.screenshot("desktop-app-chat");
+  });
+
+  test("a new message from Bo raises a notification that says who, not what", async () => {
+    // Another window takes the focus: the app is no longer in front.
+    other = spawn("xmessage", ["-geometry", "120x40+600+600", "elsewhere"], { stdio: "ignore" });
+    await run("xdotool", ["search", "--sync", "--class", "Xmessage", "windowfocus", "--sync"]);
+    await run(PLENUM, ["--data", bo.data, "chat", "send", "Tenants union", "Rent strike on Friday"]);
+    await driver.find("text", "Rent strike on Friday");
+    await eventually("a notification for Bo's message", () =>
+      notifications.includes('string "New message from Bo"') && notifications.includes('string "Tenants union"'),
+    ).catch((e) => {
+      throw new Error(`${e.message}; the bus saw: ${JSON.stringify(notifications.slice(-2000))}`);
+    });
+    assert.ok(!notifications.includes("Rent strike"), "the notification does not carry the text");
   });
 
   test("a second launch with a join link hands it to the running app, which joins", async () => {

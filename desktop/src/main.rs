@@ -12,11 +12,17 @@
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
 use std::sync::Mutex;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
+use futures_util::StreamExt;
 use plenum::LocalOptions;
+use plenum_core::api::{Event, Request, Response};
+use plenum_shell::Shell;
+use plenum_shell::notify::Notifier;
 use tauri::webview::PageLoadEvent;
 use tauri::{AppHandle, Manager, RunEvent, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+use tauri_plugin_notification::NotificationExt;
 
 /// The main window's label (the capabilities name it).
 const MAIN: &str = "main";
@@ -46,6 +52,7 @@ fn run() -> Result<()> {
             hand_over(app, links);
         }))
         .plugin(tauri_plugin_deep_link::init())
+        .plugin(tauri_plugin_notification::init())
         .manage(PendingLinks(Mutex::new(links)))
         .invoke_handler(plenum_shell::handler())
         .setup(move |app| {
@@ -59,6 +66,7 @@ fn run() -> Result<()> {
                         listen: listen_from_env(),
                     };
                     plenum_shell::start_node(app, &dir, options)?;
+                    notify_new_messages(app.handle().clone());
                     WebviewUrl::App("index.html".into())
                 }
             };
@@ -83,6 +91,54 @@ fn run() -> Result<()> {
         }
     });
     Ok(())
+}
+
+/// Raises a desktop notification for new messages while the window is not in front
+/// (see `plenum_shell::notify` for which ones and what they say).
+fn notify_new_messages(app: AppHandle) {
+    let Some(node) = app.try_state::<Shell>().map(|shell| shell.node().clone()) else {
+        return;
+    };
+    tauri::async_runtime::spawn(async move {
+        // Events flow once the profile exists and is unlocked.
+        let mut events = loop {
+            match node.events() {
+                Ok(events) => break events,
+                Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
+            }
+        };
+        let mut notifier = Notifier::default();
+        while let Some(event) = events.next().await {
+            let Event::Message { group, message, .. } = event else {
+                continue;
+            };
+            let show = Request::GroupShow {
+                group: group.to_string(),
+            };
+            let Ok(pending) = node.call(show).await else {
+                continue;
+            };
+            let Ok(Response::Group(summary)) = pending.await else {
+                continue;
+            };
+            let in_front = app
+                .get_webview_window(MAIN)
+                .and_then(|w| w.is_focused().ok())
+                .unwrap_or(false);
+            let Some(note) = notifier.consider(&summary, &message, in_front, Instant::now()) else {
+                continue;
+            };
+            let shown = app
+                .notification()
+                .builder()
+                .title(&note.title)
+                .body(&note.body)
+                .show();
+            if let Err(e) = shown {
+                eprintln!("plenum-desktop: cannot show a notification: {e}");
+            }
+        }
+    });
 }
 
 /// `plenum://join/…` links among the arguments.

@@ -172,6 +172,7 @@ export const de: Record<MessageKey, string> = {
   "members.remove": "Aus der Gruppe entfernen",
   "members.removeConfirm": "{name} aus der Gruppe entfernen? Der Schlüssel der Gruppe wechselt sofort; was die Person schon hat, behält sie.",
   "members.groupName": "Name der Gruppe",
+  "members.mute": "Benachrichtigungen für diese Gruppe auf diesem Gerät stummschalten",
   "members.history": "Verlauf für neue Mitglieder",
   "members.historyLabel": "Neue Mitglieder sehen",
   "members.historyFull": "den ganzen bisherigen Chat",

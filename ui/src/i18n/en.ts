@@ -170,6 +170,7 @@ export const en = {
   "members.remove": "Remove from group",
   "members.removeConfirm": "Remove {name} from the group? The group's key changes at once; they keep what they already had.",
   "members.groupName": "Name of the group",
+  "members.mute": "Mute notifications for this group on this device",
   "members.history": "History for new members",
   "members.historyLabel": "New members see",
   "members.historyFull": "all past chat",

@@ -172,6 +172,7 @@ export const sv: Record<MessageKey, string> = {
   "members.remove": "Ta bort ur gruppen",
   "members.removeConfirm": "Ta bort {name} ur gruppen? Gruppens nyckel byts direkt; hen behåller det hen redan har.",
   "members.groupName": "Gruppens namn",
+  "members.mute": "Stäng av aviseringar för gruppen på den här enheten",
   "members.history": "Historik för nya medlemmar",
   "members.historyLabel": "Nya medlemmar ser",
   "members.historyFull": "all tidigare chatt",

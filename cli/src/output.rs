@@ -65,7 +65,10 @@ fn human(out: &mut impl Write, response: &Response) -> Result<()> {
                 writeln!(out, "new members see chat from their join on")?;
             }
             if g.muted {
-                writeln!(out, "muted on this device: new messages raise no notifications")?;
+                writeln!(
+                    out,
+                    "muted on this device: new messages raise no notifications"
+                )?;
             }
             if !g.member {
                 writeln!(

@@ -67,6 +67,7 @@ fn run() -> Result<()> {
                     };
                     plenum_shell::start_node(app, &dir, options)?;
                     notify_new_messages(app.handle().clone());
+                    exit_on_signal(app.handle().clone());
                     WebviewUrl::App("index.html".into())
                 }
             };
@@ -138,6 +139,30 @@ fn notify_new_messages(app: AppHandle) {
                 eprintln!("plenum-desktop: cannot show a notification: {e}");
             }
         }
+    });
+}
+
+/// SIGTERM or Ctrl-C (a logout, `kill`, a test driver) exits the way closing the
+/// window does, so the node closes its store and removes `node.json`.
+fn exit_on_signal(app: AppHandle) {
+    tauri::async_runtime::spawn(async move {
+        let interrupt = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let Ok(mut terminate) = signal(SignalKind::terminate()) else {
+                return;
+            };
+            tokio::select! {
+                _ = interrupt => {}
+                _ = terminate.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = interrupt.await;
+        // Stopped here: the exit request below may not reach the event loop's Exit.
+        plenum_shell::stop(&app).await;
+        app.exit(0);
     });
 }
 

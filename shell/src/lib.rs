@@ -60,9 +60,15 @@ pub fn start_node<R: Runtime>(
 /// Closes the store and removes `node.json`, if this app runs the node. Call on
 /// `RunEvent::Exit`.
 pub fn stop_node<R: Runtime>(app: &tauri::AppHandle<R>) {
-    if let Some(shell) = app.try_state::<Shell>()
-        && let Err(e) = tauri::async_runtime::block_on(shell.node.stop())
-    {
+    tauri::async_runtime::block_on(stop(app));
+}
+
+/// [`stop_node`], from async code.
+pub async fn stop<R: Runtime>(app: &tauri::AppHandle<R>) {
+    let Some(node) = app.try_state::<Shell>().map(|shell| shell.node.clone()) else {
+        return;
+    };
+    if let Err(e) = node.stop().await {
         eprintln!("plenum: stopping the node: {e:#}");
     }
 }

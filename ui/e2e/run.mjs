@@ -20,6 +20,8 @@ import {
 
 const GROUP = "Tenants union";
 const PASSPHRASE = "correct horse battery staple";
+/** How long creating a profile may take (key derivation; see firstRun). */
+const KDF_WAIT_MS = 120_000;
 
 /** On a narrow screen the sidebar is behind the "Menu" button: open it. */
 async function openNav(page) {
@@ -48,10 +50,12 @@ async function firstRun(page, name) {
   await page.getByLabel("Passphrase", { exact: true }).fill(PASSPHRASE);
   await page.getByLabel("Repeat the passphrase").fill(PASSPHRASE);
   await page.getByRole("button", { name: "Create profile" }).click();
+  // Creating a profile derives its key with Argon2 calibrated to take a second on an
+  // idle machine (the calibration runs several probes first); a loaded one takes longer.
   await page
     .getByRole("button", { name: "New group" })
     .first()
-    .waitFor({ timeout: WAIT_MS })
+    .waitFor({ timeout: KDF_WAIT_MS })
     .catch(async (e) => {
       throw new Error(`${e.message}\n  the page shows: ${JSON.stringify(await page.locator("body").innerText())}`);
     });

@@ -46,6 +46,13 @@ const MAX_HELLOS: usize = 4;
 const MAX_QUEUED_CATCH_UPS: usize = 64;
 /// How often peers in the address book that are away are considered for a redial.
 const REDIAL_EVERY: Duration = Duration::from_secs(2);
+/// The first and the longest wait before dialing a LAN peer (found by mDNS) again
+/// after a dial did not connect: two devices that find each other dial at once, and
+/// one of those dials can fail, while mDNS announces again only every few minutes.
+const LAN_RETRY_FIRST: Duration = Duration::from_secs(2);
+const LAN_RETRY_MAX: Duration = Duration::from_secs(60);
+/// LAN peers waiting for a retry, at most.
+const MAX_LAN_RETRIES: usize = 256;
 /// How long to wait for the listen addresses at start.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -78,6 +85,9 @@ pub(super) struct EventLoop {
     strikes: HashMap<PeerId, u32>,
     /// Peers dropped for it, until when.
     banned: HashMap<PeerId, std::time::Instant>,
+    /// LAN peers not connected yet: where mDNS found them, when to dial again, and
+    /// the wait after that.
+    lan_retries: HashMap<PeerId, (Multiaddr, std::time::Instant, Duration)>,
     presence: HashMap<(GroupId, MemberId), (std::time::Instant, Presence)>,
     limiter: presence::Limiter,
     outgoing: BoxStream<Vec<u8>>,
@@ -172,6 +182,7 @@ impl EventLoop {
             book,
             strikes: HashMap::new(),
             banned: HashMap::new(),
+            lan_retries: HashMap::new(),
             presence: HashMap::new(),
             limiter: presence::Limiter::default(),
             outgoing,
@@ -325,11 +336,21 @@ impl EventLoop {
                 for (peer, address) in found {
                     self.peers.found_on_lan(peer, &address);
                     if peer != self.me && !self.swarm.is_connected(&peer) {
+                        if self.lan_retries.len() < MAX_LAN_RETRIES {
+                            let at = std::time::Instant::now() + LAN_RETRY_FIRST;
+                            self.lan_retries
+                                .insert(peer, (address.clone(), at, LAN_RETRY_FIRST));
+                        }
                         let dial = DialOpts::peer_id(peer).addresses(vec![address]).build();
                         if let Err(e) = self.swarm.dial(dial) {
                             debug!(%peer, "cannot dial: {e}");
                         }
                     }
+                }
+            }
+            BehaviourEvent::Mdns(mdns::Event::Expired(gone)) => {
+                for (peer, _) in gone {
+                    self.lan_retries.remove(&peer);
                 }
             }
             BehaviourEvent::Identify(libp2p::identify::Event::Received {
@@ -626,6 +647,7 @@ impl EventLoop {
     /// Dials the group peers that are away once their backoff is over, and saves the
     /// address book when it changed.
     fn redial(&mut self) {
+        self.retry_lan_peers();
         let swarm = &self.swarm;
         for (peer, addresses) in self.book.due(|p| swarm.is_connected(p)) {
             let dial = DialOpts::peer_id(peer).addresses(addresses).build();
@@ -637,6 +659,31 @@ impl EventLoop {
             && let Err(e) = self.node.save_address_book(self.book.encode())
         {
             warn!("cannot save the address book: {e}");
+        }
+    }
+
+    /// Dials again the LAN peers whose first dial did not connect, backing off, until
+    /// they connect or mDNS says they are gone.
+    fn retry_lan_peers(&mut self) {
+        let now = std::time::Instant::now();
+        let swarm = &self.swarm;
+        self.lan_retries.retain(|peer, _| !swarm.is_connected(peer));
+        let due: Vec<(PeerId, Multiaddr)> = self
+            .lan_retries
+            .iter_mut()
+            .filter(|(_, (_, at, _))| *at <= now)
+            .map(|(peer, (address, at, wait))| {
+                *wait = (*wait * 2).min(LAN_RETRY_MAX);
+                *at = now + *wait;
+                (*peer, address.clone())
+            })
+            .collect();
+        for (peer, address) in due {
+            debug!(%peer, "dialing a LAN peer again");
+            let dial = DialOpts::peer_id(peer).addresses(vec![address]).build();
+            if let Err(e) = self.swarm.dial(dial) {
+                debug!(%peer, "cannot dial: {e}");
+            }
         }
     }
 

@@ -17,9 +17,9 @@ use plenum_core::api::{Event, Request, Response};
 use tauri::ipc::{Channel, Invoke};
 use tauri::{Manager, Runtime, State};
 use tokio::sync::Notify;
+use zeroize::Zeroizing;
 
 pub mod notify;
-use zeroize::Zeroizing;
 
 /// The state the commands share: the node, and the order calls are applied in.
 pub struct Shell {

@@ -307,15 +307,29 @@ impl KdfParams {
         // A run has a fixed cost (allocating and first touching the memory) besides its
         // passes; a three-pass run next to the one-pass run separates the two.
         let three = seconds(m_cost, 3)?;
-        let pass = ((three - per_pass) / 2.0).max(1e-6);
-        let fixed = (per_pass - pass).max(0.0);
-        let t_cost = (((target - fixed) / pass).round() as u32).max(Self::MIN.t_cost);
         Ok(KdfParams {
             m_cost,
-            t_cost,
+            t_cost: passes_for(target, per_pass, three),
             p_cost: 1,
         })
     }
+}
+
+/// How many passes fit in `target` seconds, given a one-pass run took `one` and a
+/// three-pass run `three`. Timings are noisy (another process, the first touch of
+/// memory): when the one-pass run came out as slow as the three-pass one, the plain
+/// difference would price a pass near zero and ask for millions of passes — a key
+/// derivation that never ends. A pass is taken to cost between a sixth and a third
+/// of the three-pass run (at most three passes' worth of fixed cost), which keeps the
+/// result within about twice the target whatever the noise.
+fn passes_for(target: f64, one: f64, three: f64) -> u32 {
+    // More passes never cost less: a three-pass run timed below the one-pass run is
+    // noise. And no sane device needs more than 64 passes over 64 MiB for a target.
+    const MAX_T_COST: u32 = 64;
+    let three = three.max(one).max(1e-6);
+    let pass = ((three - one) / 2.0).clamp(three / 6.0, three / 3.0);
+    let fixed = (three - 3.0 * pass).max(0.0);
+    (((target - fixed) / pass).round() as u32).clamp(KdfParams::MIN.t_cost, MAX_T_COST)
 }
 
 #[cfg(test)]
@@ -324,6 +338,22 @@ mod vectors_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn noisy_calibration_timings_never_ask_for_an_endless_derivation() {
+        // Clean timings: 0.1 s fixed, 0.1 s a pass; a one-second target is 9 passes.
+        assert_eq!(passes_for(1.0, 0.2, 0.4), 9);
+        // The one-pass run slowed down as much as the three-pass one took (or more):
+        // the plain difference would price a pass at zero.
+        for (one, three) in [(0.4, 0.4), (0.5, 0.4), (0.4, 0.0)] {
+            let passes = passes_for(1.0, one, three);
+            let worst = f64::from(passes) * three.max(1e-6) / 3.0;
+            assert!(passes <= 15, "{one} {three}: {passes} passes");
+            assert!(worst <= 2.0, "{one} {three}: up to {worst} s");
+        }
+        // Never below the floor.
+        assert_eq!(passes_for(0.01, 0.2, 0.4), KdfParams::MIN.t_cost);
+    }
 
     #[test]
     fn seal_open_round_trip_and_tamper() {

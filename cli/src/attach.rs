@@ -27,6 +27,8 @@ pub(crate) struct RunningNode {
     base: String,
     authorization: String,
     pub(crate) state: NodeState,
+    /// Its web UI's link, with the token.
+    pub(crate) ui: String,
 }
 
 impl RunningNode {
@@ -48,6 +50,7 @@ impl RunningNode {
             base: format!("http://{}", file.api),
             authorization: format!("Bearer {}", file.token),
             state: NodeState::Empty,
+            ui: file.ui.clone(),
         };
         let health: Health = node.health().ok()?;
         // Another process that reused the port would not know the token; one that

@@ -41,8 +41,7 @@ pub fn data_dir_from_env() -> anyhow::Result<PathBuf> {
 /// The web UI's link (with its token) of the node already running for `dir`, if one
 /// runs and answers: a shell then shows that node's UI instead of starting its own.
 pub fn running_node_ui(dir: &std::path::Path) -> Option<String> {
-    attach::RunningNode::find(dir)?;
-    node_file::NodeFile::read(dir).map(|file| file.ui)
+    attach::RunningNode::find(dir).map(|node| node.ui)
 }
 
 /// Plenum: a peer-to-peer, offline-first workspace for groups.

@@ -28,7 +28,7 @@ use crate::wire::{Health, InitBody, NodeState, WireError};
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The UI's usual address, so its bookmark keeps working.
-pub const DEFAULT_UI: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 7419);
+const DEFAULT_UI: SocketAddr = SocketAddr::new(std::net::IpAddr::V4(Ipv4Addr::LOCALHOST), 7419);
 
 /// How a local node networks and where it serves.
 #[derive(Clone, Debug)]
@@ -40,16 +40,6 @@ pub struct LocalOptions {
     pub listen: Vec<String>,
     /// Find the group's devices on the LAN by mDNS.
     pub mdns: bool,
-}
-
-impl Default for LocalOptions {
-    fn default() -> LocalOptions {
-        LocalOptions {
-            ui: None,
-            listen: Vec::new(),
-            mdns: true,
-        }
-    }
 }
 
 /// A node running in this process for one data directory.
@@ -207,11 +197,6 @@ impl LocalNode {
             .unwrap_or_else(|_| Err(anyhow::anyhow!("the local API server stopped")));
         drop(lock);
         served
-    }
-
-    /// A handle that asks the node to stop (e.g. from a signal handler).
-    pub fn stop_handle(&self) -> tokio_util::sync::CancellationToken {
-        self.host.shutdown.clone()
     }
 }
 

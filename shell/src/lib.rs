@@ -138,11 +138,18 @@ async fn plenum_events(shell: State<'_, Shell>, channel: Channel<Event>) -> Resu
     Ok(())
 }
 
-/// The next call number each page may apply.
+/// The next call number each page may apply, and when the page last called (a
+/// count of calls), so the page gone longest is the one forgotten.
 #[derive(Default)]
 struct CallOrder {
-    next: Mutex<HashMap<String, u64>>,
+    next: Mutex<Sessions>,
     changed: Notify,
+}
+
+#[derive(Default)]
+struct Sessions {
+    next: HashMap<String, (u64, u64)>,
+    calls: u64,
 }
 
 /// Pages a shell keeps numbering for; a reload starts a new one.
@@ -155,11 +162,21 @@ impl CallOrder {
         loop {
             let changed = self.changed.notified();
             {
-                let mut next = self.next.lock().map_err(|_| poisoned())?;
-                if !next.contains_key(session) && next.len() >= MAX_SESSIONS {
-                    next.clear();
+                let mut sessions = self.next.lock().map_err(|_| poisoned())?;
+                let Sessions { next, calls } = &mut *sessions;
+                *calls += 1;
+                if !next.contains_key(session)
+                    && next.len() >= MAX_SESSIONS
+                    && let Some(oldest) = next
+                        .iter()
+                        .min_by_key(|(_, (_, last))| *last)
+                        .map(|(s, _)| s.clone())
+                {
+                    next.remove(&oldest);
                 }
-                let expected = *next.entry(session.to_owned()).or_insert(0);
+                let (expected, last) = next.entry(session.to_owned()).or_insert((0, 0));
+                *last = *calls;
+                let expected = *expected;
                 if seq == expected {
                     return Ok(Turn {
                         order: self,
@@ -186,8 +203,8 @@ struct Turn<'a> {
 
 impl Drop for Turn<'_> {
     fn drop(&mut self) {
-        if let Ok(mut next) = self.order.next.lock()
-            && let Some(n) = next.get_mut(&self.session)
+        if let Ok(mut sessions) = self.order.next.lock()
+            && let Some((n, _)) = sessions.next.get_mut(&self.session)
         {
             *n += 1;
         }
@@ -229,5 +246,26 @@ mod tests {
         drop(order.wait_for_turn("reloaded", 0).await.expect("turn"));
         let again = order.wait_for_turn("page", 2).await.err().expect("refused");
         assert_eq!(again.kind, "bad_request");
+    }
+
+    #[tokio::test]
+    async fn many_reloads_forget_the_pages_gone_longest_not_the_one_in_use() {
+        let order = CallOrder::default();
+        drop(order.wait_for_turn("in use", 0).await.expect("turn"));
+        for page in 0..MAX_SESSIONS * 2 {
+            drop(
+                order
+                    .wait_for_turn(&format!("gone {page}"), 0)
+                    .await
+                    .expect("turn"),
+            );
+            // The page in use keeps calling in between.
+            let seq = page as u64 + 1;
+            let turn =
+                tokio::time::timeout(Duration::from_secs(5), order.wait_for_turn("in use", seq))
+                    .await
+                    .expect("the page in use is not forgotten mid-sequence");
+            drop(turn.expect("turn"));
+        }
     }
 }

@@ -15,6 +15,7 @@ use plenum_core::{Node, NodeConfig, Protection};
 use crate::Cli;
 use crate::attach::RunningNode;
 use crate::output::print_response;
+use crate::relay::RelayArgs;
 use crate::unlock::{PassphraseSource, data_dir, default_key_file};
 use crate::up::UpArgs;
 use crate::wire::{InitBody, NodeState};
@@ -41,6 +42,10 @@ pub(crate) enum Command {
     /// Run the node in the foreground until Ctrl-C: it serves the local API that
     /// other commands, the browser UI and the desktop shell attach to.
     Up(UpArgs),
+    /// Run a relay for groups whose devices are behind NATs, until Ctrl-C. It
+    /// relays encrypted connections and sees no content; give the addresses it prints
+    /// to `plenum up --relay`.
+    Relay(RelayArgs),
     /// Unlock the running node with the profile's passphrase.
     Unlock,
     /// Join a group with an invite link: through the running node if there is one,
@@ -57,6 +62,10 @@ pub(crate) enum Command {
         /// Without a running node: do not look for peers on the local network.
         #[arg(long)]
         no_mdns: bool,
+        /// Without a running node: a relay to use besides those in the link;
+        /// repeatable.
+        #[arg(long, value_name = "MULTIADDR")]
+        relay: Vec<String>,
     },
     /// How this device stands with its peers: per group, each peer's connection and,
     /// per document, in sync or behind by how many envelopes; forks.
@@ -380,6 +389,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
     let json = cli.json;
     let command = match cli.command {
         Command::Up(args) => return crate::up::run(dir, args, &passphrase),
+        Command::Relay(args) => return crate::relay::run(&dir, args),
         command => command,
     };
     // A node running for this directory holds the store: talk to it instead.
@@ -456,6 +466,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             timeout,
             listen,
             no_mdns,
+            relay,
         } if running.is_none() => {
             let method = Node::unlock_method(&dir)?;
             let node = Node::open(&NodeConfig::new(&dir), passphrase.unlock(&method)?)?;
@@ -467,8 +478,11 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
                 node,
                 &link,
                 timeout.into(),
-                &listen,
-                !no_mdns,
+                &crate::service::NetOptions {
+                    listen,
+                    mdns: !no_mdns,
+                    relays: relay,
+                },
             ))?;
             print_response(&Response::Group(summary), json, "")
         }
@@ -549,7 +563,7 @@ type Call<'a> = dyn Fn(Request) -> Result<Response> + 'a;
 fn request_for(command: Command, call: &Call<'_>) -> Result<(Request, &'static str)> {
     use Request as R;
     Ok(match command {
-        Command::Init { .. } | Command::Up(_) | Command::Unlock => {
+        Command::Init { .. } | Command::Up(_) | Command::Relay(_) | Command::Unlock => {
             unreachable!("handled before opening the node")
         }
         Command::Join { link, timeout, .. } => (

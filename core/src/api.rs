@@ -15,8 +15,8 @@ use crate::time::Timestamp;
 
 mod status;
 pub use status::{
-    CatchUpCounts, DocSyncView, GroupStatus, PadCursor, PeerPath, PeerStatus, PresenceView,
-    StatusView, SyncState,
+    CatchUpCounts, DocSyncView, GroupStatus, HolePunch, PadCursor, PeerPath, PeerStatus,
+    PresenceView, Reachability, RelayStatus, StatusView, SyncState,
 };
 
 /// Something a front end asks the node to do.

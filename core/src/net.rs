@@ -34,6 +34,8 @@ mod join;
 mod peers;
 mod presence;
 mod proof;
+mod relay_server;
+mod relays;
 mod serve;
 mod wire;
 
@@ -48,6 +50,8 @@ use crate::Node;
 use crate::api::{ApiError, ErrorKind, Event, GroupSummary, Request, Response, StatusView};
 
 pub use libp2p::Multiaddr as Address;
+pub use libp2p::multiaddr::Protocol;
+pub use relay_server::{RelayConfig, RelayServer};
 
 /// Commands buffered for the event loop.
 const COMMAND_BUFFER: usize = 1024;
@@ -65,6 +69,9 @@ pub struct NetConfig {
     pub dial: Vec<Multiaddr>,
     /// How often catch-up runs with every connected peer even without a reason.
     pub catch_up_every: Duration,
+    /// Relays to keep a reservation at (addresses ending in `/p2p/<relay PeerId>`), so
+    /// peers behind other NATs reach this node through them.
+    pub relays: Vec<Multiaddr>,
 }
 
 impl NetConfig {
@@ -75,6 +82,7 @@ impl NetConfig {
             mdns,
             dial: Vec::new(),
             catch_up_every: Duration::from_secs(30),
+            relays: Vec::new(),
         }
     }
 }
@@ -143,6 +151,7 @@ enum Command {
     Dial(Multiaddr),
     Connected(oneshot::Sender<Vec<PeerId>>),
     Status(oneshot::Sender<peers::Snapshot>),
+    NetState(oneshot::Sender<(Vec<relays::RelayState>, crate::api::Reachability)>),
     Pairs(oneshot::Sender<Vec<(PeerId, crate::ids::GroupId)>>),
     Presence {
         group: crate::ids::GroupId,
@@ -280,6 +289,18 @@ impl Network {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Status(reply)).await?;
         let snapshot = answer.await.map_err(|_| stopped())?;
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::NetState(reply)).await?;
+        let (relays, reachability) = answer.await.map_err(|_| stopped())?;
+        view.reachability = reachability;
+        view.relays = relays
+            .into_iter()
+            .map(|r| crate::api::RelayStatus {
+                address: r.address.to_string(),
+                circuit: r.reserved.map(|a| a.to_string()),
+                stores_for: Vec::new(),
+            })
+            .collect();
         view.online = true;
         view.catch_up = self.counts.lock().map(|c| *c).unwrap_or_default();
         view.peer_id = Some(self.peer_id.to_string());
@@ -334,10 +355,10 @@ impl Network {
     }
 }
 
-/// The addresses an invite link carries: up to three listen addresses, those other
-/// devices can reach (not loopback) first.
-fn invite_addresses(listen: &[Multiaddr]) -> Vec<Vec<u8>> {
-    let mut sorted: Vec<&Multiaddr> = listen.iter().collect();
+/// The addresses an invite link carries: up to three of `addresses`, in their order
+/// except that loopback ones come last (other devices cannot reach them).
+fn invite_addresses(addresses: &[Multiaddr]) -> Vec<Vec<u8>> {
+    let mut sorted: Vec<&Multiaddr> = addresses.iter().collect();
     sorted.sort_by_key(|a| peers::is_loopback(a));
     sorted
         .into_iter()

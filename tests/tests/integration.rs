@@ -8,6 +8,7 @@ mod integration {
     mod groups;
     mod lan;
     mod local_api;
+    mod nat;
     mod net_flood;
     mod net_fork;
     mod net_harness;

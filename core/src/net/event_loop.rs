@@ -9,13 +9,17 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use libp2p::core::ConnectedPoint;
+use libp2p::core::transport::ListenerId;
 use libp2p::futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, TopicHash};
 use libp2p::identity::Keypair;
+use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::SwarmEvent;
 use libp2p::swarm::dial_opts::DialOpts;
-use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, mdns, noise, tcp, yamux};
+use libp2p::{
+    Multiaddr, PeerId, Swarm, SwarmBuilder, autonat, dcutr, mdns, noise, relay, tcp, yamux,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -24,9 +28,10 @@ use super::address_book::AddressBook;
 use super::behaviour::{Behaviour, BehaviourEvent, MAX_GOSSIP, topic_score};
 use super::peers::{Peers, is_loopback};
 use super::presence::{self, Presence};
+use super::relays::{Relays, is_relayed};
 use super::wire::{Request, Response, Tag};
 use super::{Command, NetConfig, NetError, Network, catch_up, proof, serve};
-use crate::api::Event;
+use crate::api::{Event, Reachability};
 use crate::envelope::Envelope;
 use crate::ids::{GroupId, Hash, MemberId};
 use crate::node::GroupKeys;
@@ -90,6 +95,10 @@ pub(super) struct EventLoop {
     lan_retries: HashMap<PeerId, (Multiaddr, std::time::Instant, Duration)>,
     presence: HashMap<(GroupId, MemberId), (std::time::Instant, Presence)>,
     limiter: presence::Limiter,
+    /// The addresses this node listens on directly, with its PeerId.
+    listen: Vec<Multiaddr>,
+    relays: Relays,
+    reachability: Reachability,
     outgoing: BoxStream<Vec<u8>>,
     events: BoxStream<Event>,
 }
@@ -115,8 +124,10 @@ impl EventLoop {
             )
             .map_err(|e| NetError::Config(e.to_string()))?
             .with_quic()
-            .with_behaviour(|key| {
-                Behaviour::new(key, use_mdns)
+            .with_relay_client(noise::Config::new, yamux::Config::default)
+            .map_err(|e| NetError::Config(e.to_string()))?
+            .with_behaviour(|key, relay_client| {
+                Behaviour::new(key, relay_client, use_mdns)
                     .map_err(|e| Box::<dyn std::error::Error + Send + Sync>::from(e.to_string()))
             })
             .map_err(|e| NetError::Config(e.to_string()))?
@@ -185,10 +196,15 @@ impl EventLoop {
             lan_retries: HashMap::new(),
             presence: HashMap::new(),
             limiter: presence::Limiter::default(),
+            listen: listen.clone(),
+            relays: Relays::default(),
+            reachability: Reachability::Unknown,
             outgoing,
             events,
         };
+        event_loop.relays.set(&config.relays);
         event_loop.refresh_groups();
+        event_loop.reserve_at_relays();
         Ok((event_loop, me, listen))
     }
 
@@ -292,6 +308,11 @@ impl EventLoop {
             } => {
                 let address = match &endpoint {
                     ConnectedPoint::Dialer { address, .. } => address.clone(),
+                    // A peer that came in through a relay has no address of its own
+                    // here; the circuit it came through says how it is connected.
+                    ConnectedPoint::Listener { local_addr, .. } if is_relayed(local_addr) => {
+                        local_addr.clone()
+                    }
                     ConnectedPoint::Listener { send_back_addr, .. } => send_back_addr.clone(),
                 };
                 debug!(%peer_id, %address, "connected");
@@ -305,7 +326,8 @@ impl EventLoop {
                 }
                 let first = self.peers.connected_on(peer_id, connection_id, address);
                 self.book.connected(&peer_id);
-                if first && endpoint.is_dialer() {
+                // A relay holds no group: there is nothing to prove to it.
+                if first && endpoint.is_dialer() && !self.relays.is_relay(&peer_id) {
                     self.spawn_hello(peer_id, network);
                 }
             }
@@ -323,6 +345,25 @@ impl EventLoop {
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 debug!(?peer_id, "dial failed: {error}");
+            }
+            SwarmEvent::NewListenAddr {
+                listener_id,
+                address,
+            } => {
+                let circuit = address.clone().with_p2p(self.me).unwrap_or(address);
+                if self.relays.reserved(listener_id, circuit.clone()) {
+                    info!(%circuit, "reachable through a relay");
+                    self.swarm.add_external_address(circuit);
+                    self.update_invite_addresses();
+                }
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => self.on_listener_closed(listener_id, reason.err()),
+            SwarmEvent::ListenerError { listener_id, error } => {
+                debug!(?listener_id, "a listener failed: {error}");
             }
             SwarmEvent::Behaviour(event) => self.on_behaviour(event, network),
             _ => {}
@@ -357,7 +398,9 @@ impl EventLoop {
                 peer_id, info, ..
             }) => {
                 let addresses = reachable(&info.listen_addrs);
-                self.peers.identified(peer_id, addresses.clone());
+                let relay_server = info.protocols.contains(&relay::HOP_PROTOCOL_NAME);
+                self.peers
+                    .identified(peer_id, addresses.clone(), relay_server);
                 if self.peers.proved_any(&peer_id) {
                     self.book.learn(peer_id, &addresses);
                 }
@@ -409,6 +452,35 @@ impl EventLoop {
                 result: Ok(_),
                 ..
             }) => self.peers.heard(peer),
+            BehaviourEvent::RelayClient(relay::client::Event::ReservationReqAccepted {
+                relay_peer_id,
+                renewal,
+                ..
+            }) => {
+                debug!(%relay_peer_id, renewal, "the relay accepted a reservation");
+            }
+            BehaviourEvent::RelayClient(event) => debug!("relay: {event:?}"),
+            BehaviourEvent::Dcutr(dcutr::Event {
+                remote_peer_id,
+                result,
+            }) => {
+                match &result {
+                    Ok(_) => info!(%remote_peer_id, "hole punching made a direct connection"),
+                    Err(e) => info!(%remote_peer_id, "hole punching failed: {e}"),
+                }
+                self.peers.hole_punched(
+                    remote_peer_id,
+                    result.map(|_| ()).map_err(|e| e.to_string()),
+                );
+            }
+            BehaviourEvent::Autonat(autonat::Event::StatusChanged { new, .. }) => {
+                self.reachability = match new {
+                    autonat::NatStatus::Public(_) => Reachability::Public,
+                    autonat::NatStatus::Private => Reachability::Private,
+                    autonat::NatStatus::Unknown => Reachability::Unknown,
+                };
+                info!(?new, "reachability changed");
+            }
             BehaviourEvent::Ping(libp2p::ping::Event {
                 peer,
                 connection,
@@ -585,7 +657,12 @@ impl EventLoop {
                 }
             }
             Command::Connected(reply) => {
-                let _ = reply.send(self.peers.connected());
+                let peers = self.peers.connected_devices();
+                let relays = &self.relays;
+                let _ = reply.send(peers.into_iter().filter(|p| !relays.is_relay(p)).collect());
+            }
+            Command::NetState(reply) => {
+                let _ = reply.send((self.relays.states(), self.reachability));
             }
             Command::Presence {
                 group,
@@ -644,9 +721,51 @@ impl EventLoop {
         }
     }
 
+    /// Asks each relay that has no reservation of this node for one (dialing it if
+    /// needed), once its backoff is over.
+    fn reserve_at_relays(&mut self) {
+        for (relay, address) in self.relays.due() {
+            match self
+                .swarm
+                .listen_on(address.clone().with(Protocol::P2pCircuit))
+            {
+                Ok(listener) => {
+                    debug!(%relay, "asking the relay for a reservation");
+                    self.relays.listening(&relay, listener);
+                }
+                Err(e) => warn!(%address, "cannot use this relay: {e}"),
+            }
+        }
+    }
+
+    fn on_listener_closed(&mut self, listener: ListenerId, error: Option<std::io::Error>) {
+        if let Some(circuit) = self.relays.closed(listener) {
+            info!(%circuit, "no longer reachable through this relay");
+            self.swarm.remove_external_address(&circuit);
+            self.update_invite_addresses();
+        }
+        if let Some(e) = error {
+            debug!(?listener, "a listener closed: {e}");
+        }
+    }
+
+    /// Invite links carry where a joiner can reach this node: through its relays
+    /// first (reachable from anywhere the relay is), then its own addresses.
+    fn update_invite_addresses(&self) {
+        let mut addresses = self.relays.circuit_addresses();
+        addresses.extend(self.listen.iter().cloned());
+        if let Err(e) = self
+            .node
+            .set_invite_addresses(super::invite_addresses(&addresses))
+        {
+            warn!("cannot update the invite addresses: {e}");
+        }
+    }
+
     /// Dials the group peers that are away once their backoff is over, and saves the
     /// address book when it changed.
     fn redial(&mut self) {
+        self.reserve_at_relays();
         self.retry_lan_peers();
         let swarm = &self.swarm;
         for (peer, addresses) in self.book.due(|p| swarm.is_connected(p)) {

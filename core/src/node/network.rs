@@ -152,6 +152,8 @@ impl State {
             listen: Vec::new(),
             groups,
             catch_up: Default::default(),
+            reachability: Default::default(),
+            relays: Vec::new(),
         }))
     }
 }

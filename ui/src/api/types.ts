@@ -414,6 +414,23 @@ time: number,
 counter: number, };
 
 /**
+ * The last attempt to turn a relayed connection into a direct one (DCUtR).
+ */
+export type HolePunch = { 
+/**
+ * When it ended.
+ */
+at: Timestamp, 
+/**
+ * Whether a direct connection came of it.
+ */
+direct: boolean, 
+/**
+ * Why not, when it failed.
+ */
+error: string | null, };
+
+/**
  * `POST /api/init`: create the profile in the running node's empty data directory.
  */
 export type InitBody = { name: string, 
@@ -635,7 +652,7 @@ heads: Array<string>, };
 /**
  * How a peer is reached.
  */
-export type PeerPath = "lan" | "direct";
+export type PeerPath = "lan" | "direct" | "relayed";
 
 /**
  * One peer of a group.
@@ -662,9 +679,18 @@ connected: boolean,
  */
 path: PeerPath | null, 
 /**
- * The address of the connection, when connected.
+ * The address of the connection, when connected (a direct one when there is
+ * both a direct and a relayed connection).
  */
 address: string | null, 
+/**
+ * The relay the connection runs through, when relayed.
+ */
+relay: string | null, 
+/**
+ * The last hole-punching attempt with this peer, if any.
+ */
+hole_punch: HolePunch | null, 
 /**
  * When this device last heard from the peer.
  */
@@ -723,6 +749,30 @@ transport_key: string,
  * When the profile was created.
  */
 created_at: Timestamp, };
+
+/**
+ * What AutoNAT found out about this device's addresses.
+ */
+export type Reachability = "unknown" | "public" | "private";
+
+/**
+ * One relay this device uses.
+ */
+export type RelayStatus = { 
+/**
+ * The relay's address, ending in its PeerId.
+ */
+address: string, 
+/**
+ * Where peers reach this device through it, once the relay accepted a
+ * reservation; none while it is away or refused.
+ */
+circuit: string | null, 
+/**
+ * The groups whose envelopes it stores for this device to fetch while members
+ * are offline (blind: it holds no key), by group id.
+ */
+stores_for: Array<GroupId>, };
 
 /**
  * Something a front end asks the node to do.
@@ -1248,7 +1298,15 @@ groups: Array<GroupStatus>,
 /**
  * What catch-up moved since the network started.
  */
-catch_up: CatchUpCounts, };
+catch_up: CatchUpCounts, 
+/**
+ * Whether peers elsewhere can dial this device directly, as AutoNAT probes found.
+ */
+reachability: Reachability, 
+/**
+ * The relays this device uses.
+ */
+relays: Array<RelayStatus>, };
 
 /**
  * How this device's copy of a document stands against a peer's.

@@ -122,6 +122,18 @@ pub(crate) enum GroupCommand {
     Leave { group: String },
     /// Set whether new members see the group's past chat (admins).
     History { group: String, policy: HistoryArg },
+    /// Show the group's relays, or set them (admins): every member's device keeps a
+    /// reservation at each, and invite links lead through them.
+    Relays {
+        group: String,
+        /// A relay's address as `plenum relay` prints it; repeatable. Replaces the
+        /// list.
+        #[arg(long = "set", value_name = "MULTIADDR")]
+        set: Vec<String>,
+        /// Use no relays.
+        #[arg(long, conflicts_with = "set")]
+        clear: bool,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -594,6 +606,13 @@ fn request_for(command: Command, call: &Call<'_>) -> Result<(Request, &'static s
             R::GroupLeave { group },
             "Left the group; its data and keys are deleted from this device.",
         ),
+        Command::Group(GroupCommand::Relays { group, set, clear }) => {
+            if set.is_empty() && !clear {
+                (R::GroupShow { group }, "")
+            } else {
+                (R::GroupSetRelays { group, relays: set }, "")
+            }
+        }
         Command::Group(GroupCommand::History { group, policy }) => {
             let policy = match policy {
                 HistoryArg::Full => HistoryPolicy::Full,

@@ -102,6 +102,15 @@ pub enum Request {
         /// The policy.
         policy: HistoryPolicy,
     },
+    /// Set the relays the group uses (admins only): addresses ending in each relay's
+    /// PeerId, as `plenum relay` prints them; empty for none. Every member's device
+    /// keeps a reservation at each, and invite links lead through them.
+    GroupSetRelays {
+        /// Group name or id.
+        group: String,
+        /// The relays' multiaddrs, in order of preference.
+        relays: Vec<String>,
+    },
     /// Leave the group: the others are told, and everything of the group is deleted
     /// from this device.
     GroupLeave {
@@ -564,6 +573,8 @@ pub struct GroupSummary {
     pub forks: usize,
     /// Muted on this device: its new messages raise no notifications here.
     pub muted: bool,
+    /// The relays the group uses (multiaddrs).
+    pub relays: Vec<String>,
 }
 
 /// A member as listed.

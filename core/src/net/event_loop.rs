@@ -97,6 +97,8 @@ pub(super) struct EventLoop {
     limiter: presence::Limiter,
     /// The addresses this node listens on directly, with its PeerId.
     listen: Vec<Multiaddr>,
+    /// The relays given at start (`--relay`); the groups' relays come on top.
+    configured_relays: Vec<Multiaddr>,
     relays: Relays,
     reachability: Reachability,
     outgoing: BoxStream<Vec<u8>>,
@@ -197,14 +199,13 @@ impl EventLoop {
             presence: HashMap::new(),
             limiter: presence::Limiter::default(),
             listen: listen.clone(),
+            configured_relays: config.relays.clone(),
             relays: Relays::default(),
             reachability: Reachability::Unknown,
             outgoing,
             events,
         };
-        event_loop.relays.set(&config.relays);
         event_loop.refresh_groups();
-        event_loop.reserve_at_relays();
         Ok((event_loop, me, listen))
     }
 
@@ -286,7 +287,32 @@ impl EventLoop {
             .map(|g| (proof::tag(&g.group), g.group))
             .collect();
         self.groups = groups;
+        self.use_relays();
         before != after
+    }
+
+    /// Uses the relays given at start and those of every group.
+    fn use_relays(&mut self) {
+        let mut wanted = self.configured_relays.clone();
+        for g in &self.groups {
+            wanted.extend(
+                g.relays
+                    .iter()
+                    .filter_map(|r| Multiaddr::try_from(r.clone()).ok()),
+            );
+        }
+        let mut changed = false;
+        for (listener, circuit) in self.relays.set(&wanted) {
+            self.swarm.remove_listener(listener);
+            if let Some(circuit) = circuit {
+                self.swarm.remove_external_address(&circuit);
+                changed = true;
+            }
+        }
+        if changed {
+            self.update_invite_addresses();
+        }
+        self.reserve_at_relays();
     }
 
     fn on_groups_changed(&mut self, network: &Network) {
@@ -651,6 +677,7 @@ impl EventLoop {
                 let _ = reply.send(busy);
             }
             Command::GroupsChanged => self.on_groups_changed(network),
+
             Command::Dial(address) => {
                 if let Err(e) = self.swarm.dial(address.clone()) {
                     debug!(%address, "cannot dial: {e}");

@@ -86,6 +86,7 @@ pub(super) async fn join(
             Err(_) => progress("skipping an address in the link this version cannot read"),
         }
     }
+
     let invite_key = parsed.invite_key().public_key();
     let deadline = Instant::now() + timeout;
     let mut asked: HashMap<PeerId, Instant> = HashMap::new();

@@ -68,8 +68,9 @@ pub(super) struct RelayState {
 }
 
 impl Relays {
-    /// Sets the relays to use; returns the listeners of those no longer wanted, to close.
-    pub(super) fn set(&mut self, wanted: &[Multiaddr]) -> Vec<ListenerId> {
+    /// Sets the relays to use; returns the listeners of those no longer wanted, to
+    /// close, with the circuit address each had.
+    pub(super) fn set(&mut self, wanted: &[Multiaddr]) -> Vec<(ListenerId, Option<Multiaddr>)> {
         let mut keep = BTreeMap::new();
         for address in wanted {
             let Some(peer) = peer_of(address) else {
@@ -88,7 +89,9 @@ impl Relays {
             keep.insert(peer, relay);
         }
         let gone = std::mem::replace(&mut self.relays, keep);
-        gone.into_values().filter_map(|r| r.listener).collect()
+        gone.into_values()
+            .filter_map(|r| Some((r.listener?, r.reserved)))
+            .collect()
     }
 
     pub(super) fn is_relay(&self, peer: &PeerId) -> bool {
@@ -222,7 +225,10 @@ mod tests {
         assert_eq!(relays.states().len(), 2);
         let listener = ListenerId::next();
         relays.listening(&peer, listener);
-        assert_eq!(relays.set(std::slice::from_ref(&other)), vec![listener]);
+        assert_eq!(
+            relays.set(std::slice::from_ref(&other)),
+            vec![(listener, None)]
+        );
         assert!(!relays.is_relay(&peer));
         let unnamed: Multiaddr = "/ip4/10.0.0.1/tcp/1".parse().unwrap();
         relays.set(&[unnamed]);

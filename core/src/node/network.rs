@@ -23,6 +23,8 @@ pub(crate) struct GroupKeys {
     /// The current epoch first, then older ones this device holds, at most
     /// [`PROOF_EPOCHS`].
     pub(crate) epochs: Vec<(Hash, SecretKey)>,
+    /// The group's relays (binary multiaddrs).
+    pub(crate) relays: Vec<Vec<u8>>,
 }
 
 impl Node {
@@ -61,7 +63,11 @@ impl Node {
                     }
                 }
             }
-            out.push(GroupKeys { group: *id, epochs });
+            out.push(GroupKeys {
+                group: *id,
+                epochs,
+                relays: record.state.relays.clone(),
+            });
         }
         Ok(out)
     }

@@ -120,10 +120,11 @@ fn nat_devices_behind_their_own_nats_join_and_sync_through_a_relay() {
     assert!(ana_host.can_reach(net.relay.addr()) && ben_host.can_reach(net.relay.addr()));
     let relay = LabRelay::start(&net.relay, &[]);
 
+    // Ana names the relay on her command line; Ben, a new device, knows of none.
     let mut ana = LabNode::new(ana_host, "Ana");
     ana.up_with(&LISTEN, &["--no-mdns", "--relay", relay.address()]);
     let mut ben = LabNode::new(ben_host, "Ben");
-    ben.up_with(&LISTEN, &["--no-mdns", "--relay", relay.address()]);
+    ben.up_with(&LISTEN, &["--no-mdns"]);
 
     // The premise: neither can dial the other. Ana's node listens (a dial from her
     // own host opens), but nothing from Ben's side gets to it — not at her private
@@ -141,7 +142,6 @@ fn nat_devices_behind_their_own_nats_join_and_sync_through_a_relay() {
 
     let ana_circuit = wait_for_reservation(&ana);
     assert!(ana_circuit.contains("/p2p-circuit/"), "{ana_circuit}");
-    wait_for_reservation(&ben);
     let group = ana
         .plenum(&["group", "create", "Tenants"])
         .trim()
@@ -158,6 +158,7 @@ fn nat_devices_behind_their_own_nats_join_and_sync_through_a_relay() {
         "the link leads through the relay first"
     );
 
+    // Ben's device knows nothing but the link; it leads through the relay.
     ben.plenum(&["join", &link, "--timeout", "60s"]);
     ana.plenum(&["chat", "send", &group, "hello from behind Ana's router"]);
     wait_for_text(&ben, &group, "hello from behind Ana's router");
@@ -199,5 +200,78 @@ fn nat_devices_behind_their_own_nats_join_and_sync_through_a_relay() {
     let human = ana.plenum(&["status", &group]);
     assert!(human.contains("connected through relay"), "{human}");
     assert!(human.contains("hole punching failed"), "{human}");
+    drop(net.lab);
+}
+
+#[test]
+fn nat_a_groups_relay_setting_reaches_every_member_and_their_links() {
+    let Some(net) = internet(&["ana", "ben", "cleo"]) else {
+        return;
+    };
+    let relay = LabRelay::start(&net.relay, &[]);
+    let mut nodes: Vec<LabNode> = net
+        .homes
+        .iter()
+        .zip(["Ana", "Ben", "Cleo"])
+        .map(|(host, name)| {
+            let mut node = LabNode::new(host, name);
+            node.up_with(&LISTEN, &["--no-mdns"]);
+            node
+        })
+        .collect();
+    let cleo = nodes.pop().expect("Cleo");
+    let ben = nodes.pop().expect("Ben");
+    let ana = nodes.pop().expect("Ana");
+    // No one was told of a relay: a group of one behind NAT is unreachable, and its
+    // link can only carry Ana's own (private) addresses.
+    let group = ana
+        .plenum(&["group", "create", "Tenants"])
+        .trim()
+        .to_owned();
+    let shown = ana.plenum(&["group", "relays", &group, "--set", relay.address()]);
+    assert!(
+        shown.contains(&format!("relay: {}", relay.address())),
+        "{shown}"
+    );
+    // The group's setting alone makes Ana's node reserve at the relay.
+    let circuit = wait_for_reservation(&ana);
+    let link_for = |n: u32| {
+        ana.plenum(&["invite", "create", &group, "--uses", &n.to_string()])
+            .trim()
+            .to_owned()
+    };
+    let link = link_for(2);
+    let first = plenum_core::invite::InviteLink::parse(&link)
+        .expect("a link")
+        .addresses
+        .first()
+        .map(|a| plenum_core::net::Address::try_from(a.clone()).expect("a multiaddr"));
+    assert_eq!(first.map(|a| a.to_string()), Some(circuit));
+
+    ben.plenum(&["join", &link, "--timeout", "60s"]);
+    let shown = ben.plenum(&["group", "show", &group]);
+    assert!(
+        shown.contains(&format!("relay: {}", relay.address())),
+        "{shown}"
+    );
+    wait_for_reservation(&ben);
+    cleo.plenum(&["join", &link, "--timeout", "60s"]);
+    wait_for_reservation(&cleo);
+    ben.plenum(&["chat", "send", &group, "Ben to everyone"]);
+    wait_for_text(&cleo, &group, "Ben to everyone");
+    wait_for_text(&ana, &group, "Ben to everyone");
+
+    // Clearing the setting is the admins' call, and members follow it.
+    let refused = ben.run(&["group", "relays", &group, "--clear"]);
+    assert_ne!(refused.code, Some(0), "Ben is no admin");
+    assert!(refused.stderr.contains("admin"), "{}", refused.stderr);
+    ana.plenum(&["group", "relays", &group, "--clear"]);
+    ben.wait_until("the relay setting cleared", SOON, |n| {
+        let s = n.json(&["status"]);
+        match s["relays"].as_array() {
+            Some(r) if r.is_empty() => Ok(()),
+            _ => Err(format!("{}", s["relays"])),
+        }
+    });
     drop(net.lab);
 }

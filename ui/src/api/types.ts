@@ -382,7 +382,11 @@ forks: number,
 /**
  * Muted on this device: its new messages raise no notifications here.
  */
-muted: boolean, };
+muted: boolean, 
+/**
+ * The relays the group uses (multiaddrs).
+ */
+relays: Array<string>, };
 
 /**
  * The BLAKE3 hash of an envelope, a membership operation or anything else hashed.
@@ -857,7 +861,15 @@ group: string,
 /**
  * The policy.
  */
-policy: HistoryPolicy, } | { "type": "group_leave", 
+policy: HistoryPolicy, } | { "type": "group_set_relays", 
+/**
+ * Group name or id.
+ */
+group: string, 
+/**
+ * The relays' multiaddrs, in order of preference.
+ */
+relays: Array<string>, } | { "type": "group_leave", 
 /**
  * Group name or id.
  */

@@ -52,6 +52,19 @@ pub(crate) fn print(out: &mut impl Write, view: &StatusView) -> Result<()> {
                 None => "no reservation (away or refused)".to_owned(),
             };
             writeln!(out, "  relay {}: {state}", relay.address)?;
+            for store in &relay.stores {
+                let name = view
+                    .groups
+                    .iter()
+                    .find(|g| g.id == store.group)
+                    .map_or_else(|| store.group.short(), |g| g.name.clone());
+                let holds = if store.holds_all_mine {
+                    "holds everything of yours"
+                } else {
+                    "does not hold everything of yours yet"
+                };
+                writeln!(out, "    stores {name} for offline members: {holds}")?;
+            }
         }
         let c = &view.catch_up;
         writeln!(

@@ -16,7 +16,7 @@ use crate::time::Timestamp;
 mod status;
 pub use status::{
     CatchUpCounts, DocSyncView, GroupStatus, HolePunch, PadCursor, PeerPath, PeerStatus,
-    PresenceView, Reachability, RelayStatus, StatusView, SyncState,
+    PresenceView, Reachability, RelayStatus, RelayStore, StatusView, SyncState,
 };
 
 /// Something a front end asks the node to do.

@@ -37,6 +37,8 @@ mod proof;
 mod relay_server;
 mod relays;
 mod serve;
+mod store_key;
+mod store_sync;
 mod wire;
 
 use std::time::Duration;
@@ -51,7 +53,7 @@ use crate::api::{ApiError, ErrorKind, Event, GroupSummary, Request, Response, St
 
 pub use libp2p::Multiaddr as Address;
 pub use libp2p::multiaddr::Protocol;
-pub use relay_server::{RelayConfig, RelayServer};
+pub use relay_server::{RelayConfig, RelayServer, StoreLimits};
 
 /// Commands buffered for the event loop.
 const COMMAND_BUFFER: usize = 1024;
@@ -130,6 +132,14 @@ enum Command {
         peer: PeerId,
         groups: std::collections::BTreeSet<crate::ids::GroupId>,
     },
+    /// A storing relay accepted the group's store key (or refused: `stores` false).
+    StoreRegistered {
+        relay: PeerId,
+        group: crate::ids::GroupId,
+        stores: bool,
+    },
+    /// A push to a storing relay ended.
+    Pushed,
     Compared {
         peer: PeerId,
         group: crate::ids::GroupId,
@@ -151,7 +161,7 @@ enum Command {
     Dial(Multiaddr),
     Connected(oneshot::Sender<Vec<PeerId>>),
     Status(oneshot::Sender<peers::Snapshot>),
-    NetState(oneshot::Sender<(Vec<relays::RelayState>, crate::api::Reachability)>),
+    NetState(oneshot::Sender<NetState>),
     Pairs(oneshot::Sender<Vec<(PeerId, crate::ids::GroupId)>>),
     Presence {
         group: crate::ids::GroupId,
@@ -162,6 +172,14 @@ enum Command {
         group: crate::ids::GroupId,
         reply: oneshot::Sender<Vec<crate::api::PresenceView>>,
     },
+}
+
+/// The event loop's relays, for the status.
+struct NetState {
+    relays: Vec<relays::RelayState>,
+    reachability: crate::api::Reachability,
+    /// Per connected storing relay, the groups it stores for.
+    stores: std::collections::HashMap<PeerId, std::collections::BTreeSet<crate::ids::GroupId>>,
 }
 
 /// A running network. Cheap to clone.
@@ -291,16 +309,33 @@ impl Network {
         let snapshot = answer.await.map_err(|_| stopped())?;
         let (reply, answer) = oneshot::channel();
         self.send(Command::NetState(reply)).await?;
-        let (relays, reachability) = answer.await.map_err(|_| stopped())?;
-        view.reachability = reachability;
-        view.relays = relays
-            .into_iter()
-            .map(|r| crate::api::RelayStatus {
+        let state = answer.await.map_err(|_| stopped())?;
+        view.reachability = state.reachability;
+        let mut relays = Vec::new();
+        for r in state.relays {
+            let peer = relays::peer_of(&r.address);
+            let mut stores = Vec::new();
+            for group in peer
+                .and_then(|p| state.stores.get(&p))
+                .into_iter()
+                .flatten()
+            {
+                let mine = self.node.version_vector(group)?;
+                let holds_all_mine = peer
+                    .and_then(|p| snapshot.compared_with(&p, group))
+                    .is_some_and(|theirs| theirs.behind_by(&mine) == 0);
+                stores.push(crate::api::RelayStore {
+                    group: *group,
+                    holds_all_mine,
+                });
+            }
+            relays.push(crate::api::RelayStatus {
                 address: r.address.to_string(),
                 circuit: r.reserved.map(|a| a.to_string()),
-                stores_for: Vec::new(),
-            })
-            .collect();
+                stores,
+            });
+        }
+        view.relays = relays;
         view.online = true;
         view.catch_up = self.counts.lock().map(|c| *c).unwrap_or_default();
         view.peer_id = Some(self.peer_id.to_string());

@@ -12,6 +12,7 @@ pub struct LabRelay {
     proc: Proc,
     /// Where it listens, each ending in `/p2p/<relay id>`.
     pub addresses: Vec<String>,
+    /// Its data directory (its key lives there).
     _dir: tempfile::TempDir,
 }
 
@@ -37,6 +38,19 @@ impl LabRelay {
             addresses,
             _dir: dir,
         }
+    }
+
+    /// Stops the relay (SIGKILL; its store is redb, which survives that).
+    pub fn stop(self) -> String {
+        let log = self.proc.stderr();
+        drop(self.proc);
+        log
+    }
+
+    /// The relay's secret identity key (the only secret it holds).
+    pub fn secret(&self) -> [u8; 32] {
+        let bytes = std::fs::read(self._dir.path().join("relay.key")).expect("relay key");
+        bytes.as_slice().try_into().expect("32 bytes")
     }
 
     /// The relay's address for `--relay`.

@@ -19,4 +19,5 @@ mod integration {
     mod net_removal;
     mod netns_lab;
     mod offline;
+    mod relay_store;
 }

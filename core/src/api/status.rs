@@ -46,9 +46,19 @@ pub struct RelayStatus {
     /// Where peers reach this device through it, once the relay accepted a
     /// reservation; none while it is away or refused.
     pub circuit: Option<String>,
-    /// The groups whose envelopes it stores for this device to fetch while members
-    /// are offline (blind: it holds no key), by group id.
-    pub stores_for: Vec<GroupId>,
+    /// The groups whose envelopes it stores (blind: it holds no key), for members to
+    /// fetch while the others are offline.
+    pub stores: Vec<RelayStore>,
+}
+
+/// One group a relay stores for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RelayStore {
+    /// The group.
+    pub group: GroupId,
+    /// Whether, at the last comparison, it held every envelope of the group this
+    /// device holds: safe to go offline.
+    pub holds_all_mine: bool,
 }
 
 /// Envelopes catch-up fetched since the network started: a catch-up that moves only

@@ -30,7 +30,7 @@ use super::peers::{Peers, is_loopback};
 use super::presence::{self, Presence};
 use super::relays::{Relays, is_relayed};
 use super::wire::{Request, Response, Tag};
-use super::{Command, NetConfig, NetError, Network, catch_up, proof, serve};
+use super::{Command, NetConfig, NetError, Network, catch_up, proof, serve, store_sync};
 use crate::api::{Event, Reachability};
 use crate::envelope::Envelope;
 use crate::ids::{GroupId, Hash, MemberId};
@@ -58,6 +58,9 @@ const LAN_RETRY_FIRST: Duration = Duration::from_secs(2);
 const LAN_RETRY_MAX: Duration = Duration::from_secs(60);
 /// LAN peers waiting for a retry, at most.
 const MAX_LAN_RETRIES: usize = 256;
+/// Pushes of single envelopes to storing relays in flight, at most; more wait for
+/// the next catch-up round.
+const MAX_PUSHING: usize = 64;
 /// How long to wait for the listen addresses at start.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -101,6 +104,11 @@ pub(super) struct EventLoop {
     configured_relays: Vec<Multiaddr>,
     relays: Relays,
     reachability: Reachability,
+    /// Per connected relay, the groups it stores for (their store key proven there).
+    stores: HashMap<PeerId, BTreeSet<GroupId>>,
+    /// Store registrations under way.
+    registering: BTreeSet<(PeerId, GroupId)>,
+    pushing: usize,
     outgoing: BoxStream<Vec<u8>>,
     events: BoxStream<Event>,
 }
@@ -202,6 +210,9 @@ impl EventLoop {
             configured_relays: config.relays.clone(),
             relays: Relays::default(),
             reachability: Reachability::Unknown,
+            stores: HashMap::new(),
+            registering: BTreeSet::new(),
+            pushing: 0,
             outgoing,
             events,
         };
@@ -219,7 +230,7 @@ impl EventLoop {
                 () = self.cancel.cancelled() => break,
                 event = self.swarm.select_next_some() => self.on_swarm(event, &network),
                 Some(command) = self.commands.recv() => self.on_command(command, &network),
-                Some(envelope) = self.outgoing.next() => self.publish(&envelope),
+                Some(envelope) = self.outgoing.next() => self.publish(&envelope, &network),
                 Some(event) = self.events.next() => {
                     if matches!(event, Event::GroupChanged { .. } | Event::Lagged { .. }) {
                         self.on_groups_changed(&network);
@@ -319,7 +330,15 @@ impl EventLoop {
         if self.refresh_groups() {
             // A group joined or left: prove memberships again to everyone connected.
             for peer in self.peers.connected() {
-                self.spawn_hello(peer, network);
+                if !self.relays.is_relay(&peer) {
+                    self.spawn_hello(peer, network);
+                }
+            }
+        }
+        // A group joined, or a group's relays changed: register where they store.
+        for relay in self.peers.connected() {
+            if self.relays.is_relay(&relay) {
+                self.register_at_store(relay, network);
             }
         }
     }
@@ -352,8 +371,13 @@ impl EventLoop {
                 }
                 let first = self.peers.connected_on(peer_id, connection_id, address);
                 self.book.connected(&peer_id);
-                // A relay holds no group: there is nothing to prove to it.
-                if first && endpoint.is_dialer() && !self.relays.is_relay(&peer_id) {
+                // A relay holds no group: there is nothing to prove to it, but it may
+                // store for this device's groups.
+                if self.relays.is_relay(&peer_id) {
+                    if first {
+                        self.register_at_store(peer_id, network);
+                    }
+                } else if first && endpoint.is_dialer() {
                     self.spawn_hello(peer_id, network);
                 }
             }
@@ -367,6 +391,7 @@ impl EventLoop {
                     .closed(peer_id, connection_id, num_established == 0);
                 if num_established == 0 {
                     self.hello_nonces.remove(&peer_id);
+                    self.stores.remove(&peer_id);
                 }
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
@@ -575,6 +600,11 @@ impl EventLoop {
                 serve::spawn_join(network.clone(), peer, request, channel);
                 return;
             }
+            // Devices keep no blind store; only relays do.
+            Request::StoreHello { .. } | Request::StoreProve { .. } | Request::Push { .. } => {
+                self.strike(peer);
+                Response::Refused("this is a device, not a storing relay".into())
+            }
         };
         let _ = self
             .swarm
@@ -646,6 +676,20 @@ impl EventLoop {
                     .report_message_validation_result(&message, &source, acceptance);
             }
             Command::Proven { peer, groups } => self.on_proven(peer, groups, network),
+            Command::StoreRegistered {
+                relay,
+                group,
+                stores,
+            } => {
+                self.registering.remove(&(relay, group));
+                if stores && self.swarm.is_connected(&relay) {
+                    info!(%relay, "the relay stores for a group");
+                    self.stores.entry(relay).or_default().insert(group);
+                    self.spawn_push_missing(relay, group, network);
+                    self.spawn_catch_up(relay, group, network);
+                }
+            }
+            Command::Pushed => self.pushing = self.pushing.saturating_sub(1),
             Command::Compared {
                 peer,
                 group,
@@ -689,7 +733,11 @@ impl EventLoop {
                 let _ = reply.send(peers.into_iter().filter(|p| !relays.is_relay(p)).collect());
             }
             Command::NetState(reply) => {
-                let _ = reply.send((self.relays.states(), self.reachability));
+                let _ = reply.send(super::NetState {
+                    relays: self.relays.states(),
+                    reachability: self.reachability,
+                    stores: self.stores.clone(),
+                });
             }
             Command::Presence {
                 group,
@@ -745,6 +793,92 @@ impl EventLoop {
     fn catch_up_everyone(&mut self, network: &Network) {
         for (peer, group) in self.peers.proven_pairs() {
             self.spawn_catch_up(peer, group, network);
+        }
+        let stores: Vec<(PeerId, GroupId)> = self
+            .stores
+            .iter()
+            .flat_map(|(relay, groups)| groups.iter().map(move |g| (*relay, *g)))
+            .collect();
+        for (relay, group) in stores {
+            self.spawn_push_missing(relay, group, network);
+            self.spawn_catch_up(relay, group, network);
+        }
+    }
+
+    /// Registers, at the connected relay `relay`, each group that names it as one of
+    /// its relays and is not registered there yet.
+    fn register_at_store(&mut self, relay: PeerId, network: &Network) {
+        let groups: Vec<GroupId> = self
+            .groups
+            .iter()
+            .filter(|g| {
+                g.relays.iter().any(|r| {
+                    Multiaddr::try_from(r.clone())
+                        .ok()
+                        .and_then(|a| super::relays::peer_of(&a))
+                        == Some(relay)
+                })
+            })
+            .map(|g| g.group)
+            .collect();
+        for group in groups {
+            let stored = self.stores.get(&relay).is_some_and(|s| s.contains(&group));
+            if stored || !self.registering.insert((relay, group)) {
+                continue;
+            }
+            let network = network.clone();
+            let me = self.me;
+            tokio::spawn(async move {
+                let stores = match store_sync::register(&network, me, relay, group).await {
+                    Ok(stores) => stores,
+                    Err(e) => {
+                        warn!(%relay, "cannot use the relay's store: {e}");
+                        false
+                    }
+                };
+                let _ = network
+                    .send(Command::StoreRegistered {
+                        relay,
+                        group,
+                        stores,
+                    })
+                    .await;
+            });
+        }
+    }
+
+    fn spawn_push_missing(&self, relay: PeerId, group: GroupId, network: &Network) {
+        let network = network.clone();
+        tokio::spawn(async move {
+            match store_sync::push_missing(&network, relay, group).await {
+                Ok(0) => {}
+                Ok(n) => debug!(%relay, envelopes = n, "pushed to the relay's store"),
+                Err(e) => debug!(%relay, "push to the relay's store failed: {e}"),
+            }
+        });
+    }
+
+    /// Pushes a sealed envelope to the relays that store for its group.
+    fn push_to_stores(&mut self, group: GroupId, envelope: &[u8], network: &Network) {
+        let relays: Vec<PeerId> = self
+            .stores
+            .iter()
+            .filter(|(_, groups)| groups.contains(&group))
+            .map(|(relay, _)| *relay)
+            .collect();
+        for relay in relays {
+            if self.pushing >= MAX_PUSHING {
+                return; // The next catch-up round pushes it.
+            }
+            self.pushing += 1;
+            let network = network.clone();
+            let envelopes = vec![envelope.to_vec()];
+            tokio::spawn(async move {
+                if let Err(e) = store_sync::push(&network, relay, group, envelopes).await {
+                    debug!(%relay, "push to the relay's store failed: {e}");
+                }
+                let _ = network.send(Command::Pushed).await;
+            });
         }
     }
 
@@ -834,10 +968,7 @@ impl EventLoop {
     }
 
     /// Publishes an envelope this device sealed on its group's topic for that epoch.
-    fn publish(&mut self, envelope: &[u8]) {
-        if envelope.len() > MAX_GOSSIP {
-            return; // Catch-up carries it.
-        }
+    fn publish(&mut self, envelope: &[u8], network: &Network) {
         let Ok(parsed) = Envelope::decode(envelope) else {
             return;
         };
@@ -848,8 +979,12 @@ impl EventLoop {
             if !self.tags.contains_key(&header.group_tag) {
                 return;
             }
-            return self.publish(envelope);
+            return self.publish(envelope, network);
         };
+        self.push_to_stores(group, envelope, network);
+        if envelope.len() > MAX_GOSSIP {
+            return; // Catch-up carries it.
+        }
         let Some(topic) = self.groups.iter().find(|g| g.group == group).and_then(|g| {
             g.epochs
                 .iter()

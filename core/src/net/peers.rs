@@ -225,6 +225,15 @@ fn state_of(sync: DocSync) -> SyncState {
 }
 
 impl Snapshot {
+    /// The version vector `peer` had for `group` at the last comparison.
+    pub(super) fn compared_with(&self, peer: &PeerId, group: &GroupId) -> Option<&VersionVector> {
+        self.peers
+            .iter()
+            .find(|(id, _)| id == peer)
+            .and_then(|(_, p)| p.compared.get(group))
+            .map(|(vector, _)| vector)
+    }
+
     /// The peers of `group`: those that proved it now, those it was compared with, and
     /// members' devices seen before.
     pub(super) async fn group_peers(&self, node: &Node, group: &GroupId) -> Vec<PeerStatus> {
@@ -239,7 +248,11 @@ impl Snapshot {
                 None => None,
             };
             let compared = peer.compared.get(group);
-            if !peer.proven.contains(group) && compared.is_none() && member.is_none() {
+            // A storing relay is compared too, but it is no member's device: the
+            // status lists it among the relays.
+            if peer.relay_server
+                || (!peer.proven.contains(group) && compared.is_none() && member.is_none())
+            {
                 continue;
             }
             let connected = !peer.connections.is_empty();

@@ -10,20 +10,20 @@ use plenum_tests::{Host, Lab, LabNode, LabRelay, Nat};
 use serde_json::Value;
 
 /// How long anything that should happen promptly may take.
-const SOON: Duration = Duration::from_secs(60);
+pub(super) const SOON: Duration = Duration::from_secs(60);
 /// Where lab nodes listen: every interface, a fixed TCP port (so a test can try to
 /// dial it directly) and QUIC.
-const LISTEN: [&str; 2] = ["/ip4/0.0.0.0/tcp/4002", "/ip4/0.0.0.0/udp/4002/quic-v1"];
+pub(super) const LISTEN: [&str; 2] = ["/ip4/0.0.0.0/tcp/4002", "/ip4/0.0.0.0/udp/4002/quic-v1"];
 
 /// An internet LAN with a relay host, and two NAT routers with a host behind each.
-struct Internet {
-    lab: Lab,
-    relay: Host,
-    nats: Vec<Nat>,
-    homes: Vec<Host>,
+pub(super) struct Internet {
+    pub(super) lab: Lab,
+    pub(super) relay: Host,
+    pub(super) nats: Vec<Nat>,
+    pub(super) homes: Vec<Host>,
 }
 
-fn internet(homes: &[&str]) -> Option<Internet> {
+pub(super) fn internet(homes: &[&str]) -> Option<Internet> {
     let lab = Lab::new()?;
     let wan = lab.lan(&[]);
     let relay = lab.host("relay");
@@ -46,7 +46,7 @@ fn internet(homes: &[&str]) -> Option<Internet> {
 }
 
 /// Whether a TCP connection from `from` to `to:port` opens (bounded).
-fn tcp_connects(from: &Host, to: std::net::Ipv4Addr, port: u16) -> bool {
+pub(super) fn tcp_connects(from: &Host, to: std::net::Ipv4Addr, port: u16) -> bool {
     let script = format!("exec 3<>/dev/tcp/{to}/{port}");
     let run = from.run(
         from.command("timeout").args(["10", "bash", "-c", &script]),
@@ -55,12 +55,12 @@ fn tcp_connects(from: &Host, to: std::net::Ipv4Addr, port: u16) -> bool {
     run.code == Some(0)
 }
 
-fn status(node: &LabNode, group: &str) -> Value {
+pub(super) fn status(node: &LabNode, group: &str) -> Value {
     node.json(&["status", group])
 }
 
 /// Waits until the node holds a reservation at the relay; returns its circuit address.
-fn wait_for_reservation(node: &LabNode) -> String {
+pub(super) fn wait_for_reservation(node: &LabNode) -> String {
     node.wait_until("a reservation at the relay", SOON, |n| {
         let s = n.json(&["status"]);
         s["relays"][0]["circuit"]
@@ -70,7 +70,7 @@ fn wait_for_reservation(node: &LabNode) -> String {
     })
 }
 
-fn texts(node: &LabNode, group: &str) -> Vec<String> {
+pub(super) fn texts(node: &LabNode, group: &str) -> Vec<String> {
     node.json(&["chat", "log", group])
         .as_array()
         .map(|log| {
@@ -81,7 +81,7 @@ fn texts(node: &LabNode, group: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn wait_for_text(node: &LabNode, group: &str, text: &str) {
+pub(super) fn wait_for_text(node: &LabNode, group: &str, text: &str) {
     node.wait_until(&format!("message {text:?} arrives"), SOON, |n| {
         let have = texts(n, group);
         if have.iter().any(|t| t == text) {
@@ -93,7 +93,7 @@ fn wait_for_text(node: &LabNode, group: &str, text: &str) {
 }
 
 /// The status entry of the peer called `name`, once it is connected.
-fn connected_peer(node: &LabNode, group: &str, name: &str) -> Result<Value, String> {
+pub(super) fn connected_peer(node: &LabNode, group: &str, name: &str) -> Result<Value, String> {
     let s = status(node, group);
     s["groups"][0]["peers"]
         .as_array()

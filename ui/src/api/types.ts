@@ -773,10 +773,24 @@ address: string,
  */
 circuit: string | null, 
 /**
- * The groups whose envelopes it stores for this device to fetch while members
- * are offline (blind: it holds no key), by group id.
+ * The groups whose envelopes it stores (blind: it holds no key), for members to
+ * fetch while the others are offline.
  */
-stores_for: Array<GroupId>, };
+stores: Array<RelayStore>, };
+
+/**
+ * One group a relay stores for.
+ */
+export type RelayStore = { 
+/**
+ * The group.
+ */
+group: GroupId, 
+/**
+ * Whether, at the last comparison, it held every envelope of the group this
+ * device holds: safe to go offline.
+ */
+holds_all_mine: boolean, };
 
 /**
  * Something a front end asks the node to do.

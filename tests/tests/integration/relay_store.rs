@@ -1,0 +1,174 @@
+//! Store-and-forward through a blind relay (`plenum relay --store`): two devices that
+//! are never online at the same time converge through envelopes the relay keeps and
+//! cannot open; an outsider filling the relay's store is held to its quota while the
+//! members' data stays. Lab namespaces only: an internet LAN with the relay, each
+//! device behind its own NAT.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use plenum_tests::{LabNode, LabRelay};
+use serde_json::Value;
+
+use super::nat::{LISTEN, SOON, internet, texts, wait_for_reservation, wait_for_text};
+
+const MARKERS: [&str; 3] = ["MARKER-CHAT-4711", "MARKER-PAD-0815", "MARKER-CARD-1312"];
+
+/// Waits until the relay holds everything of `group` this node holds.
+fn wait_until_relay_holds_all(node: &LabNode, group: &str) {
+    node.wait_until("the relay holds everything of the group", SOON, |n| {
+        let s = n.json(&["status"]);
+        let holds = s["relays"][0]["stores"]
+            .as_array()
+            .and_then(|stores| stores.iter().find(|st| st["group"] == group))
+            .is_some_and(|st| st["holds_all_mine"] == true);
+        if holds {
+            Ok(())
+        } else {
+            Err(format!("{}", s["relays"]))
+        }
+    });
+}
+
+fn found_group_at(node: &LabNode, name: &str, relay: &LabRelay) -> String {
+    let group = node.plenum(&["group", "create", name]).trim().to_owned();
+    node.plenum(&["group", "relays", &group, "--set", relay.address()]);
+    group
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The envelopes in a relay store's database (the relay stopped), by group tag.
+fn stored_envelopes(store: &Path) -> BTreeMap<Vec<u8>, Vec<Vec<u8>>> {
+    let db = redb::Database::open(store.join("relay.redb")).expect("open the relay's store");
+    let txn = redb::ReadableDatabase::begin_read(&db).expect("read");
+    let table: redb::TableDefinition<'_, &[u8], &[u8]> = redb::TableDefinition::new("envelopes");
+    let table = txn.open_table(table).expect("envelopes table");
+    let mut out: BTreeMap<Vec<u8>, Vec<Vec<u8>>> = BTreeMap::new();
+    for row in redb::ReadableTable::iter(&table).expect("iterate") {
+        let (key, value) = row.expect("row");
+        out.entry(key.value()[..16].to_vec())
+            .or_default()
+            .push(value.value()[8..].to_vec());
+    }
+    out
+}
+
+#[test]
+fn relay_store_devices_never_online_together_converge_through_the_blind_relay() {
+    let Some(net) = internet(&["ana", "ben"]) else {
+        return;
+    };
+    let store = tempfile::tempdir().expect("store dir");
+    let store_arg = store.path().to_str().expect("utf-8 path").to_owned();
+    let relay = LabRelay::start(&net.relay, &["--store", &store_arg]);
+    let mut ana = LabNode::new(&net.homes[0], "Ana");
+    ana.up_with(&LISTEN, &["--no-mdns"]);
+    let mut ben = LabNode::new(&net.homes[1], "Ben");
+    ben.up_with(&LISTEN, &["--no-mdns"]);
+    let group = found_group_at(&ana, "Tenants", &relay);
+    wait_for_reservation(&ana);
+    let link = ana.plenum(&["invite", "create", &group]).trim().to_owned();
+    ben.plenum(&["join", &link, "--timeout", "60s"]);
+    wait_until_relay_holds_all(&ben, &group);
+    ben.stop();
+
+    // Ana writes while Ben is away, then leaves too.
+    for i in 0..5 {
+        ana.plenum(&[
+            "chat",
+            "send",
+            &group,
+            &format!("{} number {i}", MARKERS[0]),
+        ]);
+    }
+    ana.plenum(&["pad", "create", &group, "Minutes"]);
+    let run = ana.run_with_input(&["pad", "write", &group, "Minutes"], MARKERS[1]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    ana.plenum(&["board", "create", &group, "Actions"]);
+    ana.plenum(&["board", "column", "add", &group, "Actions", "To do"]);
+    ana.plenum(&[
+        "board", "card", "add", &group, "Actions", "To do", MARKERS[2],
+    ]);
+    wait_until_relay_holds_all(&ana, &group);
+    let human = ana.plenum(&["status"]);
+    assert!(
+        human.contains("stores Tenants for offline members: holds everything"),
+        "{human}"
+    );
+    ana.stop();
+
+    // Ben comes back with nobody else online: everything comes from the relay.
+    ben.up_with(&LISTEN, &["--no-mdns"]);
+    wait_for_text(&ben, &group, &format!("{} number 4", MARKERS[0]));
+    assert_eq!(
+        texts(&ben, &group),
+        (0..5)
+            .map(|i| format!("{} number {i}", MARKERS[0]))
+            .collect::<Vec<_>>()
+    );
+    ben.wait_until("the pad arrives", SOON, |n| {
+        let run = n.run(&["pad", "cat", &group, "Minutes"]);
+        if run.stdout.contains(MARKERS[1]) {
+            Ok(())
+        } else {
+            Err(format!("{}{}", run.stdout, run.stderr))
+        }
+    });
+    ben.wait_until("the card arrives", SOON, |n| {
+        let run = n.run(&["board", "show", &group, "Actions"]);
+        if run.stdout.contains(MARKERS[2]) {
+            Ok(())
+        } else {
+            Err(format!("{}{}", run.stdout, run.stderr))
+        }
+    });
+    let connected: Vec<Value> = ben.json(&["status", &group])["groups"][0]["peers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p["connected"] == true)
+        .collect();
+    assert!(
+        connected.is_empty(),
+        "nobody but the relay was online: {connected:?}"
+    );
+
+    // The relay kept ciphertext only: no marker in any of its files, and nothing it
+    // holds opens with the only secret it has, its own key.
+    let relay_key = plenum_core::crypto::SecretKey::from_bytes(relay.secret());
+    let log = relay.stop();
+    let files = files_under(store.path());
+    assert!(!files.is_empty());
+    for file in &files {
+        let bytes = std::fs::read(file).expect("read");
+        for marker in MARKERS {
+            assert!(
+                !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
+                "{marker} in {}",
+                file.display()
+            );
+        }
+    }
+    let stored = stored_envelopes(store.path());
+    assert_eq!(stored.len(), 1, "one group registered: {log}");
+    for envelope in stored.values().flatten() {
+        let envelope = plenum_core::envelope::Envelope::decode(envelope).expect("an envelope");
+        envelope.verify().expect("signed by its author");
+        assert!(envelope.open(&relay_key).is_err());
+    }
+    drop(net.lab);
+}

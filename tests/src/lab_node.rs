@@ -169,6 +169,15 @@ impl LabNode {
         self.proc.is_some()
     }
 
+    /// Everything the node printed on stderr, this run and earlier ones.
+    pub fn log(&self) -> String {
+        let mut all = self.old_logs.clone();
+        if let Some(proc) = &self.proc {
+            all.push_str(&proc.stderr());
+        }
+        all
+    }
+
     /// The end of the node's stderr (this run, or the earlier ones when it is down).
     pub fn log_tail(&self) -> String {
         let mut all = self.old_logs.clone();

@@ -172,3 +172,101 @@ fn relay_store_devices_never_online_together_converge_through_the_blind_relay() 
     }
     drop(net.lab);
 }
+
+#[test]
+fn relay_store_an_outsider_flooding_the_store_is_held_to_quotas_and_members_keep_theirs() {
+    const QUOTA: usize = 256 << 10;
+    let Some(net) = internet(&["ana", "ben", "mallory"]) else {
+        return;
+    };
+    let store = tempfile::tempdir().expect("store dir");
+    let store_arg = store.path().to_str().expect("utf-8 path").to_owned();
+    let relay = LabRelay::start(
+        &net.relay,
+        &[
+            "--store",
+            &store_arg,
+            "--quota",
+            "256KiB",
+            "--max-groups",
+            "2",
+        ],
+    );
+    let mut nodes: Vec<LabNode> = net
+        .homes
+        .iter()
+        .zip(["Ana", "Ben", "Mallory"])
+        .map(|(host, name)| {
+            let mut node = LabNode::new(host, name);
+            node.up_with(&LISTEN, &["--no-mdns"]);
+            node
+        })
+        .collect();
+    let mallory = nodes.pop().expect("Mallory");
+    let mut ben = nodes.pop().expect("Ben");
+    let mut ana = nodes.pop().expect("Ana");
+    let group = found_group_at(&ana, "Tenants", &relay);
+    wait_for_reservation(&ana);
+    let link = ana.plenum(&["invite", "create", &group]).trim().to_owned();
+    ben.plenum(&["join", &link, "--timeout", "60s"]);
+    wait_until_relay_holds_all(&ben, &group);
+    ben.stop();
+
+    // Mallory, no member of Tenants, registers groups of her own and fills them.
+    let spam = found_group_at(&mallory, "Spam", &relay);
+    // Text that does not compress (Automerge compresses what it stores and sends).
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for _ in 0..8 {
+        let filler: String = (0..60_000)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                char::from(b'a' + (seed % 26) as u8)
+            })
+            .collect();
+        mallory.plenum(&["chat", "send", &spam, &filler]);
+    }
+    let more = found_group_at(&mallory, "More spam", &relay);
+    mallory.wait_until("the relay refuses more than its quota", SOON, |n| {
+        if n.log().contains("quota at the relay is used up") {
+            Ok(())
+        } else {
+            Err("no refusal yet".into())
+        }
+    });
+    let stores = mallory.json(&["status"])["relays"][0]["stores"].clone();
+    let entry = |g: &str| {
+        stores
+            .as_array()
+            .and_then(|s| s.iter().find(|st| st["group"] == g).cloned())
+    };
+    assert_eq!(
+        entry(&spam).map(|e| e["holds_all_mine"].clone()),
+        Some(Value::Bool(false)),
+        "the flood does not fit: {stores}"
+    );
+    assert_eq!(
+        entry(&more),
+        None,
+        "a third group is over --max-groups: {stores}"
+    );
+
+    // The members' group is untouched: Ana writes, leaves, and Ben still gets it
+    // from the relay alone.
+    ana.plenum(&["chat", "send", &group, MARKERS[0]]);
+    wait_until_relay_holds_all(&ana, &group);
+    ana.stop();
+    ben.up_with(&LISTEN, &["--no-mdns"]);
+    wait_for_text(&ben, &group, MARKERS[0]);
+
+    drop(mallory);
+    relay.stop();
+    let stored = stored_envelopes(store.path());
+    assert_eq!(stored.len(), 2, "Tenants and Spam only");
+    for envelopes in stored.values() {
+        let bytes: usize = envelopes.iter().map(Vec::len).sum();
+        assert!(bytes <= QUOTA, "{bytes} bytes kept for one group");
+    }
+    drop(net.lab);
+}

@@ -36,6 +36,7 @@ mod presence;
 mod proof;
 mod relay_server;
 mod relays;
+mod rendezvous_names;
 mod serve;
 mod store_key;
 mod store_sync;
@@ -158,6 +159,12 @@ enum Command {
         group: crate::ids::GroupId,
     },
     GroupsChanged,
+    /// Look for members announced under `name` at the relay `relay` (dialing it
+    /// first if needed), and dial those found.
+    Discover {
+        relay: Multiaddr,
+        name: String,
+    },
     Dial(Multiaddr),
     Connected(oneshot::Sender<Vec<PeerId>>),
     Status(oneshot::Sender<peers::Snapshot>),

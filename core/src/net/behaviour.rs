@@ -6,7 +6,9 @@ use libp2p::gossipsub::{self, MessageAuthenticity, MessageId, ValidationMode};
 use libp2p::identity::Keypair;
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
-use libp2p::{autonat, connection_limits, dcutr, identify, mdns, ping, relay, request_response};
+use libp2p::{
+    autonat, connection_limits, dcutr, identify, mdns, ping, relay, rendezvous, request_response,
+};
 
 use super::NetError;
 use super::wire::{self, Codec};
@@ -31,6 +33,9 @@ pub(super) struct Behaviour {
     pub(super) dcutr: dcutr::Behaviour,
     /// Whether this node is reachable from outside (probes by connected peers).
     pub(super) autonat: autonat::Behaviour,
+    /// Announcing itself at relays under invites' rendezvous names, and finding
+    /// members there when joining.
+    pub(super) rendezvous: rendezvous::client::Behaviour,
 }
 
 impl Behaviour {
@@ -76,6 +81,7 @@ impl Behaviour {
             relay_client,
             dcutr: dcutr::Behaviour::new(peer),
             autonat: autonat::Behaviour::new(peer, autonat_config()),
+            rendezvous: rendezvous::client::Behaviour::new(key.clone()),
         })
     }
 }

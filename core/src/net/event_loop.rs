@@ -18,7 +18,8 @@ use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::SwarmEvent;
 use libp2p::swarm::dial_opts::DialOpts;
 use libp2p::{
-    Multiaddr, PeerId, Swarm, SwarmBuilder, autonat, dcutr, mdns, noise, relay, tcp, yamux,
+    Multiaddr, PeerId, Swarm, SwarmBuilder, autonat, dcutr, mdns, noise, relay, rendezvous, tcp,
+    yamux,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -61,6 +62,13 @@ const MAX_LAN_RETRIES: usize = 256;
 /// Pushes of single envelopes to storing relays in flight, at most; more wait for
 /// the next catch-up round.
 const MAX_PUSHING: usize = 64;
+/// Invite names announced at one relay, at most.
+const MAX_ANNOUNCED: usize = 64;
+/// How long an announcement at a relay lasts, and when it is renewed.
+const ANNOUNCE_TTL: u64 = rendezvous::DEFAULT_TTL;
+const ANNOUNCE_RENEW: Duration = Duration::from_secs(rendezvous::DEFAULT_TTL / 2);
+/// Members asked for per discovery.
+const DISCOVER_LIMIT: u64 = 16;
 /// How long to wait for the listen addresses at start.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -108,6 +116,10 @@ pub(super) struct EventLoop {
     stores: HashMap<PeerId, BTreeSet<GroupId>>,
     /// Store registrations under way.
     registering: BTreeSet<(PeerId, GroupId)>,
+    /// Invite names announced at each relay, and when.
+    announced: HashMap<(PeerId, String), std::time::Instant>,
+    /// Discoveries waiting for the connection to their relay.
+    to_discover: HashMap<PeerId, Vec<String>>,
     pushing: usize,
     outgoing: BoxStream<Vec<u8>>,
     events: BoxStream<Event>,
@@ -212,6 +224,8 @@ impl EventLoop {
             reachability: Reachability::Unknown,
             stores: HashMap::new(),
             registering: BTreeSet::new(),
+            announced: HashMap::new(),
+            to_discover: HashMap::new(),
             pushing: 0,
             outgoing,
             events,
@@ -299,6 +313,7 @@ impl EventLoop {
             .collect();
         self.groups = groups;
         self.use_relays();
+        self.announce_at_relays();
         before != after
     }
 
@@ -371,6 +386,11 @@ impl EventLoop {
                 }
                 let first = self.peers.connected_on(peer_id, connection_id, address);
                 self.book.connected(&peer_id);
+                if let Some(names) = self.to_discover.remove(&peer_id) {
+                    for name in names {
+                        self.discover(peer_id, name);
+                    }
+                }
                 // A relay holds no group: there is nothing to prove to it, but it may
                 // store for this device's groups.
                 if self.relays.is_relay(&peer_id) {
@@ -406,6 +426,7 @@ impl EventLoop {
                     info!(%circuit, "reachable through a relay");
                     self.swarm.add_external_address(circuit);
                     self.update_invite_addresses();
+                    self.announce_at_relays();
                 }
             }
             SwarmEvent::ListenerClosed {
@@ -524,6 +545,24 @@ impl EventLoop {
                     result.map(|_| ()).map_err(|e| e.to_string()),
                 );
             }
+            BehaviourEvent::Rendezvous(rendezvous::client::Event::Discovered {
+                registrations,
+                ..
+            }) => {
+                for registration in registrations {
+                    let peer = registration.record.peer_id();
+                    if peer == self.me || self.swarm.is_connected(&peer) {
+                        continue;
+                    }
+                    debug!(%peer, "found a member at a relay; dialing");
+                    let addresses = registration.record.addresses().to_vec();
+                    let dial = DialOpts::peer_id(peer).addresses(addresses).build();
+                    if let Err(e) = self.swarm.dial(dial) {
+                        debug!(%peer, "cannot dial: {e}");
+                    }
+                }
+            }
+            BehaviourEvent::Rendezvous(event) => debug!("rendezvous: {event:?}"),
             BehaviourEvent::Autonat(autonat::Event::StatusChanged { new, .. }) => {
                 self.reachability = match new {
                     autonat::NatStatus::Public(_) => Reachability::Public,
@@ -721,6 +760,22 @@ impl EventLoop {
                 let _ = reply.send(busy);
             }
             Command::GroupsChanged => self.on_groups_changed(network),
+            Command::Discover { relay, name } => {
+                let Some(peer) = super::relays::peer_of(&relay) else {
+                    return;
+                };
+                if self.swarm.is_connected(&peer) {
+                    self.discover(peer, name);
+                } else {
+                    let names = self.to_discover.entry(peer).or_default();
+                    if !names.contains(&name) && names.len() < MAX_ANNOUNCED {
+                        names.push(name);
+                    }
+                    if let Err(e) = self.swarm.dial(relay.clone()) {
+                        debug!(%relay, "cannot dial the relay: {e}");
+                    }
+                }
+            }
 
             Command::Dial(address) => {
                 if let Err(e) = self.swarm.dial(address.clone()) {
@@ -802,6 +857,81 @@ impl EventLoop {
         for (relay, group) in stores {
             self.spawn_push_missing(relay, group, network);
             self.spawn_catch_up(relay, group, network);
+        }
+    }
+
+    fn discover(&mut self, relay: PeerId, name: String) {
+        match rendezvous::Namespace::new(name) {
+            Ok(namespace) => self.swarm.behaviour_mut().rendezvous.discover(
+                Some(namespace),
+                None,
+                Some(DISCOVER_LIMIT),
+                relay,
+            ),
+            Err(e) => debug!("not a rendezvous name: {e}"),
+        }
+    }
+
+    /// Announces, at every relay holding a reservation of this node, the names of
+    /// every open invite of its groups: a joiner whose inviter is offline finds this
+    /// node there. Renewed before the announcements expire; names of invites no
+    /// longer open are withdrawn.
+    fn announce_at_relays(&mut self) {
+        let wanted: BTreeSet<String> = self
+            .groups
+            .iter()
+            .flat_map(|g| g.invites.iter())
+            .map(super::rendezvous_names::invite_name)
+            .take(MAX_ANNOUNCED)
+            .collect();
+        let relays: Vec<PeerId> = self
+            .relays
+            .states()
+            .into_iter()
+            .filter(|r| r.reserved.is_some())
+            .filter_map(|r| super::relays::peer_of(&r.address))
+            .filter(|p| self.swarm.is_connected(p))
+            .collect();
+        let stale: Vec<(PeerId, String)> = self
+            .announced
+            .keys()
+            .filter(|(relay, name)| !wanted.contains(name) || !relays.contains(relay))
+            .cloned()
+            .collect();
+        for (relay, name) in stale {
+            self.announced.remove(&(relay, name.clone()));
+            if let Ok(namespace) = rendezvous::Namespace::new(name) {
+                self.swarm
+                    .behaviour_mut()
+                    .rendezvous
+                    .unregister(namespace, relay);
+            }
+        }
+        let now = std::time::Instant::now();
+        for relay in relays {
+            for name in &wanted {
+                let key = (relay, name.clone());
+                if self
+                    .announced
+                    .get(&key)
+                    .is_some_and(|at| now.duration_since(*at) < ANNOUNCE_RENEW)
+                {
+                    continue;
+                }
+                let Ok(namespace) = rendezvous::Namespace::new(name.clone()) else {
+                    continue;
+                };
+                match self.swarm.behaviour_mut().rendezvous.register(
+                    namespace,
+                    relay,
+                    Some(ANNOUNCE_TTL),
+                ) {
+                    Ok(()) => {
+                        self.announced.insert(key, now);
+                    }
+                    Err(e) => debug!(%relay, "cannot announce at the relay: {e}"),
+                }
+            }
         }
     }
 
@@ -927,6 +1057,7 @@ impl EventLoop {
     /// address book when it changed.
     fn redial(&mut self) {
         self.reserve_at_relays();
+        self.announce_at_relays();
         self.retry_lan_peers();
         let swarm = &self.swarm;
         for (peer, addresses) in self.book.due(|p| swarm.is_connected(p)) {

@@ -24,7 +24,7 @@ use libp2p::request_response::{self, ResponseChannel};
 use libp2p::swarm::{NetworkBehaviour, SwarmEvent};
 use libp2p::{
     Multiaddr, PeerId, Swarm, SwarmBuilder, autonat, connection_limits, identify, noise, ping,
-    relay, tcp, yamux,
+    relay, rendezvous, tcp, yamux,
 };
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
@@ -88,6 +88,9 @@ struct Behaviour {
     ping: ping::Behaviour,
     autonat: autonat::Behaviour,
     sync: request_response::Behaviour<Codec>,
+    /// Members announce themselves here under invites' rendezvous names, so a joiner
+    /// finds one when the inviter is offline.
+    rendezvous: rendezvous::server::Behaviour,
 }
 
 /// A running relay.
@@ -218,6 +221,9 @@ fn build(key: Keypair, config: &RelayConfig) -> Result<Swarm<Behaviour>, NetErro
                 identify: identify(key),
                 ping: ping::Behaviour::new(ping::Config::new()),
                 autonat: autonat::Behaviour::new(peer, autonat_config()),
+                rendezvous: rendezvous::server::Behaviour::new(
+                    rendezvous::server::Config::default(),
+                ),
                 sync: request_response::Behaviour::with_codec(
                     Codec,
                     [(wire::PROTOCOL, request_response::ProtocolSupport::Inbound)],

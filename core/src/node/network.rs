@@ -25,6 +25,8 @@ pub(crate) struct GroupKeys {
     pub(crate) epochs: Vec<(Hash, SecretKey)>,
     /// The group's relays (binary multiaddrs).
     pub(crate) relays: Vec<Vec<u8>>,
+    /// The public keys of the group's open invites (not revoked, expired or used up).
+    pub(crate) invites: Vec<[u8; 32]>,
 }
 
 impl Node {
@@ -45,6 +47,7 @@ impl Node {
     /// again.
     pub(crate) fn group_keys(&self) -> Result<Vec<GroupKeys>, ApiError> {
         let state = self.lock()?;
+        let now = crate::time::Timestamp::now();
         let mut out = Vec::new();
         for (id, record) in &state.groups {
             let stored = state
@@ -67,6 +70,13 @@ impl Node {
                 group: *id,
                 epochs,
                 relays: record.state.relays.clone(),
+                invites: record
+                    .state
+                    .invites
+                    .values()
+                    .filter(|i| !i.revoked && i.used < i.uses && now < i.expires)
+                    .map(|i| i.key)
+                    .collect(),
             });
         }
         Ok(out)

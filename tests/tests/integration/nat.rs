@@ -275,3 +275,63 @@ fn nat_a_groups_relay_setting_reaches_every_member_and_their_links() {
     });
     drop(net.lab);
 }
+
+#[test]
+fn nat_a_joiner_finds_a_member_at_the_relay_while_the_inviter_is_offline() {
+    let Some(net) = internet(&["ana", "ben", "cleo"]) else {
+        return;
+    };
+    let relay = LabRelay::start(&net.relay, &[]);
+    let mut nodes: Vec<LabNode> = net
+        .homes
+        .iter()
+        .zip(["Ana", "Ben", "Cleo"])
+        .map(|(host, name)| {
+            let mut node = LabNode::new(host, name);
+            node.up_with(&LISTEN, &["--no-mdns"]);
+            node
+        })
+        .collect();
+    let cleo = nodes.pop().expect("Cleo");
+    let ben = nodes.pop().expect("Ben");
+    let mut ana = nodes.pop().expect("Ana");
+    let group = ana
+        .plenum(&["group", "create", "Tenants"])
+        .trim()
+        .to_owned();
+    ana.plenum(&["group", "relays", &group, "--set", relay.address()]);
+    wait_for_reservation(&ana);
+    let for_ben = ana.plenum(&["invite", "create", &group]).trim().to_owned();
+    ben.plenum(&["join", &for_ben, "--timeout", "60s"]);
+    wait_for_reservation(&ben);
+    let for_cleo = ana.plenum(&["invite", "create", &group]).trim().to_owned();
+    ben.wait_until("Ben holds Cleo's invite", SOON, |n| {
+        let invites = n.json(&["invite", "list", &group]);
+        match invites.as_array() {
+            Some(list) if list.len() == 2 => Ok(()),
+            _ => Err(format!("{invites}")),
+        }
+    });
+    ana.plenum(&["chat", "send", &group, "Ana, before she left"]);
+    wait_for_text(&ben, &group, "Ana, before she left");
+    ana.stop();
+
+    // The link leads to Ana, who is gone; the relay in it knows Ben holds the invite.
+    let joined = cleo.plenum(&["join", &for_cleo, "--timeout", "60s"]);
+    assert!(joined.contains("Tenants"), "{joined}");
+    assert!(
+        cleo.log().contains("found a member at a relay"),
+        "Cleo found Ben by rendezvous: {}",
+        cleo.log_tail()
+    );
+    wait_for_text(&cleo, &group, "Ana, before she left");
+    let members = cleo.json(&["member", "list", &group]);
+    let names: Vec<&str> = members
+        .as_array()
+        .map(|m| m.iter().filter_map(|m| m["name"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(names.len(), 3, "{members}");
+    cleo.plenum(&["chat", "send", &group, "Cleo is in"]);
+    wait_for_text(&ben, &group, "Cleo is in");
+    drop(net.lab);
+}

@@ -101,8 +101,10 @@ async fn wait_relay_holds_all(net: &Network, group: &str) -> Duration {
 /// gets them from the relay's store with nobody else online.
 async fn catch_up_relay() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let mut limits = StoreLimits::default();
-    limits.group_bytes = 1 << 30;
+    let limits = StoreLimits {
+        group_bytes: 1 << 30,
+        ..StoreLimits::default()
+    };
     let mut config = RelayConfig::new(vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")]);
     config.store = Some((dir.path().join("relay"), limits));
     let relay = RelayServer::start(plenum_core::crypto::random_array(), config)

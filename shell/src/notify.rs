@@ -90,7 +90,7 @@ mod tests {
         serde_json::from_value(json!({
             "id": "9b8421403d5fc31e03771e5a9ed3442b25237b70969b0fa375784e4cd9b4be65",
             "name": "Tenants union", "members": 2, "me": ME, "role": "admin",
-            "member": true, "history": "full", "forks": 0, "muted": muted
+            "member": true, "history": "full", "forks": 0, "muted": muted, "relays": []
         }))
         .expect("a group summary")
     }

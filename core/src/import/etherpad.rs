@@ -1,0 +1,1 @@
+//! etherpad (being written).

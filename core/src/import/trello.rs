@@ -1,0 +1,1 @@
+//! trello (being written).

@@ -530,15 +530,36 @@ mod tests {
             reply_to: None,
             imported_author: "Ana",
         };
-        assert_eq!(import(&mut doc, member(1), &[imported.clone()]).unwrap(), 1);
-        assert_eq!(import(&mut doc, member(1), &[imported.clone()]).unwrap(), 0);
+        assert_eq!(
+            import(&mut doc, member(1), std::slice::from_ref(&imported)).unwrap(),
+            1
+        );
+        assert_eq!(
+            import(&mut doc, member(1), std::slice::from_ref(&imported)).unwrap(),
+            0
+        );
         let m = message(&doc, id).unwrap();
         assert_eq!(m.imported_author.as_deref(), Some("Ana"));
-        assert_eq!((m.sent_at, m.hlc, m.author), (Timestamp(1_000), hlc(1_000), member(1)));
-        let empty = Imported { id: ItemId([8; 16]), text: " ", ..imported };
-        let valid = Imported { id: ItemId([9; 16]), text: "ok", ..empty.clone() };
+        assert_eq!(
+            (m.sent_at, m.hlc, m.author),
+            (Timestamp(1_000), hlc(1_000), member(1))
+        );
+        let empty = Imported {
+            id: ItemId([8; 16]),
+            text: " ",
+            ..imported
+        };
+        let valid = Imported {
+            id: ItemId([9; 16]),
+            text: "ok",
+            ..empty.clone()
+        };
         assert!(import(&mut doc, member(1), &[valid, empty]).is_err());
-        assert_eq!(messages(&doc).unwrap().len(), 1, "nothing of a refused batch is added");
+        assert_eq!(
+            messages(&doc).unwrap().len(),
+            1,
+            "nothing of a refused batch is added"
+        );
     }
 
     #[test]

@@ -14,10 +14,9 @@ pub(crate) const MAX_ENTRY_BYTES: u64 = 64 * 1024 * 1024;
 
 /// Whether an entry name stays inside the archive: relative, no `..`, no drive.
 fn safe_name(name: &str) -> bool {
-    !name.starts_with(['/', '\\'])
-        && !name.contains('\0')
-        && !name.split(['/', '\\']).any(|part| part == "..")
-        && !(name.len() >= 2 && name.as_bytes()[1] == b':')
+    let absolute = name.starts_with(['/', '\\']) || (name.len() >= 2 && name.as_bytes()[1] == b':');
+    let climbs = name.split(['/', '\\']).any(|part| part == "..");
+    !(absolute || climbs || name.contains('\0'))
 }
 
 /// Reads the archive's entry names, lets `pick` choose one of them by index, and

@@ -97,7 +97,7 @@ const MAX_BURST_BYTES: usize = 512 * 1024;
 
 /// Splits a document's unsealed changes into bursts of at most
 /// [`envelope::MAX_CHANGES`] changes and about [`MAX_BURST_BYTES`], in order.
-fn bursts(changes: &mut [automerge::Change]) -> Vec<&mut [automerge::Change]> {
+pub(super) fn bursts(changes: &mut [automerge::Change]) -> Vec<&mut [automerge::Change]> {
     let mut ends = Vec::new();
     let (mut count, mut bytes) = (0, 0);
     for (i, change) in changes.iter().enumerate() {

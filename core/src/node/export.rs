@@ -57,7 +57,13 @@ impl Names {
     fn file(&mut self, folder: &str, name: &str, short_id: &str, ext: &str) -> String {
         let slug: String = name
             .chars()
-            .map(|c| if c.is_alphanumeric() || c == '-' || c == '_' { c } else { '-' })
+            .map(|c| {
+                if c.is_alphanumeric() || c == '-' || c == '_' {
+                    c
+                } else {
+                    '-'
+                }
+            })
             .collect();
         let slug = slug.trim_matches('-');
         let slug = if slug.is_empty() { "untitled" } else { slug };
@@ -140,7 +146,10 @@ fn card_markdown(out: &mut String, card: &Card, names: &HashMap<MemberId, String
         out.push_str(&format!("  - [{mark}] {}\n", item.text));
     }
     for c in &card.comments {
-        let who = names.get(&c.author).cloned().unwrap_or_else(|| c.author.short());
+        let who = names
+            .get(&c.author)
+            .cloned()
+            .unwrap_or_else(|| c.author.short());
         out.push_str(&format!(
             "  > {who}, {}: {}\n",
             minute(c.at),

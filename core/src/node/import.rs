@@ -11,7 +11,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 
 use crate::api::{ApiError, ErrorKind, Event, ImportReport, Response};
-use crate::docs::{self, CardEdit, Hlc};
+use crate::docs::{self, Hlc};
 use crate::group::directory_doc;
 use crate::identity::{MAX_NAME_LEN, check_name};
 use crate::ids::{DocId, GroupId, ItemId};
@@ -29,6 +29,8 @@ use super::groups::invalid;
 const CHUNK_MESSAGES: usize = 1000;
 /// Text bytes per Automerge change, so a change stays far below the envelope limit.
 const CHUNK_BYTES: usize = 256 * 1024;
+/// Cards per Automerge change (and progress step).
+const CHUNK_CARDS: usize = 200;
 /// Longest original author name kept.
 const MAX_AUTHOR_LEN: usize = 256;
 /// How far past this device's clock an imported time may be: an export is history.
@@ -170,7 +172,8 @@ impl State {
         }
         match args.source {
             ImportSource::Whatsapp => {
-                let chat = whatsapp::parse_at_offset(&bytes, args.file_name, offset).map_err(fail)?;
+                let chat =
+                    whatsapp::parse_at_offset(&bytes, args.file_name, offset).map_err(fail)?;
                 self.import_chat(tx, group, args, chat, now)
             }
             ImportSource::Telegram => {
@@ -321,7 +324,10 @@ impl State {
         }
         let mut months: BTreeMap<String, Vec<Prepared>> = BTreeMap::new();
         for p in fresh {
-            months.entry(Timestamp(p.time_ms).month()).or_default().push(p);
+            months
+                .entry(Timestamp(p.time_ms).month())
+                .or_default()
+                .push(p);
         }
         let me = self.me(&group)?.id();
         let added_total: usize = months.values().map(Vec::len).sum();
@@ -451,49 +457,92 @@ impl State {
             self.edit(tx, &group, &board_id, |doc| {
                 docs::board::add_column(doc, column_id, &title, now)
             })?;
-            for card in &column.cards {
-                let card_id = ItemId::random();
-                let mut description = card.description.clone();
-                let title = fit(&card.title, MAX_TITLE_LEN);
-                if title != card.title.trim() && description.len() + card.title.len() < MAX_BODY_LEN
-                {
-                    description = format!("{}\n\n{description}", card.title);
-                }
-                self.edit(tx, &group, &board_id, |doc| {
-                    docs::board::add_card(doc, card_id, column_id, &title, me, now)?;
-                    let edit = CardEdit {
-                        description: (!description.is_empty()).then_some(description),
-                        due: card.due.clone().map(Some),
-                        add_labels: card.labels.iter().map(|l| fit(l, 64)).collect(),
-                        ..CardEdit::default()
-                    };
-                    docs::board::edit_card(doc, card_id, &edit)?;
-                    for (text, checked) in &card.checklist {
-                        if text.trim().is_empty() {
-                            continue;
-                        }
-                        let item = ItemId::random();
-                        docs::board::checklist_add(doc, card_id, item, &fit(text, MAX_TITLE_LEN))?;
-                        if *checked {
-                            docs::board::checklist_toggle(doc, card_id, item, true)?;
-                        }
+            // Owned texts first, then cards borrowing them, a batch per change.
+            let titles: Vec<String> = column
+                .cards
+                .iter()
+                .map(|c| fit(&c.title, MAX_TITLE_LEN))
+                .collect();
+            let descriptions: Vec<String> = column
+                .cards
+                .iter()
+                .zip(&titles)
+                .map(|(card, title)| {
+                    if title != card.title.trim()
+                        && card.description.len() + card.title.len() + 2 <= MAX_BODY_LEN
+                    {
+                        format!("{}\n\n{}", card.title, card.description)
+                    } else {
+                        card.description.clone()
                     }
-                    for c in &card.comments {
-                        if c.text.trim().is_empty() {
-                            continue;
+                })
+                .collect();
+            let labels: Vec<Vec<String>> = column
+                .cards
+                .iter()
+                .map(|c| c.labels.iter().map(|l| fit(l, 64)).collect())
+                .collect();
+            let items: Vec<Vec<String>> = column
+                .cards
+                .iter()
+                .map(|c| {
+                    c.checklist
+                        .iter()
+                        .map(|(t, _)| fit(t, MAX_TITLE_LEN))
+                        .collect()
+                })
+                .collect();
+            let comments: Vec<Vec<String>> = column
+                .cards
+                .iter()
+                .map(|c| {
+                    c.comments
+                        .iter()
+                        .map(|m| {
+                            format!(
+                                "{} (imported from Trello, unverified): {}",
+                                m.author, m.text
+                            )
+                        })
+                        .collect()
+                })
+                .collect();
+            let mut last = None;
+            for start in (0..column.cards.len()).step_by(CHUNK_CARDS) {
+                let end = (start + CHUNK_CARDS).min(column.cards.len());
+                let batch: Vec<docs::board::NewCard<'_>> = (start..end)
+                    .map(|i| {
+                        let card = &column.cards[i];
+                        docs::board::NewCard {
+                            id: ItemId::random(),
+                            title: &titles[i],
+                            description: &descriptions[i],
+                            labels: &labels[i],
+                            due: card.due.as_deref(),
+                            checklist: items[i]
+                                .iter()
+                                .zip(&card.checklist)
+                                .filter(|(text, _)| !text.trim().is_empty())
+                                .map(|(text, (_, done))| (ItemId::random(), text.as_str(), *done))
+                                .collect(),
+                            comments: comments[i]
+                                .iter()
+                                .zip(&card.comments)
+                                .filter(|(_, c)| !c.text.trim().is_empty())
+                                .map(|(text, c)| {
+                                    (ItemId::random(), text.as_str(), Timestamp(c.time_ms))
+                                })
+                                .collect(),
+                            archived: card.archived,
                         }
-                        let text = format!("{} (imported from Trello, unverified): {}", c.author, c.text);
-                        docs::board::comment(doc, card_id, ItemId::random(), me, &text, Timestamp(c.time_ms))?;
-                    }
-                    if card.archived {
-                        docs::board::archive_card(doc, card_id, true)?;
-                    }
-                    Ok(())
+                    })
+                    .collect();
+                let after = last.take();
+                last = self.edit(tx, &group, &board_id, |doc| {
+                    docs::board::add_cards(doc, column_id, after, &batch, me, now)
                 })?;
-                done += 1;
-                if done % 100 == 0 {
-                    self.progress(tx, group, done, cards);
-                }
+                done += end - start;
+                self.progress(tx, group, done, cards);
             }
             if column.archived {
                 self.edit(tx, &group, &board_id, |doc| {
@@ -535,7 +584,9 @@ impl State {
             |doc, _| docs::pad::init(doc),
             |doc, id, name| docs::directory::add_pad(doc, id, name, now),
         )?;
-        self.edit(tx, &group, &pad_id, |doc| docs::pad::replace(doc, &pad.text))?;
+        self.edit(tx, &group, &pad_id, |doc| {
+            docs::pad::replace(doc, &pad.text)
+        })?;
         tx.events.push(Event::PadChanged { group, pad: pad_id });
         Ok(Response::Imported(ImportReport {
             source: args.source,

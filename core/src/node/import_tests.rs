@@ -82,11 +82,26 @@ async fn a_chat_imports_once_per_message_keeps_its_order_and_reaches_other_membe
     ana.send(&group, "hello from Plenum").await.unwrap();
 
     let file = "WhatsApp Chat with Kitchen.txt";
-    let report = imported(&ana, import(&group, ImportSource::Whatsapp, file, FIRST.as_bytes())).await;
-    assert_eq!((report.name.as_str(), report.added, report.already), ("Kitchen", 3, 0));
-    let again = imported(&ana, import(&group, ImportSource::Whatsapp, file, FIRST.as_bytes())).await;
+    let report = imported(
+        &ana,
+        import(&group, ImportSource::Whatsapp, file, FIRST.as_bytes()),
+    )
+    .await;
+    assert_eq!(
+        (report.name.as_str(), report.added, report.already),
+        ("Kitchen", 3, 0)
+    );
+    let again = imported(
+        &ana,
+        import(&group, ImportSource::Whatsapp, file, FIRST.as_bytes()),
+    )
+    .await;
     assert_eq!((again.added, again.already), (0, 3));
-    let later = imported(&ana, import(&group, ImportSource::Whatsapp, file, LATER.as_bytes())).await;
+    let later = imported(
+        &ana,
+        import(&group, ImportSource::Whatsapp, file, LATER.as_bytes()),
+    )
+    .await;
     assert_eq!((later.added, later.already), (2, 3));
     let expected = vec![
         pair("Ana", "ok"),
@@ -120,12 +135,21 @@ async fn a_bad_message_anywhere_imports_nothing() {
     let long = "x".repeat(crate::docs::chat::MAX_MESSAGE_LEN + 1);
     let text = format!("31/12/2021, 20:00 - Ana: fine\n31/12/2021, 20:01 - Ben: {long}\n");
     let err = ana
-        .call(import(&group, ImportSource::Whatsapp, "WhatsApp Chat with Big.txt", text.as_bytes()))
+        .call(import(
+            &group,
+            ImportSource::Whatsapp,
+            "WhatsApp Chat with Big.txt",
+            text.as_bytes(),
+        ))
         .await
         .unwrap_err();
     assert_eq!(err.kind, ErrorKind::Invalid);
     assert!(err.message.contains("message 2 (by Ben"), "{}", err.message);
-    assert!(err.message.contains("nothing was imported"), "{}", err.message);
+    assert!(
+        err.message.contains("nothing was imported"),
+        "{}",
+        err.message
+    );
     let Ok(Response::Channels(channels)) = ana
         .call(Request::ChannelList {
             group: group.to_string(),
@@ -142,7 +166,11 @@ async fn a_bad_message_anywhere_imports_nothing() {
     }
     let err = ana.call(missing).await.unwrap_err();
     assert_eq!(err.kind, ErrorKind::NotFound);
-    assert!(err.message.contains("plenum channel create"), "{}", err.message);
+    assert!(
+        err.message.contains("plenum channel create"),
+        "{}",
+        err.message
+    );
 }
 
 /// A Trello board of `cards` cards with checklists: thousands of Automerge changes.
@@ -166,17 +194,102 @@ fn big_board(cards: usize) -> String {
     )
 }
 
+#[test]
+fn a_burst_is_sealed_in_envelopes_of_at_most_4096_changes_and_about_512_kib() {
+    use automerge::transaction::Transactable;
+    let mut doc = crate::docs::new_doc(automerge::ActorId::random());
+    for i in 0..5000u64 {
+        doc.put(automerge::ROOT, "n", i).unwrap();
+        doc.commit();
+    }
+    let mut changes = doc.get_changes(&[]);
+    let sizes: Vec<usize> = super::engine::bursts(&mut changes)
+        .iter()
+        .map(|b| b.len())
+        .collect();
+    assert_eq!(sizes, [4096, 904]);
+    let mut doc = crate::docs::new_doc(automerge::ActorId::random());
+    for i in 0..4u64 {
+        doc.put(automerge::ROOT, "text", noise(300 * 1024, i))
+            .unwrap();
+        doc.commit();
+    }
+    let mut changes = doc.get_changes(&[]);
+    let sizes: Vec<usize> = super::engine::bursts(&mut changes)
+        .iter()
+        .map(|b| b.len())
+        .collect();
+    assert_eq!(sizes, [1, 1, 1, 1]);
+}
+
+/// `len` letters that do not compress, from a seed.
+fn noise(len: usize, seed: u64) -> String {
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    (0..len)
+        .map(|_| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            char::from(b'a' + ((x >> 33) % 26) as u8)
+        })
+        .collect()
+}
+
 #[tokio::test]
-async fn a_board_of_thousands_of_changes_is_sealed_in_several_envelopes_that_load_and_sync() {
+async fn megabytes_of_imported_text_travel_in_several_envelopes_that_load_and_sync() {
     let mut ana = Device::new("Ana");
     let mut bo = Device::new("Bo");
     let group = ana.create_group("Tenants").await;
     let link = ana.invite(&group, 1, None).await;
     join(&ana, &bo, &link).await.expect("Bo joins");
-    // 600 cards × (add, edit, 3 × (item, tick)) = 4,800 changes: over one envelope's
-    // limit of 4,096.
+    let mut text = String::new();
+    for i in 0..64u64 {
+        text.push_str(&format!(
+            "01/02/2022, 10:{:02} - Ana: {}\n",
+            i % 60,
+            noise(60_000, i)
+        ));
+    }
+    ana.take_sent();
+    let report = imported(
+        &ana,
+        import(
+            &group,
+            ImportSource::Whatsapp,
+            "WhatsApp Chat with Big.txt",
+            text.as_bytes(),
+        ),
+    )
+    .await;
+    assert_eq!(report.added, 64);
+    // 3.8 MB of text that does not compress: over 512 KiB per envelope would be
+    // fewer than 7 envelopes (the segment's and the directory's included).
+    let sealed = ana.take_sent().len();
+    assert!(sealed >= 9, "only {sealed} envelopes");
+    sync_all(&mut [&mut ana, &mut bo]).await;
+    let ana = ana.restart();
+    assert_eq!(log(&ana, &group, "Big").await.len(), 64);
+    assert_eq!(
+        log(&bo, &group, "Big").await,
+        log(&ana, &group, "Big").await
+    );
+}
+
+#[tokio::test]
+async fn a_board_of_600_cards_with_checklists_loads_after_a_restart_and_syncs() {
+    let mut ana = Device::new("Ana");
+    let mut bo = Device::new("Bo");
+    let group = ana.create_group("Tenants").await;
+    let link = ana.invite(&group, 1, None).await;
+    join(&ana, &bo, &link).await.expect("Bo joins");
     let board = big_board(600);
-    let report = imported(&ana, import(&group, ImportSource::Trello, "big.json", board.as_bytes())).await;
+    let report = imported(
+        &ana,
+        import(&group, ImportSource::Trello, "big.json", board.as_bytes()),
+    )
+    .await;
     assert_eq!(report.added, 600);
     sync_all(&mut [&mut ana, &mut bo]).await;
     let ana = ana.restart();
@@ -193,7 +306,11 @@ async fn a_board_of_thousands_of_changes_is_sealed_in_several_envelopes_that_loa
         let cards = &view.board.columns[0].cards;
         assert_eq!(cards.len(), 600);
         assert_eq!(cards[599].title, "card 599");
-        assert!(cards.iter().all(|c| c.checklist.len() == 3 && c.checklist.iter().all(|i| i.done)));
+        assert!(
+            cards
+                .iter()
+                .all(|c| c.checklist.len() == 3 && c.checklist.iter().all(|i| i.done))
+        );
     }
 }
 
@@ -204,14 +321,22 @@ async fn progress_events_count_up_to_the_total() {
     let mut events = Box::pin(ana.node.events());
     let mut text = String::new();
     for i in 0..2500 {
-        text.push_str(&format!("01/02/2022, 10:{:02} - Ana: message {i}\n", i % 60));
+        text.push_str(&format!(
+            "01/02/2022, 10:{:02} - Ana: message {i}\n",
+            i % 60
+        ));
     }
-    imported(&ana, import(&group, ImportSource::Whatsapp, "big.txt", text.as_bytes())).await;
+    imported(
+        &ana,
+        import(&group, ImportSource::Whatsapp, "big.txt", text.as_bytes()),
+    )
+    .await;
     let mut seen = Vec::new();
-    while let Some(Some(event)) =
-        tokio::time::timeout(std::time::Duration::from_millis(200), tokio_stream::StreamExt::next(&mut events))
-            .await
-            .ok()
+    while let Ok(Some(event)) = tokio::time::timeout(
+        std::time::Duration::from_millis(200),
+        tokio_stream::StreamExt::next(&mut events),
+    )
+    .await
     {
         if let Event::ImportProgress { done, total, .. } = event {
             seen.push((done, total));
@@ -225,11 +350,36 @@ async fn the_export_holds_every_message_card_comment_and_pad_text() {
     let ana = Device::new("Ana");
     let group = ana.create_group("Tenants").await;
     let g = group.to_string();
-    imported(&ana, import(&group, ImportSource::Whatsapp, "WhatsApp Chat with Kitchen.txt", LATER.as_bytes())).await;
-    let trello = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/import/trello/board.json")).unwrap();
-    imported(&ana, import(&group, ImportSource::Trello, "board.json", &trello)).await;
-    let pad = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/import/etherpad/minutes.etherpad")).unwrap();
-    imported(&ana, import(&group, ImportSource::Etherpad, "minutes.etherpad", &pad)).await;
+    imported(
+        &ana,
+        import(
+            &group,
+            ImportSource::Whatsapp,
+            "WhatsApp Chat with Kitchen.txt",
+            LATER.as_bytes(),
+        ),
+    )
+    .await;
+    let trello = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/import/trello/board.json"
+    ))
+    .unwrap();
+    imported(
+        &ana,
+        import(&group, ImportSource::Trello, "board.json", &trello),
+    )
+    .await;
+    let pad = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/import/etherpad/minutes.etherpad"
+    ))
+    .unwrap();
+    imported(
+        &ana,
+        import(&group, ImportSource::Etherpad, "minutes.etherpad", &pad),
+    )
+    .await;
     ana.send(&group, "live message").await.unwrap();
 
     let Ok(Response::Export(export)) = ana.call(Request::Export { group: g.clone() }).await else {
@@ -240,7 +390,12 @@ async fn the_export_holds_every_message_card_comment_and_pad_text() {
             .files
             .iter()
             .find(|f| f.path == path)
-            .unwrap_or_else(|| panic!("no {path} in {:?}", export.files.iter().map(|f| &f.path).collect::<Vec<_>>()))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no {path} in {:?}",
+                    export.files.iter().map(|f| &f.path).collect::<Vec<_>>()
+                )
+            })
             .content
             .clone()
     };
@@ -275,7 +430,10 @@ async fn the_export_holds_every_message_card_comment_and_pad_text() {
     let members: serde_json::Value = serde_json::from_str(&file("members.json")).unwrap();
     assert_eq!(members[0]["name"], "Ana");
     let invites = file("invites.json");
-    assert!(!invites.contains("plenum://"), "invite secrets stay out of exports");
+    assert!(
+        !invites.contains("plenum://"),
+        "invite secrets stay out of exports"
+    );
     assert!(file("README.md").contains("members.json"));
     let group_json: serde_json::Value = serde_json::from_str(&file("group.json")).unwrap();
     assert_eq!(group_json["name"], "Tenants");

@@ -14,6 +14,7 @@ mod output;
 mod server;
 mod service;
 mod status;
+mod transfer;
 #[cfg(test)]
 mod typescript;
 mod unlock;

@@ -17,6 +17,8 @@ use serde::{Deserialize, Serialize};
 use ts_rs::TS;
 
 mod archive;
+#[cfg(test)]
+pub(crate) use archive::tests as archive_tests;
 pub mod etherpad;
 pub mod telegram;
 pub mod trello;

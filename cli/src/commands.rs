@@ -15,7 +15,9 @@ use plenum_core::{Node, NodeConfig, Protection};
 use crate::Cli;
 use crate::attach::RunningNode;
 use crate::output::print_response;
-use crate::transfer::{ImportCommand, import_request, progress_bar, write_export};
+use crate::transfer::{
+    ImportCommand, import_request, progress_bar, remote_progress_bar, write_export,
+};
 use crate::unlock::{PassphraseSource, data_dir, default_key_file};
 use crate::up::UpArgs;
 use crate::wire::{InitBody, NodeState};
@@ -499,6 +501,10 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
                     eprintln!(
                         "plenum: the running node is looking for a member to admit this device (up to {timeout})"
                     );
+                }
+                if matches!(command, Command::Import(_)) {
+                    let (url, authorization) = node.websocket();
+                    remote_progress_bar(url, authorization);
                 }
                 send(command, &|request| node.call(&request), json)
             }

@@ -165,9 +165,8 @@ pub(crate) fn import_request(command: ImportCommand) -> Result<Request> {
     })
 }
 
-/// Draws a progress bar on stderr from a node's import progress events, while they
-/// come, when stderr is a terminal. Ends when the stream does (the node is dropped)
-/// or the import is complete.
+/// Draws a progress bar on stderr from an in-process node's import progress events,
+/// when stderr is a terminal. Ends with the import.
 pub(crate) fn progress_bar(
     events: impl futures_util::Stream<Item = Event> + Send + 'static,
 ) -> Option<std::thread::JoinHandle<()>> {
@@ -180,21 +179,70 @@ pub(crate) fn progress_bar(
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread().build() else {
                 return;
             };
-            runtime.block_on(async move {
-                use futures_util::StreamExt;
-                let mut events = std::pin::pin!(events);
-                while let Some(event) = events.next().await {
-                    if let Event::ImportProgress { done, total, .. } = event {
-                        draw(done, total);
-                        if done >= total {
-                            eprintln!();
-                            return;
-                        }
-                    }
-                }
-            });
+            runtime.block_on(draw_from(events));
         })
         .ok()
+}
+
+/// The same for a running node: its events come over its WebSocket (`url`, with the
+/// `Authorization` header value). Returns once the socket is open (or after a second
+/// without it), so no progress is missed; without a terminal, does nothing.
+pub(crate) fn remote_progress_bar(url: String, authorization: String) {
+    if !std::io::stderr().is_terminal() {
+        return;
+    }
+    let (ready, opened) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("import progress".into())
+        .spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                use futures_util::StreamExt;
+                use tokio_tungstenite::tungstenite::Message;
+                use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+                let Ok(mut request) = url.into_client_request() else {
+                    return;
+                };
+                let Ok(value) = authorization.parse() else {
+                    return;
+                };
+                request.headers_mut().insert("Authorization", value);
+                let Ok((socket, _)) = tokio_tungstenite::connect_async(request).await else {
+                    return;
+                };
+                let _ = ready.send(());
+                let events = socket.filter_map(|message| async move {
+                    let Ok(Message::Text(text)) = message else {
+                        return None;
+                    };
+                    let value: serde_json::Value = serde_json::from_str(text.as_str()).ok()?;
+                    serde_json::from_value(value.get("event")?.clone()).ok()
+                });
+                draw_from(events).await;
+            });
+        });
+    if spawned.is_ok() {
+        let _ = opened.recv_timeout(std::time::Duration::from_secs(1));
+    }
+}
+
+async fn draw_from(events: impl futures_util::Stream<Item = Event>) {
+    use futures_util::StreamExt;
+    let mut events = std::pin::pin!(events);
+    while let Some(event) = events.next().await {
+        if let Event::ImportProgress { done, total, .. } = event {
+            draw(done, total);
+            if done >= total {
+                eprintln!();
+                return;
+            }
+        }
+    }
 }
 
 fn draw(done: u32, total: u32) {

@@ -38,6 +38,10 @@ pub(crate) enum ImportCommand {
         /// An existing channel to import into.
         #[arg(long, value_name = "NAME")]
         channel: Option<String>,
+        /// The UTC offset of the export's times when it has no `date_unixtime`, e.g.
+        /// +02:00. Default: this computer's.
+        #[arg(long, value_name = "±HH:MM", allow_hyphen_values = true)]
+        utc_offset: Option<String>,
     },
     /// A Trello board's JSON export: a new board with its lists, cards, labels, due
     /// dates, checklists and comments.
@@ -134,14 +138,14 @@ pub(crate) fn import_request(command: ImportCommand) -> Result<Request> {
             file,
             chat,
             channel,
-        } => (
-            group,
-            file,
-            ImportSource::Telegram,
-            channel,
-            chat,
-            local_offset(),
-        ),
+            utc_offset,
+        } => {
+            let offset = match utc_offset {
+                Some(s) => parse_offset(&s)?,
+                None => local_offset(),
+            };
+            (group, file, ImportSource::Telegram, channel, chat, offset)
+        }
         ImportCommand::Trello { group, file, name } => {
             (group, file, ImportSource::Trello, name, None, 0)
         }

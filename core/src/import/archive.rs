@@ -114,6 +114,26 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn an_entry_that_lies_about_its_size_is_refused() {
+        // 80 MiB of zeros whose headers claim 1,000 bytes: reading stops where the
+        // claim ends and the checksum no longer matches, or at the limit.
+        let mut zip = make_zip(&[("_chat.txt", &vec![0u8; 80 * 1024 * 1024])]);
+        let patch = |zip: &mut Vec<u8>, signature: u32, size_at: usize| {
+            let at = (0..zip.len() - 4)
+                .find(|&i| zip[i..i + 4] == signature.to_le_bytes())
+                .unwrap();
+            zip[at + size_at..at + size_at + 4].copy_from_slice(&1000u32.to_le_bytes());
+        };
+        patch(&mut zip, 0x0403_4b50, 22);
+        patch(&mut zip, 0x0201_4b50, 24);
+        let err = read_one(&zip, |_| Ok(0)).unwrap_err();
+        assert!(
+            matches!(err, ImportError::Zip(_) | ImportError::TooLarge { .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn a_zip_bomb_stops_at_the_limit() {
         // 80 MiB of zeros deflates to about 80 KiB.
         let mut out = zip::ZipWriter::new(Cursor::new(Vec::new()));

@@ -188,9 +188,8 @@ fn human(out: &mut impl Write, response: &Response) -> Result<()> {
             }
             if r.skipped > 0 {
                 notes.push(format!(
-                    "{} system line{} skipped",
-                    r.skipped,
-                    plural(r.skipped)
+                    "{} skipped: system lines and deleted messages",
+                    r.skipped
                 ));
             }
             let notes = if notes.is_empty() {

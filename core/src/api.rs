@@ -717,7 +717,8 @@ pub struct ImportReport {
     pub added: u32,
     /// Messages found already imported, and so left alone.
     pub already: u32,
-    /// Entries of the export that were not messages (joins, leaves, notices).
+    /// Entries of the export that were not messages (joins, leaves, notices) or were
+    /// deleted messages.
     pub skipped: u32,
 }
 

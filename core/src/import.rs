@@ -102,7 +102,8 @@ pub struct ImportedChat {
     pub name: Option<String>,
     /// Messages in the export's order.
     pub messages: Vec<ImportedMessage>,
-    /// Lines or entries that were not messages (joins, leaves, encryption notices).
+    /// Lines or entries that were not messages (joins, leaves, encryption notices) or
+    /// were messages deleted before the export.
     pub skipped: usize,
 }
 

@@ -375,7 +375,13 @@ fn message(
     while body.last().is_some_and(|l| l.trim().is_empty()) {
         body.pop();
     }
-    let text = body.join("\n");
+    let mut text = body.join("\n");
+    if let Some(kept) = strip_edited(&text) {
+        text = kept;
+    }
+    if is_deleted(&text) {
+        return Ok(None);
+    }
     if text.trim().is_empty() && attachments.is_empty() && !media_omitted {
         return Ok(None);
     }
@@ -388,6 +394,39 @@ fn message(
         source_id: None,
         reply_to: None,
     }))
+}
+
+/// The text without the marker newer exports append to edited messages.
+fn strip_edited(text: &str) -> Option<String> {
+    const EDITED: [&str; 5] = [
+        "<This message was edited>",
+        "<Diese Nachricht wurde bearbeitet>",
+        "<Se editó este mensaje.>",
+        "<Ce message a été modifié>",
+        "<Essa mensagem foi editada>",
+    ];
+    let trimmed = text.trim_end();
+    EDITED
+        .iter()
+        .find_map(|m| trimmed.strip_suffix(m))
+        .map(|t| t.trim_end().to_owned())
+}
+
+/// What a message deleted for everyone leaves in an export: nothing to import.
+fn is_deleted(text: &str) -> bool {
+    const DELETED: [&str; 8] = [
+        "this message was deleted",
+        "you deleted this message",
+        "diese nachricht wurde gelöscht.",
+        "du hast diese nachricht gelöscht.",
+        "se eliminó este mensaje.",
+        "eliminaste este mensaje.",
+        "ce message a été supprimé",
+        "vous avez supprimé ce message",
+    ];
+    let text = text.trim().to_lowercase();
+    let text = text.trim_end_matches('.');
+    DELETED.iter().any(|d| d.trim_end_matches('.') == text)
 }
 
 /// "<Media omitted>" and its translations, Android and iOS.

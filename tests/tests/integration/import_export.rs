@@ -80,6 +80,7 @@ fn every_whatsapp_variant_imports_through_the_cli() {
         ("year-first.txt", 2),
         ("crlf-bom-duplicates.txt", 3),
         ("arabic-marks.txt", 2),
+        ("edited-deleted.txt", 3),
     ];
     for (name, count) in expected {
         let file = fixture(&format!("whatsapp/{name}"));
@@ -215,7 +216,9 @@ fn telegram_trello_and_etherpad_import_through_the_cli() {
         path_str(&fixture("telegram/single-chat.json")),
     ]);
     assert!(
-        out.contains("Imported 4 messages into #Tenants Union (2 system lines skipped)"),
+        out.contains(
+            "Imported 4 messages into #Tenants Union (2 skipped: system lines and deleted messages)"
+        ),
         "{out}"
     );
     let messages = p.json(&["chat", "log", "Tenants", "--channel", "Tenants Union"]);

@@ -477,7 +477,8 @@ added: number,
  */
 already: number, 
 /**
- * Entries of the export that were not messages (joins, leaves, notices).
+ * Entries of the export that were not messages (joins, leaves, notices) or were
+ * deleted messages.
  */
 skipped: number, };
 

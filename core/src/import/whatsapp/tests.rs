@@ -242,6 +242,24 @@ fn right_to_left_marks_are_dropped() {
 }
 
 #[test]
+fn edit_markers_are_dropped_and_deleted_messages_skipped() {
+    let chat = parse_fixture("edited-deleted.txt");
+    assert_eq!(
+        rows(&chat),
+        [
+            row("2023-04-03T18:00:00.000Z", "Ana", "Meeting moved to 8pm"),
+            row("2023-04-03T18:03:00.000Z", "Carla", "Treffen um 20 Uhr"),
+            row(
+                "2023-04-03T18:05:00.000Z",
+                "Ben",
+                "ok, deleted messages are gone"
+            ),
+        ]
+    );
+    assert_eq!(chat.skipped, 3);
+}
+
+#[test]
 fn a_zip_export_reads_its_chat_and_names_the_chat() {
     let text = fixture("ios-en-12h.txt");
     let zip = make_zip(&[

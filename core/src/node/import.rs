@@ -36,6 +36,36 @@ const MAX_AUTHOR_LEN: usize = 256;
 /// How far past this device's clock an imported time may be: an export is history.
 const MAX_AHEAD_MS: u64 = 24 * 3600 * 1000;
 
+/// New messages of one year up to which that year goes into one segment.
+const YEAR_SEGMENT_MESSAGES: usize = 20_000;
+
+/// Groups new messages into segments by their original time: one per year (`YYYY`),
+/// or per month (`YYYY-MM`) in a year of more than [`YEAR_SEGMENT_MESSAGES`]. Live
+/// chat has a segment per month; an import of years of history by month would make
+/// hundreds of documents at once, and other members' devices accept at most 100 new
+/// documents an hour from one author.
+fn segments_of(fresh: Vec<Prepared>) -> BTreeMap<String, Vec<Prepared>> {
+    let mut years: BTreeMap<String, Vec<Prepared>> = BTreeMap::new();
+    for p in fresh {
+        let month = Timestamp(p.time_ms).month();
+        years.entry(month[..4].to_owned()).or_default().push(p);
+    }
+    let mut segments = BTreeMap::new();
+    for (year, messages) in years {
+        if messages.len() <= YEAR_SEGMENT_MESSAGES {
+            segments.insert(year, messages);
+            continue;
+        }
+        for p in messages {
+            segments
+                .entry(Timestamp(p.time_ms).month())
+                .or_insert_with(Vec::new)
+                .push(p);
+        }
+    }
+    segments
+}
+
 /// What an import request carries.
 pub(super) struct ImportArgs<'a> {
     pub(super) group: &'a str,
@@ -322,13 +352,7 @@ impl State {
                 docs::directory::add_channel(doc, channel, &name, now)
             })?;
         }
-        let mut months: BTreeMap<String, Vec<Prepared>> = BTreeMap::new();
-        for p in fresh {
-            months
-                .entry(Timestamp(p.time_ms).month())
-                .or_default()
-                .push(p);
-        }
+        let months = segments_of(fresh);
         let me = self.me(&group)?.id();
         let added_total: usize = months.values().map(Vec::len).sum();
         let mut done = 0;

@@ -438,3 +438,35 @@ async fn the_export_holds_every_message_card_comment_and_pad_text() {
     let group_json: serde_json::Value = serde_json::from_str(&file("group.json")).unwrap();
     assert_eq!(group_json["name"], "Tenants");
 }
+
+#[tokio::test]
+async fn a_chat_spanning_years_reaches_other_members() {
+    let mut ana = Device::new("Ana");
+    let mut bo = Device::new("Bo");
+    let group = ana.create_group("Tenants").await;
+    let link = ana.invite(&group, 1, None).await;
+    join(&ana, &bo, &link).await.expect("Bo joins");
+    // Twelve years of a monthly message: one segment per month would be 144 new
+    // documents at once, past what a member's device accepts from one author in an
+    // hour.
+    let mut text = String::new();
+    for i in 0..144 {
+        text.push_str(&format!(
+            "01/{:02}/{}, 10:00 - Ana: month {i}\n",
+            1 + i % 12,
+            2010 + i / 12
+        ));
+    }
+    imported(
+        &ana,
+        import(
+            &group,
+            ImportSource::Whatsapp,
+            "WhatsApp Chat with Old.txt",
+            text.as_bytes(),
+        ),
+    )
+    .await;
+    sync_all(&mut [&mut ana, &mut bo]).await;
+    assert_eq!(log(&bo, &group, "Old").await.len(), 144);
+}

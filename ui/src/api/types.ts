@@ -1315,7 +1315,7 @@ doc: DocId,
  */
 epoch: string, 
 /**
- * The month, `YYYY-MM`.
+ * The month, `YYYY-MM`; for imported history also a whole year, `YYYY`.
  */
 month: string, };
 

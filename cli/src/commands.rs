@@ -15,6 +15,7 @@ use plenum_core::{Node, NodeConfig, Protection};
 use crate::Cli;
 use crate::attach::RunningNode;
 use crate::output::print_response;
+use crate::relay::RelayArgs;
 use crate::transfer::{
     ImportCommand, import_request, progress_bar, remote_progress_bar, write_export,
 };
@@ -44,6 +45,10 @@ pub(crate) enum Command {
     /// Run the node in the foreground until Ctrl-C: it serves the local API that
     /// other commands, the browser UI and the desktop shell attach to.
     Up(UpArgs),
+    /// Run a relay for groups whose devices are behind NATs, until Ctrl-C. It
+    /// relays encrypted connections and sees no content; give the addresses it prints
+    /// to `plenum up --relay`.
+    Relay(RelayArgs),
     /// Unlock the running node with the profile's passphrase.
     Unlock,
     /// Join a group with an invite link: through the running node if there is one,
@@ -60,6 +65,10 @@ pub(crate) enum Command {
         /// Without a running node: do not look for peers on the local network.
         #[arg(long)]
         no_mdns: bool,
+        /// Without a running node: a relay to use besides those in the link;
+        /// repeatable.
+        #[arg(long, value_name = "MULTIADDR")]
+        relay: Vec<String>,
     },
     /// How this device stands with its peers: per group, each peer's connection and,
     /// per document, in sync or behind by how many envelopes; forks.
@@ -127,6 +136,18 @@ pub(crate) enum GroupCommand {
     Leave { group: String },
     /// Set whether new members see the group's past chat (admins).
     History { group: String, policy: HistoryArg },
+    /// Show the group's relays, or set them (admins): every member's device keeps a
+    /// reservation at each, and invite links lead through them.
+    Relays {
+        group: String,
+        /// A relay's address as `plenum relay` prints it; repeatable. Replaces the
+        /// list.
+        #[arg(long = "set", value_name = "MULTIADDR")]
+        set: Vec<String>,
+        /// Use no relays.
+        #[arg(long, conflicts_with = "set")]
+        clear: bool,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -394,6 +415,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
     let json = cli.json;
     let command = match cli.command {
         Command::Up(args) => return crate::up::run(dir, args, &passphrase),
+        Command::Relay(args) => return crate::relay::run(&dir, args),
         command => command,
     };
     // A node running for this directory holds the store: talk to it instead.
@@ -470,6 +492,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             timeout,
             listen,
             no_mdns,
+            relay,
         } if running.is_none() => {
             let method = Node::unlock_method(&dir)?;
             let node = Node::open(&NodeConfig::new(&dir), passphrase.unlock(&method)?)?;
@@ -481,8 +504,11 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
                 node,
                 &link,
                 timeout.into(),
-                &listen,
-                !no_mdns,
+                &crate::service::NetOptions {
+                    listen,
+                    mdns: !no_mdns,
+                    relays: relay,
+                },
             ))?;
             print_response(&Response::Group(summary), json, "")
         }
@@ -583,7 +609,7 @@ type Call<'a> = dyn Fn(Request) -> Result<Response> + 'a;
 fn request_for(command: Command, call: &Call<'_>) -> Result<(Request, &'static str)> {
     use Request as R;
     Ok(match command {
-        Command::Init { .. } | Command::Up(_) | Command::Unlock => {
+        Command::Init { .. } | Command::Up(_) | Command::Relay(_) | Command::Unlock => {
             unreachable!("handled before opening the node")
         }
         Command::Join { link, timeout, .. } => (
@@ -614,6 +640,13 @@ fn request_for(command: Command, call: &Call<'_>) -> Result<(Request, &'static s
             R::GroupLeave { group },
             "Left the group; its data and keys are deleted from this device.",
         ),
+        Command::Group(GroupCommand::Relays { group, set, clear }) => {
+            if set.is_empty() && !clear {
+                (R::GroupShow { group }, "")
+            } else {
+                (R::GroupSetRelays { group, relays: set }, "")
+            }
+        }
         Command::Group(GroupCommand::History { group, policy }) => {
             let policy = match policy {
                 HistoryArg::Full => HistoryPolicy::Full,

@@ -11,6 +11,7 @@ pub mod local;
 mod network;
 mod node_file;
 mod output;
+mod relay;
 mod server;
 mod service;
 mod status;

@@ -40,6 +40,8 @@ pub struct LocalOptions {
     pub listen: Vec<String>,
     /// Find the group's devices on the LAN by mDNS.
     pub mdns: bool,
+    /// Relays to be reachable through (multiaddrs ending in the relay's PeerId).
+    pub relays: Vec<String>,
 }
 
 /// A node running in this process for one data directory.
@@ -91,6 +93,7 @@ impl LocalNode {
         let net = NetOptions {
             listen: options.listen,
             mdns: options.mdns,
+            relays: options.relays,
         };
         let host = Arc::new(Host::new(
             dir.to_path_buf(),

@@ -8,6 +8,8 @@ use plenum_core::Node;
 use plenum_core::api::GroupSummary;
 use plenum_core::net::{Address, NetConfig, Network};
 
+use crate::service::NetOptions;
+
 /// Listen addresses when none are given: every interface, TCP and QUIC, any port.
 pub(crate) const DEFAULT_LISTEN: [&str; 2] = ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.0/udp/0/quic-v1"];
 
@@ -28,9 +30,28 @@ pub(crate) fn listen_addresses(given: &[String]) -> Result<Vec<Address>> {
         .collect()
 }
 
+/// Parses `--relay` values: multiaddrs that end in the relay's PeerId.
+pub(crate) fn relay_addresses(given: &[String]) -> Result<Vec<Address>> {
+    given
+        .iter()
+        .map(|t| {
+            let address = t.parse::<Address>().with_context(|| {
+                format!("--relay {t:?} is not a multiaddr; `plenum relay` prints its addresses")
+            })?;
+            match address.iter().last() {
+                Some(plenum_core::net::Protocol::P2p(_)) => Ok(address),
+                _ => anyhow::bail!(
+                    "--relay {t:?} does not end in /p2p/<the relay's id>; copy an address `plenum relay` prints"
+                ),
+            }
+        })
+        .collect()
+}
+
 /// Starts the network for `node`.
-pub(crate) async fn start(node: Node, listen: &[String], mdns: bool) -> Result<Network> {
-    let config = NetConfig::new(listen_addresses(listen)?, mdns);
+pub(crate) async fn start(node: Node, options: &NetOptions) -> Result<Network> {
+    let mut config = NetConfig::new(listen_addresses(&options.listen)?, options.mdns);
+    config.relays = relay_addresses(&options.relays)?;
     Network::start(node, config)
         .await
         .context("starting the network")
@@ -42,10 +63,9 @@ pub(crate) async fn join_once(
     node: Node,
     link: &str,
     timeout: Duration,
-    listen: &[String],
-    mdns: bool,
+    options: &NetOptions,
 ) -> Result<GroupSummary> {
-    let network = start(node, listen, mdns).await?;
+    let network = start(node, options).await?;
     let joined = network
         .join(link, timeout, |step| eprintln!("plenum: {step}"))
         .await;

@@ -64,6 +64,9 @@ fn human(out: &mut impl Write, response: &Response) -> Result<()> {
             if g.history == HistoryPolicy::FromJoin {
                 writeln!(out, "new members see chat from their join on")?;
             }
+            for relay in &g.relays {
+                writeln!(out, "relay: {relay}")?;
+            }
             if g.muted {
                 writeln!(
                     out,

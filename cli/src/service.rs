@@ -73,6 +73,8 @@ pub(crate) struct NetOptions {
     pub(crate) listen: Vec<String>,
     /// Whether to find peers on the local network with mDNS (`--no-mdns` turns it off).
     pub(crate) mdns: bool,
+    /// `--relay` multiaddrs, as given.
+    pub(crate) relays: Vec<String>,
 }
 
 /// A running node's services.
@@ -88,7 +90,7 @@ pub(crate) struct Services {
 /// `options.listen` (or every interface), with mDNS unless turned off — and returns
 /// the network-aware service the API serves.
 pub(crate) async fn start_services(node: Node, options: &NetOptions) -> Result<Services> {
-    let network = crate::network::start(node, &options.listen, options.mdns).await?;
+    let network = crate::network::start(node, options).await?;
     let listen = network
         .listen_addrs()
         .iter()

@@ -4,7 +4,7 @@
 use std::io::Write;
 
 use anyhow::Result;
-use plenum_core::api::{PeerPath, StatusView, SyncState};
+use plenum_core::api::{HolePunch, PeerPath, Reachability, StatusView, SyncState};
 use plenum_core::time::Timestamp;
 
 fn ago(at: Timestamp) -> String {
@@ -37,6 +37,34 @@ pub(crate) fn print(out: &mut impl Write, view: &StatusView) -> Result<()> {
         writeln!(out, "online as {}", view.peer_id.as_deref().unwrap_or("?"))?;
         for address in &view.listen {
             writeln!(out, "  listening: {address}")?;
+        }
+        let reachability = match view.reachability {
+            Reachability::Public => "peers elsewhere can dial this device directly",
+            Reachability::Private => {
+                "behind NAT or a firewall: peers elsewhere reach this device through relays"
+            }
+            Reachability::Unknown => "not known yet whether peers elsewhere can dial this device",
+        };
+        writeln!(out, "  reachability: {reachability}")?;
+        for relay in &view.relays {
+            let state = match &relay.circuit {
+                Some(circuit) => format!("reachable at {circuit}"),
+                None => "no reservation (away or refused)".to_owned(),
+            };
+            writeln!(out, "  relay {}: {state}", relay.address)?;
+            for store in &relay.stores {
+                let name = view
+                    .groups
+                    .iter()
+                    .find(|g| g.id == store.group)
+                    .map_or_else(|| store.group.short(), |g| g.name.clone());
+                let holds = if store.holds_all_mine {
+                    "holds everything of yours"
+                } else {
+                    "does not hold everything of yours yet"
+                };
+                writeln!(out, "    stores {name} for offline members: {holds}")?;
+            }
         }
         let c = &view.catch_up;
         writeln!(
@@ -72,6 +100,10 @@ pub(crate) fn print(out: &mut impl Write, view: &StatusView) -> Result<()> {
                 .unwrap_or_else(|| "(not a member in this log)".into());
             let how = match (peer.connected, peer.path) {
                 (true, Some(PeerPath::Lan)) => "connected over the LAN".to_string(),
+                (true, Some(PeerPath::Relayed)) => format!(
+                    "connected through relay {}",
+                    peer.relay.as_deref().map_or("?", short_relay)
+                ),
                 (true, _) => "connected directly".to_string(),
                 (false, _) => match peer.last_seen {
                     Some(at) => format!("offline, last seen {}", ago(at)),
@@ -79,6 +111,9 @@ pub(crate) fn print(out: &mut impl Write, view: &StatusView) -> Result<()> {
                 },
             };
             writeln!(out, "  {who} [{}]: {how}", short_peer(&peer.peer_id))?;
+            if let Some(punch) = &peer.hole_punch {
+                writeln!(out, "    {}", hole_punch(punch))?;
+            }
             if peer.docs.is_empty() {
                 writeln!(out, "    documents: unknown (never compared)")?;
             }
@@ -96,6 +131,19 @@ pub(crate) fn print(out: &mut impl Write, view: &StatusView) -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn hole_punch(punch: &HolePunch) -> String {
+    match (&punch.error, punch.direct) {
+        (_, true) => format!("hole punching made a direct connection {}", ago(punch.at)),
+        (Some(e), false) => format!("hole punching failed {}: {e}", ago(punch.at)),
+        (None, false) => format!("hole punching failed {}", ago(punch.at)),
+    }
+}
+
+/// A relay's address, shortened to its last `/p2p/` id's tail for the peer lines.
+fn short_relay(address: &str) -> &str {
+    address.rsplit('/').next().map_or(address, short_peer)
 }
 
 fn short_peer(id: &str) -> &str {

@@ -21,6 +21,10 @@ pub(crate) struct UpArgs {
     /// Do not look for peers on the local network (mDNS).
     #[arg(long)]
     no_mdns: bool,
+    /// A relay to be reachable through, as `plenum relay` prints it
+    /// (/ip4/…/tcp/…/p2p/<relay id>); repeatable.
+    #[arg(long, value_name = "MULTIADDR")]
+    relay: Vec<String>,
     /// Where the web UI and the local API listen: 127.0.0.1:PORT (default
     /// 127.0.0.1:7419, or a free port if that one is taken; port 0: any free port).
     #[arg(long, alias = "api", value_name = "ADDR")]
@@ -36,6 +40,7 @@ pub(crate) fn run(dir: PathBuf, args: UpArgs, passphrase: &PassphraseSource) -> 
         ui: args.ui,
         listen: args.listen,
         mdns: !args.no_mdns,
+        relays: args.relay,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -74,7 +79,7 @@ async fn serve(dir: &Path, options: LocalOptions, passphrase: &PassphraseSource)
 }
 
 /// Resolves on Ctrl-C or (on Unix) SIGTERM.
-async fn stop_signal() {
+pub(crate) async fn stop_signal() {
     let interrupt = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -1,7 +1,7 @@
 //! Plenum's network benchmarks on loopback, against the budgets of DESIGN §6.
 //!
 //! Run: `cargo bench -p plenum-core --bench net` (all), or append `-- latency`,
-//! `-- catchup` or `-- catchup-pad`. Two in-process nodes on 127.0.0.1 (TCP, Noise, Yamux), mDNS off, real
+//! `-- catchup`, `-- catchup-pad` or `-- catchup-relay`. Two in-process nodes on 127.0.0.1 (TCP, Noise, Yamux), mDNS off, real
 //! redb stores in a temporary directory, every write durable. Figures and their
 //! interpretation: `docs/benchmarks.md`, section "Network".
 
@@ -9,7 +9,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use plenum_core::api::{Event, Request, Response};
-use plenum_core::net::{NetConfig, Network};
+use plenum_core::net::{NetConfig, Network, RelayConfig, RelayServer, StoreLimits};
 use plenum_core::{Node, NodeConfig, Protection};
 use tokio_stream::StreamExt;
 
@@ -37,6 +37,9 @@ fn main() {
     if run("catchup-pad") {
         rt.block_on(catch_up_pad());
     }
+    if run("catchup-relay") {
+        rt.block_on(catch_up_relay());
+    }
 }
 
 async fn spawn(dir: &tempfile::TempDir, name: &str) -> Network {
@@ -50,6 +53,131 @@ async fn spawn(dir: &tempfile::TempDir, name: &str) -> Network {
     let mut net = NetConfig::new(vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")], false);
     net.catch_up_every = Duration::from_secs(2);
     Network::start(node, net).await.expect("network")
+}
+
+/// A node (new, or opened again) that uses `relays`.
+async fn spawn_with_relays(dir: &tempfile::TempDir, name: &str, relays: &[String]) -> Network {
+    let config = NodeConfig::new(dir.path().join(name));
+    let node = if config.data_dir.exists() {
+        Node::open(&config, plenum_core::Unlock::Auto).expect("open")
+    } else {
+        Node::init(
+            &config,
+            name,
+            Protection::KeyFile(dir.path().join(format!("{name}.key"))),
+        )
+        .expect("init")
+    };
+    let mut net = NetConfig::new(vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")], false);
+    net.catch_up_every = Duration::from_secs(2);
+    net.relays = relays.iter().map(|r| r.parse().expect("relay")).collect();
+    Network::start(node, net).await.expect("network")
+}
+
+/// Whether `relay` held every envelope of `group` this node holds, at the last
+/// comparison.
+async fn relay_holds_all(net: &Network, group: &str) -> bool {
+    let Ok(Response::Status(status)) = net.call(Request::Status { group: None }).await else {
+        return false;
+    };
+    status.relays.iter().any(|r| {
+        r.stores
+            .iter()
+            .any(|s| s.group.to_string() == group && s.holds_all_mine)
+    })
+}
+
+async fn wait_relay_holds_all(net: &Network, group: &str) -> Duration {
+    let started = Instant::now();
+    while !relay_holds_all(net, group).await {
+        assert!(started.elapsed() < WAIT, "the relay never held everything");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    started.elapsed()
+}
+
+/// Catch-up of 10,000 messages through a blind relay: B joins and goes offline, A
+/// writes 10,000 messages, the relay stores them and A goes offline, and B, back,
+/// gets them from the relay's store with nobody else online.
+async fn catch_up_relay() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut limits = StoreLimits::default();
+    limits.group_bytes = 1 << 30;
+    let mut config = RelayConfig::new(vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")]);
+    config.store = Some((dir.path().join("relay"), limits));
+    let relay = RelayServer::start(plenum_core::crypto::random_array(), config)
+        .await
+        .expect("relay");
+    let relay_address = relay.addresses()[0].to_string();
+    let a = spawn_with_relays(&dir, "a", &[]).await;
+    let (group, link) = group_and_link(&a).await;
+    a.call(Request::GroupSetRelays {
+        group: group.clone(),
+        relays: vec![relay_address.clone()],
+    })
+    .await
+    .expect("set relays");
+    let b = spawn_with_relays(&dir, "b", &[]).await;
+    b.join(&link, WAIT, |_| {}).await.expect("join");
+    wait_relay_holds_all(&b, &group).await;
+    b.shutdown().await;
+    drop(b);
+
+    let started = Instant::now();
+    let mut in_flight = futures_util::stream::FuturesUnordered::new();
+    for i in 0..CATCH_UP {
+        in_flight.push(a.call(send(&group, format!("history message number {i}"))));
+        if in_flight.len() >= 256 {
+            in_flight.next().await.expect("one").expect("send");
+        }
+    }
+    while let Some(done) = in_flight.next().await {
+        done.expect("send");
+    }
+    let written = started.elapsed();
+    drop(in_flight);
+    let stored = wait_relay_holds_all(&a, &group).await;
+    println!(
+        "catchup-relay: A wrote {CATCH_UP} messages in {:.2} s; the relay held them all {:.2} s later",
+        written.as_secs_f64(),
+        stored.as_secs_f64()
+    );
+    a.shutdown().await;
+    drop(a);
+
+    let lo_before = loopback_bytes();
+    let started = Instant::now();
+    let b = spawn_with_relays(&dir, "b", &[]).await;
+    let deadline = Instant::now() + WAIT;
+    let count = loop {
+        let Ok(Response::Messages(m)) = b
+            .call(Request::ChatLog {
+                group: group.clone(),
+                channel: None,
+                before: None,
+                limit: None,
+            })
+            .await
+        else {
+            panic!("no log");
+        };
+        if m.len() >= CATCH_UP || Instant::now() >= deadline {
+            break m.len();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let all = started.elapsed();
+    let moved = loopback_moved_since(lo_before);
+    println!(
+        "catchup-relay: B, alone with the relay, held {count}/{CATCH_UP} messages {:.3} s after starting; {moved}",
+        all.as_secs_f64()
+    );
+    if let Ok(Response::Status(status)) = b.call(Request::Status { group: None }).await {
+        println!("catchup-relay: B's catch-up: {:?}", status.catch_up);
+    }
+    assert_eq!(count, CATCH_UP, "B did not get everything within {WAIT:?}");
+    b.shutdown().await;
+    relay.shutdown().await;
 }
 
 async fn group_and_link(a: &Network) -> (String, String) {

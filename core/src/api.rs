@@ -16,8 +16,8 @@ use crate::time::Timestamp;
 
 mod status;
 pub use status::{
-    CatchUpCounts, DocSyncView, GroupStatus, PadCursor, PeerPath, PeerStatus, PresenceView,
-    StatusView, SyncState,
+    CatchUpCounts, DocSyncView, GroupStatus, HolePunch, PadCursor, PeerPath, PeerStatus,
+    PresenceView, Reachability, RelayStatus, RelayStore, StatusView, SyncState,
 };
 
 /// Something a front end asks the node to do.
@@ -102,6 +102,15 @@ pub enum Request {
         group: String,
         /// The policy.
         policy: HistoryPolicy,
+    },
+    /// Set the relays the group uses (admins only): addresses ending in each relay's
+    /// PeerId, as `plenum relay` prints them; empty for none. Every member's device
+    /// keeps a reservation at each, and invite links lead through them.
+    GroupSetRelays {
+        /// Group name or id.
+        group: String,
+        /// The relays' multiaddrs, in order of preference.
+        relays: Vec<String>,
     },
     /// Leave the group: the others are told, and everything of the group is deleted
     /// from this device.
@@ -613,6 +622,8 @@ pub struct GroupSummary {
     pub forks: usize,
     /// Muted on this device: its new messages raise no notifications here.
     pub muted: bool,
+    /// The relays the group uses (multiaddrs).
+    pub relays: Vec<String>,
 }
 
 /// A member as listed.

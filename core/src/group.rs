@@ -61,7 +61,7 @@ mod test_support;
 mod vectors_tests;
 
 pub use log::{Applied, MAX_PENDING, MembershipLog};
-pub use ops::{Op, OpKind};
+pub use ops::{MAX_GROUP_RELAYS, MAX_RELAY_ADDRESS_LEN, Op, OpKind};
 pub use state::{GroupState, Invite, Member};
 
 /// Why a membership operation was refused or is void.

@@ -34,7 +34,12 @@ mod join;
 mod peers;
 mod presence;
 mod proof;
+mod relay_server;
+mod relays;
+mod rendezvous_names;
 mod serve;
+mod store_key;
+mod store_sync;
 mod wire;
 
 use std::time::Duration;
@@ -48,6 +53,8 @@ use crate::Node;
 use crate::api::{ApiError, ErrorKind, Event, GroupSummary, Request, Response, StatusView};
 
 pub use libp2p::Multiaddr as Address;
+pub use libp2p::multiaddr::Protocol;
+pub use relay_server::{RelayConfig, RelayServer, StoreLimits};
 
 /// Commands buffered for the event loop.
 const COMMAND_BUFFER: usize = 1024;
@@ -65,6 +72,9 @@ pub struct NetConfig {
     pub dial: Vec<Multiaddr>,
     /// How often catch-up runs with every connected peer even without a reason.
     pub catch_up_every: Duration,
+    /// Relays to keep a reservation at (addresses ending in `/p2p/<relay PeerId>`), so
+    /// peers behind other NATs reach this node through them.
+    pub relays: Vec<Multiaddr>,
 }
 
 impl NetConfig {
@@ -75,6 +85,7 @@ impl NetConfig {
             mdns,
             dial: Vec::new(),
             catch_up_every: Duration::from_secs(30),
+            relays: Vec::new(),
         }
     }
 }
@@ -122,6 +133,14 @@ enum Command {
         peer: PeerId,
         groups: std::collections::BTreeSet<crate::ids::GroupId>,
     },
+    /// A storing relay accepted the group's store key (or refused: `stores` false).
+    StoreRegistered {
+        relay: PeerId,
+        group: crate::ids::GroupId,
+        stores: bool,
+    },
+    /// A push to a storing relay ended.
+    Pushed,
     Compared {
         peer: PeerId,
         group: crate::ids::GroupId,
@@ -140,9 +159,16 @@ enum Command {
         group: crate::ids::GroupId,
     },
     GroupsChanged,
+    /// Look for members announced under `name` at the relay `relay` (dialing it
+    /// first if needed), and dial those found.
+    Discover {
+        relay: Multiaddr,
+        name: String,
+    },
     Dial(Multiaddr),
     Connected(oneshot::Sender<Vec<PeerId>>),
     Status(oneshot::Sender<peers::Snapshot>),
+    NetState(oneshot::Sender<NetState>),
     Pairs(oneshot::Sender<Vec<(PeerId, crate::ids::GroupId)>>),
     Presence {
         group: crate::ids::GroupId,
@@ -153,6 +179,14 @@ enum Command {
         group: crate::ids::GroupId,
         reply: oneshot::Sender<Vec<crate::api::PresenceView>>,
     },
+}
+
+/// The event loop's relays, for the status.
+struct NetState {
+    relays: Vec<relays::RelayState>,
+    reachability: crate::api::Reachability,
+    /// Per connected storing relay, the groups it stores for.
+    stores: std::collections::HashMap<PeerId, std::collections::BTreeSet<crate::ids::GroupId>>,
 }
 
 /// A running network. Cheap to clone.
@@ -280,6 +314,35 @@ impl Network {
         let (reply, answer) = oneshot::channel();
         self.send(Command::Status(reply)).await?;
         let snapshot = answer.await.map_err(|_| stopped())?;
+        let (reply, answer) = oneshot::channel();
+        self.send(Command::NetState(reply)).await?;
+        let state = answer.await.map_err(|_| stopped())?;
+        view.reachability = state.reachability;
+        let mut relays = Vec::new();
+        for r in state.relays {
+            let peer = relays::peer_of(&r.address);
+            let mut stores = Vec::new();
+            for group in peer
+                .and_then(|p| state.stores.get(&p))
+                .into_iter()
+                .flatten()
+            {
+                let mine = self.node.version_vector(group)?;
+                let holds_all_mine = peer
+                    .and_then(|p| snapshot.compared_with(&p, group))
+                    .is_some_and(|theirs| theirs.behind_by(&mine) == 0);
+                stores.push(crate::api::RelayStore {
+                    group: *group,
+                    holds_all_mine,
+                });
+            }
+            relays.push(crate::api::RelayStatus {
+                address: r.address.to_string(),
+                circuit: r.reserved.map(|a| a.to_string()),
+                stores,
+            });
+        }
+        view.relays = relays;
         view.online = true;
         view.catch_up = self.counts.lock().map(|c| *c).unwrap_or_default();
         view.peer_id = Some(self.peer_id.to_string());
@@ -334,10 +397,10 @@ impl Network {
     }
 }
 
-/// The addresses an invite link carries: up to three listen addresses, those other
-/// devices can reach (not loopback) first.
-fn invite_addresses(listen: &[Multiaddr]) -> Vec<Vec<u8>> {
-    let mut sorted: Vec<&Multiaddr> = listen.iter().collect();
+/// The addresses an invite link carries: up to three of `addresses`, in their order
+/// except that loopback ones come last (other devices cannot reach them).
+fn invite_addresses(addresses: &[Multiaddr]) -> Vec<Vec<u8>> {
+    let mut sorted: Vec<&Multiaddr> = addresses.iter().collect();
     sorted.sort_by_key(|a| peers::is_loopback(a));
     sorted
         .into_iter()

@@ -416,6 +416,7 @@ impl State {
                 hidden,
             } => self.member_hide(tx, &group, &member, hidden, now),
             R::GroupSetHistory { group, policy } => self.set_history(tx, &group, policy, now),
+            R::GroupSetRelays { group, relays } => self.set_relays(tx, &group, &relays, now),
             R::GroupLeave { group } => self.group_leave(tx, &group, now),
             R::InviteCreate {
                 group,

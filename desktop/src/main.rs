@@ -63,7 +63,8 @@ fn run() -> Result<()> {
                     let options = LocalOptions {
                         ui: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
                         mdns: std::env::var_os("PLENUM_NO_MDNS").is_none(),
-                        listen: listen_from_env(),
+                        listen: list_from_env("PLENUM_LISTEN"),
+                        relays: list_from_env("PLENUM_RELAYS"),
                     };
                     plenum_shell::start_node(app, &dir, options)?;
                     notify_new_messages(app.handle().clone());
@@ -173,10 +174,11 @@ fn join_links(args: impl IntoIterator<Item = String>) -> Vec<String> {
         .collect()
 }
 
-/// `--listen` for the desktop's node comes from `PLENUM_LISTEN` (comma-separated
-/// multiaddrs); by default it listens on every interface, as `plenum up` does.
-fn listen_from_env() -> Vec<String> {
-    std::env::var("PLENUM_LISTEN")
+/// A comma-separated list of multiaddrs from the environment: `PLENUM_LISTEN` is the
+/// desktop's `--listen` (by default every interface, as for `plenum up`),
+/// `PLENUM_RELAYS` its `--relay`.
+fn list_from_env(name: &str) -> Vec<String> {
+    std::env::var(name)
         .map(|v| {
             v.split(',')
                 .map(str::trim)

@@ -34,6 +34,7 @@ pub fn run() {
                 // Raw mDNS sockets are blocked (iOS) or need a multicast lock (Android).
                 mdns: cfg!(not(mobile)) && std::env::var_os("PLENUM_NO_MDNS").is_none(),
                 listen: Vec::new(),
+                relays: Vec::new(),
             };
             plenum_shell::start_node(app, &dir, options)?;
             Ok(())

@@ -48,12 +48,19 @@ impl LabNode {
     /// Starts the node listening on `listen` (mDNS on: this is a lab host), and waits
     /// (bounded) for its `api:` line.
     pub fn up_listening(&mut self, listen: &[&str]) {
+        self.up_with(listen, &[]);
+    }
+
+    /// Starts the node listening on `listen` with more `plenum up` arguments (such as
+    /// `--relay ADDR` or `--no-mdns`), and waits (bounded) for its `api:` line.
+    pub fn up_with(&mut self, listen: &[&str], args: &[&str]) {
         assert!(self.proc.is_none(), "{} is already up", self.host.name());
         let mut cmd = self.host.command(plenum_bin());
         cmd.arg("--data").arg(&self.profile.data).arg("up");
         for address in listen {
             cmd.args(["--listen", address]);
         }
+        cmd.args(args);
         self.profile.environment(&mut cmd);
         if std::env::var_os("RUST_LOG").is_none() {
             cmd.env("RUST_LOG", DEFAULT_LOG);
@@ -160,6 +167,15 @@ impl LabNode {
     /// Whether `plenum up` is running.
     pub fn is_up(&self) -> bool {
         self.proc.is_some()
+    }
+
+    /// Everything the node printed on stderr, this run and earlier ones.
+    pub fn log(&self) -> String {
+        let mut all = self.old_logs.clone();
+        if let Some(proc) = &self.proc {
+            all.push_str(&proc.stderr());
+        }
+        all
     }
 
     /// The end of the node's stderr (this run, or the earlier ones when it is down).

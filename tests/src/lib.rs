@@ -13,10 +13,12 @@ use std::process::{Command, Output, Stdio};
 use tempfile::TempDir;
 
 mod lab_node;
+mod lab_relay;
 mod netns;
 
 pub use lab_node::LabNode;
-pub use netns::{Host, Lab, Lan, Ping, Proc};
+pub use lab_relay::LabRelay;
+pub use netns::{Host, Lab, Lan, Nat, Ping, Proc};
 
 /// The `plenum` binary under test.
 pub fn plenum_bin() -> PathBuf {

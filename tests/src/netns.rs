@@ -36,6 +36,7 @@
 
 mod firewall;
 mod host;
+mod nat;
 mod process;
 
 use std::sync::Mutex;
@@ -44,6 +45,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub use host::{Host, Lan, Ping};
+pub use nat::Nat;
 pub use process::Proc;
 
 use crate::Run;
@@ -132,6 +134,12 @@ impl Lab {
             lan.connect(host);
         }
         lan
+    }
+
+    /// A NAT router called `name` on `internet`, with a private LAN behind it; put
+    /// hosts behind it with [`Nat::connect`].
+    pub fn nat(&self, name: &str, internet: &Lan) -> Nat {
+        Nat::create(self, name, internet)
     }
 
     /// Splits the LAN: no host in `left` can reach any host in `right`, or back,

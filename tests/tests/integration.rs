@@ -9,6 +9,7 @@ mod integration {
     mod import_export;
     mod lan;
     mod local_api;
+    mod nat;
     mod net_flood;
     mod net_fork;
     mod net_harness;
@@ -19,4 +20,5 @@ mod integration {
     mod net_removal;
     mod netns_lab;
     mod offline;
+    mod relay_store;
 }

@@ -19,6 +19,46 @@ pub struct StatusView {
     pub groups: Vec<GroupStatus>,
     /// What catch-up moved since the network started.
     pub catch_up: CatchUpCounts,
+    /// Whether peers elsewhere can dial this device directly, as AutoNAT probes found.
+    pub reachability: Reachability,
+    /// The relays this device uses.
+    pub relays: Vec<RelayStatus>,
+}
+
+/// What AutoNAT found out about this device's addresses.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, TS)]
+#[serde(rename_all = "snake_case")]
+pub enum Reachability {
+    /// Not probed yet, or the probes disagree.
+    #[default]
+    Unknown,
+    /// Peers dialed back one of this device's addresses.
+    Public,
+    /// Nobody could dial back: behind NAT or a firewall; peers reach it through relays.
+    Private,
+}
+
+/// One relay this device uses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RelayStatus {
+    /// The relay's address, ending in its PeerId.
+    pub address: String,
+    /// Where peers reach this device through it, once the relay accepted a
+    /// reservation; none while it is away or refused.
+    pub circuit: Option<String>,
+    /// The groups whose envelopes it stores (blind: it holds no key), for members to
+    /// fetch while the others are offline.
+    pub stores: Vec<RelayStore>,
+}
+
+/// One group a relay stores for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct RelayStore {
+    /// The group.
+    pub group: GroupId,
+    /// Whether, at the last comparison, it held every envelope of the group this
+    /// device holds: safe to go offline.
+    pub holds_all_mine: bool,
 }
 
 /// Envelopes catch-up fetched since the network started: a catch-up that moves only
@@ -60,6 +100,19 @@ pub enum PeerPath {
     Lan,
     /// A direct connection across networks.
     Direct,
+    /// Through a relay (circuit relay v2); the relay sees only ciphertext.
+    Relayed,
+}
+
+/// The last attempt to turn a relayed connection into a direct one (DCUtR).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct HolePunch {
+    /// When it ended.
+    pub at: Timestamp,
+    /// Whether a direct connection came of it.
+    pub direct: bool,
+    /// Why not, when it failed.
+    pub error: Option<String>,
 }
 
 /// One peer of a group.
@@ -75,8 +128,13 @@ pub struct PeerStatus {
     pub connected: bool,
     /// How, when connected.
     pub path: Option<PeerPath>,
-    /// The address of the connection, when connected.
+    /// The address of the connection, when connected (a direct one when there is
+    /// both a direct and a relayed connection).
     pub address: Option<String>,
+    /// The relay the connection runs through, when relayed.
+    pub relay: Option<String>,
+    /// The last hole-punching attempt with this peer, if any.
+    pub hole_punch: Option<HolePunch>,
     /// When this device last heard from the peer.
     pub last_seen: Option<Timestamp>,
     /// When the version vectors were last compared.

@@ -102,7 +102,19 @@ pub enum OpKind {
         /// Hidden or shown.
         hidden: bool,
     },
+    /// Sets the relays the group uses (admins only): binary multiaddrs ending in each
+    /// relay's PeerId, at most [`MAX_GROUP_RELAYS`]. Members keep reservations there,
+    /// and invite links lead through them.
+    SetRelays {
+        /// The relays, in order of preference; empty: none.
+        relays: Vec<Vec<u8>>,
+    },
 }
+
+/// Relays a group names, at most.
+pub const MAX_GROUP_RELAYS: usize = 4;
+/// Longest relay address, in bytes (as for invite addresses).
+pub const MAX_RELAY_ADDRESS_LEN: usize = 255;
 
 /// One signed entry of the membership log.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -203,6 +215,9 @@ mod tests {
             OpKind::SetHidden {
                 member: MemberId([2; 32]),
                 hidden: true,
+            },
+            OpKind::SetRelays {
+                relays: vec![vec![4, 10, 0, 0, 1]],
             },
             OpKind::Rotate {
                 keys: BTreeMap::from([(

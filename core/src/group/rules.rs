@@ -3,6 +3,7 @@
 //! These rules see a single state; the rules that need the whole DAG (concurrent
 //! removals, invites admitted on two branches) live in the log.
 
+use super::ops::{MAX_GROUP_RELAYS, MAX_RELAY_ADDRESS_LEN};
 use super::{GroupError, GroupState, MemberInfo, Op, OpKind, Role};
 use crate::ids::MemberId;
 use crate::invite::JoinProof;
@@ -54,6 +55,20 @@ pub(super) fn check(state: &GroupState, op: &Op) -> Result<(), GroupError> {
         OpKind::SetHistory { .. } => admin("set the history policy"),
         OpKind::SetMemberInvites { .. } => admin("allow or forbid member invites"),
         OpKind::SetHidden { .. } => admin("hide a member's content"),
+        OpKind::SetRelays { relays } => {
+            admin("choose the group's relays")?;
+            if relays.len() > MAX_GROUP_RELAYS
+                || relays
+                    .iter()
+                    .any(|r| r.is_empty() || r.len() > MAX_RELAY_ADDRESS_LEN)
+            {
+                return Err(GroupError::Malformed(format!(
+                    "a group names at most {MAX_GROUP_RELAYS} relays of 1 to \
+                     {MAX_RELAY_ADDRESS_LEN} bytes each"
+                )));
+            }
+            Ok(())
+        }
         OpKind::CreateInvite { uses, .. } => {
             if !state.member_invites && !state.is_admin(&op.author) {
                 return Err(GroupError::MemberInvitesDisabled);

@@ -72,6 +72,11 @@ pub struct GroupState {
     /// The names of members who left or were removed, for showing what they wrote.
     #[serde(default)]
     pub former: BTreeMap<MemberId, String>,
+    /// The relays the group uses (binary multiaddrs), as the last `SetRelays` said.
+    /// Not in this struct's encoding, which schema 2 fixed: the node stores it after
+    /// the group record (see its `GroupRecord::encode`).
+    #[serde(skip)]
+    pub relays: Vec<Vec<u8>>,
 }
 
 fn allowed() -> bool {
@@ -120,6 +125,7 @@ impl GroupState {
             rekey_needed: false,
             hidden: BTreeSet::new(),
             former: BTreeMap::new(),
+            relays: Vec::new(),
         })
     }
 
@@ -164,6 +170,7 @@ impl GroupState {
                 }
             }
             OpKind::SetHistory { policy } => self.history = *policy,
+            OpKind::SetRelays { relays } => self.relays.clone_from(relays),
             OpKind::SetHidden { member, hidden } => {
                 if *hidden {
                     self.hidden.insert(*member);

@@ -6,7 +6,9 @@ use libp2p::gossipsub::{self, MessageAuthenticity, MessageId, ValidationMode};
 use libp2p::identity::Keypair;
 use libp2p::swarm::NetworkBehaviour;
 use libp2p::swarm::behaviour::toggle::Toggle;
-use libp2p::{connection_limits, identify, mdns, ping, request_response};
+use libp2p::{
+    autonat, connection_limits, dcutr, identify, mdns, ping, relay, rendezvous, request_response,
+};
 
 use super::NetError;
 use super::wire::{self, Codec};
@@ -25,10 +27,23 @@ pub(super) struct Behaviour {
     pub(super) mdns: Toggle<mdns::tokio::Behaviour>,
     pub(super) gossipsub: gossipsub::Behaviour,
     pub(super) sync: request_response::Behaviour<Codec>,
+    /// Reservations at the relays this node uses, and circuits through them.
+    pub(super) relay_client: relay::client::Behaviour,
+    /// Hole punching: a relayed connection tries to become a direct one.
+    pub(super) dcutr: dcutr::Behaviour,
+    /// Whether this node is reachable from outside (probes by connected peers).
+    pub(super) autonat: autonat::Behaviour,
+    /// Announcing itself at relays under invites' rendezvous names, and finding
+    /// members there when joining.
+    pub(super) rendezvous: rendezvous::client::Behaviour,
 }
 
 impl Behaviour {
-    pub(super) fn new(key: &Keypair, use_mdns: bool) -> Result<Behaviour, NetError> {
+    pub(super) fn new(
+        key: &Keypair,
+        relay_client: relay::client::Behaviour,
+        use_mdns: bool,
+    ) -> Result<Behaviour, NetError> {
         let peer = key.public().to_peer_id();
         let limits = connection_limits::ConnectionLimits::default()
             .with_max_established(Some(MAX_CONNECTIONS))
@@ -46,10 +61,7 @@ impl Behaviour {
         };
         Ok(Behaviour {
             limits: connection_limits::Behaviour::new(limits),
-            identify: identify::Behaviour::new(identify::Config::new(
-                "/plenum/1".into(),
-                key.public(),
-            )),
+            identify: identify(key),
             // A dead link (walked out of Wi-Fi range, a partition) is noticed within
             // about 20 s and its connection closed, so redial and catch-up take over.
             ping: ping::Behaviour::new(
@@ -66,7 +78,26 @@ impl Behaviour {
                     .with_request_timeout(Duration::from_secs(30))
                     .with_max_concurrent_streams(64),
             ),
+            relay_client,
+            dcutr: dcutr::Behaviour::new(peer),
+            autonat: autonat::Behaviour::new(peer, autonat_config()),
+            rendezvous: rendezvous::client::Behaviour::new(key.clone()),
         })
+    }
+}
+
+pub(super) fn identify(key: &Keypair) -> identify::Behaviour {
+    identify::Behaviour::new(identify::Config::new("/plenum/1".into(), key.public()))
+}
+
+/// AutoNAT probes through connected peers. Groups meet on private networks too (a
+/// camp's Wi-Fi behind its own NAT), so private addresses count.
+pub(super) fn autonat_config() -> autonat::Config {
+    autonat::Config {
+        only_global_ips: false,
+        boot_delay: Duration::from_secs(5),
+        retry_interval: Duration::from_secs(30),
+        ..autonat::Config::default()
     }
 }
 

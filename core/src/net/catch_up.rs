@@ -64,7 +64,7 @@ pub(super) async fn hello(network: &Network, me: PeerId, peer: PeerId) -> Result
         .await
 }
 
-async fn vector(network: &Network, group: GroupId) -> Result<VersionVector, ApiError> {
+pub(super) async fn vector(network: &Network, group: GroupId) -> Result<VersionVector, ApiError> {
     let node = network.node().clone();
     tokio::task::spawn_blocking(move || node.version_vector(&group))
         .await

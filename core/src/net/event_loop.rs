@@ -9,13 +9,18 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use libp2p::core::ConnectedPoint;
+use libp2p::core::transport::ListenerId;
 use libp2p::futures::StreamExt;
 use libp2p::gossipsub::{self, IdentTopic, MessageAcceptance, TopicHash};
 use libp2p::identity::Keypair;
+use libp2p::multiaddr::Protocol;
 use libp2p::request_response::{self, OutboundRequestId};
 use libp2p::swarm::SwarmEvent;
 use libp2p::swarm::dial_opts::DialOpts;
-use libp2p::{Multiaddr, PeerId, Swarm, SwarmBuilder, mdns, noise, tcp, yamux};
+use libp2p::{
+    Multiaddr, PeerId, Swarm, SwarmBuilder, autonat, dcutr, mdns, noise, relay, rendezvous, tcp,
+    yamux,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
@@ -24,9 +29,10 @@ use super::address_book::AddressBook;
 use super::behaviour::{Behaviour, BehaviourEvent, MAX_GOSSIP, topic_score};
 use super::peers::{Peers, is_loopback};
 use super::presence::{self, Presence};
+use super::relays::{Relays, is_relayed};
 use super::wire::{Request, Response, Tag};
-use super::{Command, NetConfig, NetError, Network, catch_up, proof, serve};
-use crate::api::Event;
+use super::{Command, NetConfig, NetError, Network, catch_up, proof, serve, store_sync};
+use crate::api::{Event, Reachability};
 use crate::envelope::Envelope;
 use crate::ids::{GroupId, Hash, MemberId};
 use crate::node::GroupKeys;
@@ -53,6 +59,16 @@ const LAN_RETRY_FIRST: Duration = Duration::from_secs(2);
 const LAN_RETRY_MAX: Duration = Duration::from_secs(60);
 /// LAN peers waiting for a retry, at most.
 const MAX_LAN_RETRIES: usize = 256;
+/// Pushes of single envelopes to storing relays in flight, at most; more wait for
+/// the next catch-up round.
+const MAX_PUSHING: usize = 64;
+/// Invite names announced at one relay, at most.
+const MAX_ANNOUNCED: usize = 64;
+/// How long an announcement at a relay lasts, and when it is renewed.
+const ANNOUNCE_TTL: u64 = rendezvous::DEFAULT_TTL;
+const ANNOUNCE_RENEW: Duration = Duration::from_secs(rendezvous::DEFAULT_TTL / 2);
+/// Members asked for per discovery.
+const DISCOVER_LIMIT: u64 = 16;
 /// How long to wait for the listen addresses at start.
 const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -90,6 +106,21 @@ pub(super) struct EventLoop {
     lan_retries: HashMap<PeerId, (Multiaddr, std::time::Instant, Duration)>,
     presence: HashMap<(GroupId, MemberId), (std::time::Instant, Presence)>,
     limiter: presence::Limiter,
+    /// The addresses this node listens on directly, with its PeerId.
+    listen: Vec<Multiaddr>,
+    /// The relays given at start (`--relay`); the groups' relays come on top.
+    configured_relays: Vec<Multiaddr>,
+    relays: Relays,
+    reachability: Reachability,
+    /// Per connected relay, the groups it stores for (their store key proven there).
+    stores: HashMap<PeerId, BTreeSet<GroupId>>,
+    /// Store registrations under way.
+    registering: BTreeSet<(PeerId, GroupId)>,
+    /// Invite names announced at each relay, and when.
+    announced: HashMap<(PeerId, String), std::time::Instant>,
+    /// Discoveries waiting for the connection to their relay.
+    to_discover: HashMap<PeerId, Vec<String>>,
+    pushing: usize,
     outgoing: BoxStream<Vec<u8>>,
     events: BoxStream<Event>,
 }
@@ -115,8 +146,10 @@ impl EventLoop {
             )
             .map_err(|e| NetError::Config(e.to_string()))?
             .with_quic()
-            .with_behaviour(|key| {
-                Behaviour::new(key, use_mdns)
+            .with_relay_client(noise::Config::new, yamux::Config::default)
+            .map_err(|e| NetError::Config(e.to_string()))?
+            .with_behaviour(|key, relay_client| {
+                Behaviour::new(key, relay_client, use_mdns)
                     .map_err(|e| Box::<dyn std::error::Error + Send + Sync>::from(e.to_string()))
             })
             .map_err(|e| NetError::Config(e.to_string()))?
@@ -185,6 +218,15 @@ impl EventLoop {
             lan_retries: HashMap::new(),
             presence: HashMap::new(),
             limiter: presence::Limiter::default(),
+            listen: listen.clone(),
+            configured_relays: config.relays.clone(),
+            relays: Relays::default(),
+            reachability: Reachability::Unknown,
+            stores: HashMap::new(),
+            registering: BTreeSet::new(),
+            announced: HashMap::new(),
+            to_discover: HashMap::new(),
+            pushing: 0,
             outgoing,
             events,
         };
@@ -202,7 +244,7 @@ impl EventLoop {
                 () = self.cancel.cancelled() => break,
                 event = self.swarm.select_next_some() => self.on_swarm(event, &network),
                 Some(command) = self.commands.recv() => self.on_command(command, &network),
-                Some(envelope) = self.outgoing.next() => self.publish(&envelope),
+                Some(envelope) = self.outgoing.next() => self.publish(&envelope, &network),
                 Some(event) = self.events.next() => {
                     if matches!(event, Event::GroupChanged { .. } | Event::Lagged { .. }) {
                         self.on_groups_changed(&network);
@@ -270,14 +312,48 @@ impl EventLoop {
             .map(|g| (proof::tag(&g.group), g.group))
             .collect();
         self.groups = groups;
+        self.use_relays();
+        self.announce_at_relays();
         before != after
+    }
+
+    /// Uses the relays given at start and those of every group.
+    fn use_relays(&mut self) {
+        let mut wanted = self.configured_relays.clone();
+        for g in &self.groups {
+            wanted.extend(
+                g.relays
+                    .iter()
+                    .filter_map(|r| Multiaddr::try_from(r.clone()).ok()),
+            );
+        }
+        let mut changed = false;
+        for (listener, circuit) in self.relays.set(&wanted) {
+            self.swarm.remove_listener(listener);
+            if let Some(circuit) = circuit {
+                self.swarm.remove_external_address(&circuit);
+                changed = true;
+            }
+        }
+        if changed {
+            self.update_invite_addresses();
+        }
+        self.reserve_at_relays();
     }
 
     fn on_groups_changed(&mut self, network: &Network) {
         if self.refresh_groups() {
             // A group joined or left: prove memberships again to everyone connected.
             for peer in self.peers.connected() {
-                self.spawn_hello(peer, network);
+                if !self.relays.is_relay(&peer) {
+                    self.spawn_hello(peer, network);
+                }
+            }
+        }
+        // A group joined, or a group's relays changed: register where they store.
+        for relay in self.peers.connected() {
+            if self.relays.is_relay(&relay) {
+                self.register_at_store(relay, network);
             }
         }
     }
@@ -292,6 +368,11 @@ impl EventLoop {
             } => {
                 let address = match &endpoint {
                     ConnectedPoint::Dialer { address, .. } => address.clone(),
+                    // A peer that came in through a relay has no address of its own
+                    // here; the circuit it came through says how it is connected.
+                    ConnectedPoint::Listener { local_addr, .. } if is_relayed(local_addr) => {
+                        local_addr.clone()
+                    }
                     ConnectedPoint::Listener { send_back_addr, .. } => send_back_addr.clone(),
                 };
                 debug!(%peer_id, %address, "connected");
@@ -305,7 +386,18 @@ impl EventLoop {
                 }
                 let first = self.peers.connected_on(peer_id, connection_id, address);
                 self.book.connected(&peer_id);
-                if first && endpoint.is_dialer() {
+                if let Some(names) = self.to_discover.remove(&peer_id) {
+                    for name in names {
+                        self.discover(peer_id, name);
+                    }
+                }
+                // A relay holds no group: there is nothing to prove to it, but it may
+                // store for this device's groups.
+                if self.relays.is_relay(&peer_id) {
+                    if first {
+                        self.register_at_store(peer_id, network);
+                    }
+                } else if first && endpoint.is_dialer() {
                     self.spawn_hello(peer_id, network);
                 }
             }
@@ -319,10 +411,31 @@ impl EventLoop {
                     .closed(peer_id, connection_id, num_established == 0);
                 if num_established == 0 {
                     self.hello_nonces.remove(&peer_id);
+                    self.stores.remove(&peer_id);
                 }
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
                 debug!(?peer_id, "dial failed: {error}");
+            }
+            SwarmEvent::NewListenAddr {
+                listener_id,
+                address,
+            } => {
+                let circuit = address.clone().with_p2p(self.me).unwrap_or(address);
+                if self.relays.reserved(listener_id, circuit.clone()) {
+                    info!(%circuit, "reachable through a relay");
+                    self.swarm.add_external_address(circuit);
+                    self.update_invite_addresses();
+                    self.announce_at_relays();
+                }
+            }
+            SwarmEvent::ListenerClosed {
+                listener_id,
+                reason,
+                ..
+            } => self.on_listener_closed(listener_id, reason.err()),
+            SwarmEvent::ListenerError { listener_id, error } => {
+                debug!(?listener_id, "a listener failed: {error}");
             }
             SwarmEvent::Behaviour(event) => self.on_behaviour(event, network),
             _ => {}
@@ -357,7 +470,9 @@ impl EventLoop {
                 peer_id, info, ..
             }) => {
                 let addresses = reachable(&info.listen_addrs);
-                self.peers.identified(peer_id, addresses.clone());
+                let relay_server = info.protocols.contains(&relay::HOP_PROTOCOL_NAME);
+                self.peers
+                    .identified(peer_id, addresses.clone(), relay_server);
                 if self.peers.proved_any(&peer_id) {
                     self.book.learn(peer_id, &addresses);
                 }
@@ -409,6 +524,53 @@ impl EventLoop {
                 result: Ok(_),
                 ..
             }) => self.peers.heard(peer),
+            BehaviourEvent::RelayClient(relay::client::Event::ReservationReqAccepted {
+                relay_peer_id,
+                renewal,
+                ..
+            }) => {
+                debug!(%relay_peer_id, renewal, "the relay accepted a reservation");
+            }
+            BehaviourEvent::RelayClient(event) => debug!("relay: {event:?}"),
+            BehaviourEvent::Dcutr(dcutr::Event {
+                remote_peer_id,
+                result,
+            }) => {
+                match &result {
+                    Ok(_) => info!(%remote_peer_id, "hole punching made a direct connection"),
+                    Err(e) => info!(%remote_peer_id, "hole punching failed: {e}"),
+                }
+                self.peers.hole_punched(
+                    remote_peer_id,
+                    result.map(|_| ()).map_err(|e| e.to_string()),
+                );
+            }
+            BehaviourEvent::Rendezvous(rendezvous::client::Event::Discovered {
+                registrations,
+                ..
+            }) => {
+                for registration in registrations {
+                    let peer = registration.record.peer_id();
+                    if peer == self.me || self.swarm.is_connected(&peer) {
+                        continue;
+                    }
+                    debug!(%peer, "found a member at a relay; dialing");
+                    let addresses = registration.record.addresses().to_vec();
+                    let dial = DialOpts::peer_id(peer).addresses(addresses).build();
+                    if let Err(e) = self.swarm.dial(dial) {
+                        debug!(%peer, "cannot dial: {e}");
+                    }
+                }
+            }
+            BehaviourEvent::Rendezvous(event) => debug!("rendezvous: {event:?}"),
+            BehaviourEvent::Autonat(autonat::Event::StatusChanged { new, .. }) => {
+                self.reachability = match new {
+                    autonat::NatStatus::Public(_) => Reachability::Public,
+                    autonat::NatStatus::Private => Reachability::Private,
+                    autonat::NatStatus::Unknown => Reachability::Unknown,
+                };
+                info!(?new, "reachability changed");
+            }
             BehaviourEvent::Ping(libp2p::ping::Event {
                 peer,
                 connection,
@@ -476,6 +638,11 @@ impl EventLoop {
             Request::JoinHello { .. } | Request::Join(_) => {
                 serve::spawn_join(network.clone(), peer, request, channel);
                 return;
+            }
+            // Devices keep no blind store; only relays do.
+            Request::StoreHello { .. } | Request::StoreProve { .. } | Request::Push { .. } => {
+                self.strike(peer);
+                Response::Refused("this is a device, not a storing relay".into())
             }
         };
         let _ = self
@@ -548,6 +715,20 @@ impl EventLoop {
                     .report_message_validation_result(&message, &source, acceptance);
             }
             Command::Proven { peer, groups } => self.on_proven(peer, groups, network),
+            Command::StoreRegistered {
+                relay,
+                group,
+                stores,
+            } => {
+                self.registering.remove(&(relay, group));
+                if stores && self.swarm.is_connected(&relay) {
+                    info!(%relay, "the relay stores for a group");
+                    self.stores.entry(relay).or_default().insert(group);
+                    self.spawn_push_missing(relay, group, network);
+                    self.spawn_catch_up(relay, group, network);
+                }
+            }
+            Command::Pushed => self.pushing = self.pushing.saturating_sub(1),
             Command::Compared {
                 peer,
                 group,
@@ -579,13 +760,39 @@ impl EventLoop {
                 let _ = reply.send(busy);
             }
             Command::GroupsChanged => self.on_groups_changed(network),
+            Command::Discover { relay, name } => {
+                let Some(peer) = super::relays::peer_of(&relay) else {
+                    return;
+                };
+                if self.swarm.is_connected(&peer) {
+                    self.discover(peer, name);
+                } else {
+                    let names = self.to_discover.entry(peer).or_default();
+                    if !names.contains(&name) && names.len() < MAX_ANNOUNCED {
+                        names.push(name);
+                    }
+                    if let Err(e) = self.swarm.dial(relay.clone()) {
+                        debug!(%relay, "cannot dial the relay: {e}");
+                    }
+                }
+            }
+
             Command::Dial(address) => {
                 if let Err(e) = self.swarm.dial(address.clone()) {
                     debug!(%address, "cannot dial: {e}");
                 }
             }
             Command::Connected(reply) => {
-                let _ = reply.send(self.peers.connected());
+                let peers = self.peers.connected_devices();
+                let relays = &self.relays;
+                let _ = reply.send(peers.into_iter().filter(|p| !relays.is_relay(p)).collect());
+            }
+            Command::NetState(reply) => {
+                let _ = reply.send(super::NetState {
+                    relays: self.relays.states(),
+                    reachability: self.reachability,
+                    stores: self.stores.clone(),
+                });
             }
             Command::Presence {
                 group,
@@ -642,11 +849,215 @@ impl EventLoop {
         for (peer, group) in self.peers.proven_pairs() {
             self.spawn_catch_up(peer, group, network);
         }
+        let stores: Vec<(PeerId, GroupId)> = self
+            .stores
+            .iter()
+            .flat_map(|(relay, groups)| groups.iter().map(move |g| (*relay, *g)))
+            .collect();
+        for (relay, group) in stores {
+            self.spawn_push_missing(relay, group, network);
+            self.spawn_catch_up(relay, group, network);
+        }
+    }
+
+    fn discover(&mut self, relay: PeerId, name: String) {
+        match rendezvous::Namespace::new(name) {
+            Ok(namespace) => self.swarm.behaviour_mut().rendezvous.discover(
+                Some(namespace),
+                None,
+                Some(DISCOVER_LIMIT),
+                relay,
+            ),
+            Err(e) => debug!("not a rendezvous name: {e}"),
+        }
+    }
+
+    /// Announces, at every relay holding a reservation of this node, the names of
+    /// every open invite of its groups: a joiner whose inviter is offline finds this
+    /// node there. Renewed before the announcements expire; names of invites no
+    /// longer open are withdrawn.
+    fn announce_at_relays(&mut self) {
+        let wanted: BTreeSet<String> = self
+            .groups
+            .iter()
+            .flat_map(|g| g.invites.iter())
+            .map(super::rendezvous_names::invite_name)
+            .take(MAX_ANNOUNCED)
+            .collect();
+        let relays: Vec<PeerId> = self
+            .relays
+            .states()
+            .into_iter()
+            .filter(|r| r.reserved.is_some())
+            .filter_map(|r| super::relays::peer_of(&r.address))
+            .filter(|p| self.swarm.is_connected(p))
+            .collect();
+        let stale: Vec<(PeerId, String)> = self
+            .announced
+            .keys()
+            .filter(|(relay, name)| !wanted.contains(name) || !relays.contains(relay))
+            .cloned()
+            .collect();
+        for (relay, name) in stale {
+            self.announced.remove(&(relay, name.clone()));
+            if let Ok(namespace) = rendezvous::Namespace::new(name) {
+                self.swarm
+                    .behaviour_mut()
+                    .rendezvous
+                    .unregister(namespace, relay);
+            }
+        }
+        let now = std::time::Instant::now();
+        for relay in relays {
+            for name in &wanted {
+                let key = (relay, name.clone());
+                if self
+                    .announced
+                    .get(&key)
+                    .is_some_and(|at| now.duration_since(*at) < ANNOUNCE_RENEW)
+                {
+                    continue;
+                }
+                let Ok(namespace) = rendezvous::Namespace::new(name.clone()) else {
+                    continue;
+                };
+                match self.swarm.behaviour_mut().rendezvous.register(
+                    namespace,
+                    relay,
+                    Some(ANNOUNCE_TTL),
+                ) {
+                    Ok(()) => {
+                        self.announced.insert(key, now);
+                    }
+                    Err(e) => debug!(%relay, "cannot announce at the relay: {e}"),
+                }
+            }
+        }
+    }
+
+    /// Registers, at the connected relay `relay`, each group that names it as one of
+    /// its relays and is not registered there yet.
+    fn register_at_store(&mut self, relay: PeerId, network: &Network) {
+        let groups: Vec<GroupId> = self
+            .groups
+            .iter()
+            .filter(|g| {
+                g.relays.iter().any(|r| {
+                    Multiaddr::try_from(r.clone())
+                        .ok()
+                        .and_then(|a| super::relays::peer_of(&a))
+                        == Some(relay)
+                })
+            })
+            .map(|g| g.group)
+            .collect();
+        for group in groups {
+            let stored = self.stores.get(&relay).is_some_and(|s| s.contains(&group));
+            if stored || !self.registering.insert((relay, group)) {
+                continue;
+            }
+            let network = network.clone();
+            let me = self.me;
+            tokio::spawn(async move {
+                let stores = match store_sync::register(&network, me, relay, group).await {
+                    Ok(stores) => stores,
+                    Err(e) => {
+                        warn!(%relay, "cannot use the relay's store: {e}");
+                        false
+                    }
+                };
+                let _ = network
+                    .send(Command::StoreRegistered {
+                        relay,
+                        group,
+                        stores,
+                    })
+                    .await;
+            });
+        }
+    }
+
+    fn spawn_push_missing(&self, relay: PeerId, group: GroupId, network: &Network) {
+        let network = network.clone();
+        tokio::spawn(async move {
+            match store_sync::push_missing(&network, relay, group).await {
+                Ok(0) => {}
+                Ok(n) => debug!(%relay, envelopes = n, "pushed to the relay's store"),
+                Err(e) => debug!(%relay, "push to the relay's store failed: {e}"),
+            }
+        });
+    }
+
+    /// Pushes a sealed envelope to the relays that store for its group.
+    fn push_to_stores(&mut self, group: GroupId, envelope: &[u8], network: &Network) {
+        let relays: Vec<PeerId> = self
+            .stores
+            .iter()
+            .filter(|(_, groups)| groups.contains(&group))
+            .map(|(relay, _)| *relay)
+            .collect();
+        for relay in relays {
+            if self.pushing >= MAX_PUSHING {
+                return; // The next catch-up round pushes it.
+            }
+            self.pushing += 1;
+            let network = network.clone();
+            let envelopes = vec![envelope.to_vec()];
+            tokio::spawn(async move {
+                if let Err(e) = store_sync::push(&network, relay, group, envelopes).await {
+                    debug!(%relay, "push to the relay's store failed: {e}");
+                }
+                let _ = network.send(Command::Pushed).await;
+            });
+        }
+    }
+
+    /// Asks each relay that has no reservation of this node for one (dialing it if
+    /// needed), once its backoff is over.
+    fn reserve_at_relays(&mut self) {
+        for (relay, address) in self.relays.due() {
+            match self
+                .swarm
+                .listen_on(address.clone().with(Protocol::P2pCircuit))
+            {
+                Ok(listener) => {
+                    debug!(%relay, "asking the relay for a reservation");
+                    self.relays.listening(&relay, listener);
+                }
+                Err(e) => warn!(%address, "cannot use this relay: {e}"),
+            }
+        }
+    }
+
+    fn on_listener_closed(&mut self, listener: ListenerId, error: Option<std::io::Error>) {
+        if let Some(circuit) = self.relays.closed(listener) {
+            info!(%circuit, "no longer reachable through this relay");
+            self.swarm.remove_external_address(&circuit);
+            self.update_invite_addresses();
+        }
+        if let Some(e) = error {
+            debug!(?listener, "a listener closed: {e}");
+        }
+    }
+
+    /// Invite links carry where a joiner can reach this node: through its relays
+    /// first (reachable from anywhere the relay is), then its own addresses.
+    fn update_invite_addresses(&self) {
+        let mut addresses = self.relays.circuit_addresses();
+        addresses.extend(self.listen.iter().cloned());
+        if let Err(e) = self
+            .node
+            .set_invite_addresses(super::invite_addresses(&addresses))
+        {
+            warn!("cannot update the invite addresses: {e}");
+        }
     }
 
     /// Dials the group peers that are away once their backoff is over, and saves the
     /// address book when it changed.
     fn redial(&mut self) {
+        self.reserve_at_relays();
+        self.announce_at_relays();
         self.retry_lan_peers();
         let swarm = &self.swarm;
         for (peer, addresses) in self.book.due(|p| swarm.is_connected(p)) {
@@ -688,10 +1099,7 @@ impl EventLoop {
     }
 
     /// Publishes an envelope this device sealed on its group's topic for that epoch.
-    fn publish(&mut self, envelope: &[u8]) {
-        if envelope.len() > MAX_GOSSIP {
-            return; // Catch-up carries it.
-        }
+    fn publish(&mut self, envelope: &[u8], network: &Network) {
         let Ok(parsed) = Envelope::decode(envelope) else {
             return;
         };
@@ -702,8 +1110,12 @@ impl EventLoop {
             if !self.tags.contains_key(&header.group_tag) {
                 return;
             }
-            return self.publish(envelope);
+            return self.publish(envelope, network);
         };
+        self.push_to_stores(group, envelope, network);
+        if envelope.len() > MAX_GOSSIP {
+            return; // Catch-up carries it.
+        }
         let Some(topic) = self.groups.iter().find(|g| g.group == group).and_then(|g| {
             g.epochs
                 .iter()

@@ -16,6 +16,8 @@ use libp2p::PeerId;
 use tokio::time::Instant;
 
 use super::peers::transport_key;
+use super::relays::{peer_of, relay_of};
+use super::rendezvous_names::invite_name;
 use super::wire::{Request, Response};
 use super::{Command, Network};
 use crate::api::{
@@ -33,6 +35,8 @@ const FIRST_POLL: Duration = Duration::from_millis(10);
 /// How long before a peer that did not admit this device is asked again: it may hold
 /// the invite by now (it synced meanwhile), or its answer was lost.
 const ASK_AGAIN: Duration = Duration::from_secs(3);
+/// How often the joiner looks again at the link's relays for members announced there.
+const DISCOVER_EVERY: Duration = Duration::from_secs(3);
 /// How long one peer gets to answer a join step.
 const STEP_TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -86,13 +90,35 @@ pub(super) async fn join(
             Err(_) => progress("skipping an address in the link this version cannot read"),
         }
     }
+
     let invite_key = parsed.invite_key().public_key();
+    // The relays the link leads through (or names): members who hold the invite
+    // announce themselves there, so one is found even when the inviter is offline.
+    let relays: Vec<libp2p::Multiaddr> = parsed
+        .addresses
+        .iter()
+        .filter_map(|raw| libp2p::Multiaddr::try_from(raw.clone()).ok())
+        .filter_map(|a| relay_of(&a).or_else(|| peer_of(&a).map(|_| a)))
+        .collect();
+    let name = invite_name(&invite_key);
+    let mut last_discovery: Option<Instant> = None;
     let deadline = Instant::now() + timeout;
     let mut asked: HashMap<PeerId, Instant> = HashMap::new();
     let mut last_refusal = None;
     progress("looking for a member who can admit this device");
     let mut wait = FIRST_POLL;
     while Instant::now() < deadline {
+        if last_discovery.is_none_or(|at| at.elapsed() >= DISCOVER_EVERY) {
+            last_discovery = Some(Instant::now());
+            for relay in &relays {
+                network
+                    .send(Command::Discover {
+                        relay: relay.clone(),
+                        name: name.clone(),
+                    })
+                    .await?;
+            }
+        }
         for peer in network.connected().await? {
             if asked.get(&peer).is_some_and(|at| at.elapsed() < ASK_AGAIN) {
                 continue;

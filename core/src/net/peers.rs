@@ -8,8 +8,9 @@ use libp2p::multiaddr::Protocol;
 use libp2p::swarm::ConnectionId;
 use libp2p::{Multiaddr, PeerId};
 
+use super::relays::{is_relayed, relay_of};
 use crate::Node;
-use crate::api::{DocSyncView, PeerPath, PeerStatus, SyncState};
+use crate::api::{DocSyncView, HolePunch, PeerPath, PeerStatus, SyncState};
 use crate::ids::GroupId;
 use crate::sync::{DocSync, VersionVector};
 use crate::time::Timestamp;
@@ -30,6 +31,9 @@ struct Peer {
     proven: BTreeSet<GroupId>,
     listen: Vec<Multiaddr>,
     compared: HashMap<GroupId, (VersionVector, Timestamp)>,
+    hole_punch: Option<HolePunch>,
+    /// It serves circuit relay (identify says so): a relay, not a device of a group.
+    relay_server: bool,
 }
 
 /// A copy of what is known, for a status answer.
@@ -89,6 +93,16 @@ impl Peers {
         self.peers.entry(peer).or_default().lan = true;
     }
 
+    /// Records how a hole-punching attempt with `peer` ended.
+    pub(super) fn hole_punched(&mut self, peer: PeerId, outcome: Result<(), String>) {
+        let entry = self.peers.entry(peer).or_default();
+        entry.hole_punch = Some(HolePunch {
+            at: Timestamp::now(),
+            direct: outcome.is_ok(),
+            error: outcome.err(),
+        });
+    }
+
     pub(super) fn heard(&mut self, peer: PeerId) {
         if let Some(entry) = self.peers.get_mut(&peer) {
             entry.last_seen = Some(Timestamp::now());
@@ -102,9 +116,10 @@ impl Peers {
         groups.into_iter().collect()
     }
 
-    pub(super) fn identified(&mut self, peer: PeerId, listen: Vec<Multiaddr>) {
+    pub(super) fn identified(&mut self, peer: PeerId, listen: Vec<Multiaddr>, relay_server: bool) {
         if let Some(entry) = self.peers.get_mut(&peer) {
             entry.listen = listen;
+            entry.relay_server = relay_server;
         }
     }
 
@@ -135,6 +150,15 @@ impl Peers {
         self.peers
             .iter()
             .filter(|(_, p)| !p.connections.is_empty())
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// The connected peers that may be devices of a group (not relays).
+    pub(super) fn connected_devices(&self) -> Vec<PeerId> {
+        self.peers
+            .iter()
+            .filter(|(_, p)| !p.connections.is_empty() && !p.relay_server)
             .map(|(id, _)| *id)
             .collect()
     }
@@ -177,6 +201,17 @@ pub(super) fn transport_key(peer: &PeerId) -> Option<[u8; 32]> {
     Some(key.try_into_ed25519().ok()?.to_bytes())
 }
 
+/// How a connection at `address` runs.
+fn path_of(address: &Multiaddr, found_on_lan: bool) -> PeerPath {
+    if is_relayed(address) {
+        PeerPath::Relayed
+    } else if found_on_lan || is_private(address).unwrap_or(false) {
+        PeerPath::Lan
+    } else {
+        PeerPath::Direct
+    }
+}
+
 fn state_of(sync: DocSync) -> SyncState {
     match sync {
         DocSync::InSync => SyncState::InSync,
@@ -190,6 +225,15 @@ fn state_of(sync: DocSync) -> SyncState {
 }
 
 impl Snapshot {
+    /// The version vector `peer` had for `group` at the last comparison.
+    pub(super) fn compared_with(&self, peer: &PeerId, group: &GroupId) -> Option<&VersionVector> {
+        self.peers
+            .iter()
+            .find(|(id, _)| id == peer)
+            .and_then(|(_, p)| p.compared.get(group))
+            .map(|(vector, _)| vector)
+    }
+
     /// The peers of `group`: those that proved it now, those it was compared with, and
     /// members' devices seen before.
     pub(super) async fn group_peers(&self, node: &Node, group: &GroupId) -> Vec<PeerStatus> {
@@ -204,18 +248,24 @@ impl Snapshot {
                 None => None,
             };
             let compared = peer.compared.get(group);
-            if !peer.proven.contains(group) && compared.is_none() && member.is_none() {
+            // A storing relay is compared too, but it is no member's device: the
+            // status lists it among the relays.
+            if peer.relay_server
+                || (!peer.proven.contains(group) && compared.is_none() && member.is_none())
+            {
                 continue;
             }
             let connected = !peer.connections.is_empty();
-            let address = peer.connections.values().next().cloned();
-            let path = address.as_ref().map(|a| {
-                if peer.lan || is_private(a).unwrap_or(false) {
-                    PeerPath::Lan
-                } else {
-                    PeerPath::Direct
-                }
-            });
+            // A direct connection, when there is one besides a relayed one (after
+            // hole punching both may be open for a while).
+            let address = peer
+                .connections
+                .values()
+                .find(|a| !is_relayed(a))
+                .or_else(|| peer.connections.values().next())
+                .cloned();
+            let path = address.as_ref().map(|a| path_of(a, peer.lan));
+            let relay = address.as_ref().and_then(relay_of);
             let mut docs = Vec::new();
             if let (Some((theirs, _)), Some(mine)) = (compared, &mine) {
                 let forked: BTreeSet<_> = mine
@@ -255,6 +305,12 @@ impl Snapshot {
                 } else {
                     None
                 },
+                relay: if connected {
+                    relay.map(|r| r.to_string())
+                } else {
+                    None
+                },
+                hole_punch: peer.hole_punch.clone(),
                 last_seen: peer.last_seen,
                 compared_at: compared.map(|(_, at)| *at),
                 docs,
@@ -277,6 +333,17 @@ mod tests {
         assert_eq!(is_private(&lan), Some(true));
         assert_eq!(is_private(&local), Some(true));
         assert_eq!(is_private(&public), Some(false));
+    }
+
+    #[test]
+    fn a_connection_through_a_relay_is_relayed_even_on_a_private_network() {
+        let relayed: Multiaddr = "/ip4/10.1.2.3/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN/p2p-circuit"
+            .parse()
+            .expect("addr");
+        let direct: Multiaddr = "/ip4/192.0.2.1/tcp/4001".parse().expect("addr");
+        assert_eq!(path_of(&relayed, true), PeerPath::Relayed);
+        assert_eq!(path_of(&direct, false), PeerPath::Direct);
+        assert_eq!(path_of(&direct, true), PeerPath::Lan);
     }
 
     #[test]

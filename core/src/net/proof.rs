@@ -98,6 +98,8 @@ mod tests {
 
     fn keys(group: u8, epochs: &[u8]) -> GroupKeys {
         GroupKeys {
+            relays: Vec::new(),
+            invites: Vec::new(),
             group: GroupId([group; 32]),
             epochs: epochs
                 .iter()

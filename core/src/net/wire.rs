@@ -63,6 +63,41 @@ pub(super) enum Request {
     },
     /// Joining: the signed request.
     Join(Box<JoinRequest>),
+    /// To a storing relay: may I use your store for this group? Answered with a
+    /// nonce to sign with the group's store key.
+    StoreHello {
+        /// The group.
+        tag: Tag,
+    },
+    /// To a storing relay: the group's store key and its signature over the nonce
+    /// (`store_key::proof_message`), and, for a key the relay may not know yet, the
+    /// endorsement of an older store key.
+    StoreProve {
+        /// The group.
+        tag: Tag,
+        /// The store key's Ed25519 public key.
+        key: [u8; 32],
+        /// Its signature (64 bytes).
+        signature: Vec<u8>,
+        /// An older store key vouching for this one.
+        endorsement: Option<Endorsement>,
+    },
+    /// To a storing relay: keep these envelopes of the group.
+    Push {
+        /// The group.
+        tag: Tag,
+        /// Sealed envelopes.
+        envelopes: Vec<Vec<u8>>,
+    },
+}
+
+/// One store key vouching for the next (after a key rotation).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct Endorsement {
+    /// The older key.
+    pub(super) by: [u8; 32],
+    /// Its signature over the group tag and the new key (64 bytes).
+    pub(super) signature: Vec<u8>,
 }
 
 /// What a peer answers.
@@ -95,6 +130,19 @@ pub(super) enum Response {
     Welcome(Box<Welcome>),
     /// Refused, with the reason for people.
     Refused(String),
+    /// A storing relay's nonce for the store proof.
+    StoreNonce([u8; 32]),
+    /// What a storing relay did with a push.
+    Stored {
+        /// Envelopes stored now.
+        stored: u32,
+        /// Envelopes it already held.
+        duplicates: u32,
+        /// Envelopes it refused as malformed, forged or not the group's.
+        invalid: u32,
+        /// The group's quota there is used up.
+        full: bool,
+    },
 }
 
 /// Length-prefixed postcard.

@@ -41,7 +41,41 @@ pub(super) struct GroupRecord {
     pub(super) invite_secrets: BTreeMap<Hash, Zeroizing<[u8; 32]>>,
 }
 
+/// What group records hold beyond their schema-2 layout, stored after it: old
+/// records end where the layout ends, so they read with every field here empty, and
+/// no migration rewrites them. New fields are appended here, each defaulting.
+#[derive(Default, Serialize, Deserialize)]
+struct GroupRecordTail {
+    /// `GroupState::relays`.
+    relays: Vec<Vec<u8>>,
+}
+
 impl GroupRecord {
+    /// The stored form: the schema-2 layout, then [`GroupRecordTail`].
+    pub(super) fn encode(&self) -> Vec<u8> {
+        let mut bytes = encode(self);
+        bytes.extend(encode(&GroupRecordTail {
+            relays: self.state.relays.clone(),
+        }));
+        bytes
+    }
+
+    pub(super) fn decode(bytes: &[u8]) -> Result<GroupRecord, ApiError> {
+        let damaged = |e: postcard::Error| {
+            ApiError::new(
+                ErrorKind::Integrity,
+                format!("stored group record is damaged ({e})"),
+            )
+        };
+        let (mut record, rest): (GroupRecord, _) =
+            postcard::take_from_bytes(bytes).map_err(damaged)?;
+        if !rest.is_empty() {
+            let tail: GroupRecordTail = postcard::from_bytes(rest).map_err(damaged)?;
+            record.state.relays = tail.relays;
+        }
+        Ok(record)
+    }
+
     pub(super) fn new(state: GroupState, secrets: GroupSecrets) -> GroupRecord {
         GroupRecord {
             state,
@@ -423,7 +457,7 @@ impl State {
     pub(super) fn open(store: Arc<Store>, profile: Profile) -> Result<State, ApiError> {
         let mut groups = BTreeMap::new();
         for bytes in store.groups().map_err(storage_error)? {
-            let record: GroupRecord = decode("group", &bytes)?;
+            let record = GroupRecord::decode(&bytes)?;
             groups.insert(record.state.id, record);
         }
         Ok(State {
@@ -523,7 +557,7 @@ impl State {
     /// Puts a new group (its record only; documents are added with [`State::create_doc`]).
     pub(super) fn insert_group(&mut self, tx: &mut Tx, record: GroupRecord) {
         let id = record.state.id;
-        tx.batch.put(Slot::Group(&id), encode(&record));
+        tx.batch.put(Slot::Group(&id), record.encode());
         self.groups.insert(id, record);
     }
 

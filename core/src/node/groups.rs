@@ -286,6 +286,17 @@ impl State {
             .members
             .get(&me)
             .map_or(group::Role::Member, |m| m.role);
+        let relays = record
+            .state
+            .relays
+            .iter()
+            .map(|r| {
+                libp2p::Multiaddr::try_from(r.clone()).map_or_else(
+                    |_| format!("(unreadable: {})", hex::encode(r)),
+                    |a| a.to_string(),
+                )
+            })
+            .collect();
         Ok(GroupSummary {
             id: *id,
             name,
@@ -296,6 +307,7 @@ impl State {
             history: record.state.history,
             forks,
             muted: self.settings()?.muted.contains(id),
+            relays,
         })
     }
 }

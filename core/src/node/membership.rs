@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use crate::api::{ApiError, ErrorKind, Event, InviteView, MemberView, Response};
 use crate::envelope::{Envelope, Header, Kind, group_tag};
 use crate::group::{
-    self, GroupError, HistoryPolicy, MembershipLog, Op, OpKind, Role, membership_doc,
+    self, GroupError, HistoryPolicy, MAX_GROUP_RELAYS, MAX_RELAY_ADDRESS_LEN, MembershipLog, Op,
+    OpKind, Role, membership_doc,
 };
 use crate::identity::safety_number;
 use crate::ids::{DocId, GroupId, Hash, MemberId};
@@ -15,7 +16,7 @@ use crate::invite::{InviteLink, InviteSecret};
 use crate::store::Slot;
 use crate::time::Timestamp;
 
-use super::engine::{AuthorRecord, State, Tx, decode, encode, integrity, storage_error};
+use super::engine::{AuthorRecord, State, Tx, decode, integrity, storage_error};
 use super::resolve::resolve;
 
 /// How long an invite admits people unless its creator says otherwise.
@@ -38,6 +39,28 @@ pub(super) fn group_error(e: GroupError) -> ApiError {
         _ => ErrorKind::Invalid,
     };
     ApiError::new(kind, e.to_string())
+}
+
+/// The addresses an invite link to a group carries: for each of the group's
+/// `relays`, this device's circuit through it when it holds one, else the relay itself
+/// (members announce themselves there); then this device's other addresses (`mine`,
+/// from the network: circuits first); at most [`crate::invite::MAX_ADDRESSES`].
+fn link_addresses(relays: &[Vec<u8>], mine: &[Vec<u8>]) -> Vec<Vec<u8>> {
+    let mut out: Vec<Vec<u8>> = Vec::new();
+    for relay in relays {
+        // A circuit address is the relay's address followed by /p2p-circuit/p2p/<me>.
+        let through = mine
+            .iter()
+            .find(|a| a.len() > relay.len() && a.starts_with(relay));
+        out.push(through.unwrap_or(relay).clone());
+    }
+    for address in mine {
+        if !out.contains(address) {
+            out.push(address.clone());
+        }
+    }
+    out.truncate(crate::invite::MAX_ADDRESSES);
+    out
 }
 
 impl State {
@@ -181,7 +204,7 @@ impl State {
             }
         }
         record.state = state;
-        tx.batch.put(Slot::Group(group), encode(&*record));
+        tx.batch.put(Slot::Group(group), record.encode());
         tx.events.push(Event::GroupChanged { group: *group });
         Ok(())
     }
@@ -301,7 +324,7 @@ impl State {
             } else {
                 record.verified.remove(&member);
             }
-            tx.batch.put(Slot::Group(&id), encode(&*record));
+            tx.batch.put(Slot::Group(&id), record.encode());
         }
         tx.events.push(Event::GroupChanged { group: id });
         self.member_list(&id.to_string())
@@ -333,6 +356,54 @@ impl State {
         self.group_show(&id.to_string())
     }
 
+    pub(super) fn set_relays(
+        &mut self,
+        tx: &mut Tx,
+        group: &str,
+        relays: &[String],
+        now: Timestamp,
+    ) -> Result<Response, ApiError> {
+        let id = self.resolve_group(group)?;
+        if relays.len() > MAX_GROUP_RELAYS {
+            return Err(ApiError::new(
+                ErrorKind::Invalid,
+                format!("a group uses at most {MAX_GROUP_RELAYS} relays"),
+            ));
+        }
+        let mut encoded = Vec::new();
+        for text in relays {
+            let address: libp2p::Multiaddr = text.parse().map_err(|_| {
+                ApiError::new(
+                    ErrorKind::Invalid,
+                    format!("{text:?} is not a relay address; copy one that `plenum relay` prints"),
+                )
+            })?;
+            if !matches!(
+                address.iter().last(),
+                Some(libp2p::multiaddr::Protocol::P2p(_))
+            ) {
+                return Err(ApiError::new(
+                    ErrorKind::Invalid,
+                    format!(
+                        "{text} does not end in /p2p/<the relay's id>; copy an address `plenum relay` prints"
+                    ),
+                ));
+            }
+            let bytes = address.to_vec();
+            if bytes.len() > MAX_RELAY_ADDRESS_LEN {
+                return Err(ApiError::new(
+                    ErrorKind::Invalid,
+                    format!("{text} is longer than {MAX_RELAY_ADDRESS_LEN} bytes"),
+                ));
+            }
+            if !encoded.contains(&bytes) {
+                encoded.push(bytes);
+            }
+        }
+        self.write_op(tx, &id, OpKind::SetRelays { relays: encoded }, now)?;
+        self.group_show(&id.to_string())
+    }
+
     pub(super) fn invite_create(
         &mut self,
         tx: &mut Tx,
@@ -357,7 +428,8 @@ impl State {
             ));
         }
         let expires = Timestamp(now.as_millis().saturating_add(lifetime_ms));
-        let link = InviteLink::new(id, expires, self.invite_addresses.clone())
+        let addresses = link_addresses(&self.group(&id)?.state.relays, &self.invite_addresses);
+        let link = InviteLink::new(id, expires, addresses)
             .map_err(|e| ApiError::new(ErrorKind::Invalid, e.to_string()))?;
         let kind = OpKind::CreateInvite {
             invite_key: link.invite_key().public_key(),
@@ -369,7 +441,7 @@ impl State {
             record
                 .invite_secrets
                 .insert(hash, zeroize::Zeroizing::new(*link.secret.as_bytes()));
-            tx.batch.put(Slot::Group(&id), encode(&*record));
+            tx.batch.put(Slot::Group(&id), record.encode());
         }
         let view = self
             .invite_views(&id, now)?
@@ -382,7 +454,7 @@ impl State {
     fn invite_views(&self, group: &GroupId, now: Timestamp) -> Result<Vec<InviteView>, ApiError> {
         let record = self.group(group)?;
         let name_of = |m: &MemberId| record.state.members.get(m).map(|m| m.info.name.clone());
-        let self_addresses = &self.invite_addresses;
+        let self_addresses = link_addresses(&record.state.relays, &self.invite_addresses);
         let mut views: Vec<InviteView> = record
             .state
             .invites
@@ -448,7 +520,7 @@ impl State {
         self.write_op(tx, &id, OpKind::RevokeInvite { invite: hash }, now)?;
         if let Some(record) = self.groups.get_mut(&id) {
             record.invite_secrets.remove(&hash);
-            tx.batch.put(Slot::Group(&id), encode(&*record));
+            tx.batch.put(Slot::Group(&id), record.encode());
         }
         let view = self
             .invite_views(&id, now)?

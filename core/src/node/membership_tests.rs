@@ -564,3 +564,72 @@ async fn muting_is_this_devices_alone_and_survives_a_restart() {
     .expect("unmute");
     assert!(!ana.restart().summary(&group).await.muted);
 }
+
+#[tokio::test]
+async fn admins_set_the_groups_relays_members_get_them_and_they_survive_a_restart() {
+    let relay = "/ip4/192.0.2.7/tcp/4001/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN";
+    let (mut ana, mut bo, _cy, group) = three().await;
+    let g = group.to_string();
+    let refused = bo
+        .call(Request::GroupSetRelays {
+            group: g.clone(),
+            relays: vec![relay.into()],
+        })
+        .await
+        .expect_err("Bo is no admin");
+    assert!(refused.message.contains("admin"), "{refused:?}");
+    for bad in ["/ip4/192.0.2.7/tcp/4001", "not an address"] {
+        let refused = ana
+            .call(Request::GroupSetRelays {
+                group: g.clone(),
+                relays: vec![bad.into()],
+            })
+            .await
+            .expect_err("no relay id");
+        assert_eq!(refused.kind, ErrorKind::Invalid, "{bad}: {refused:?}");
+    }
+    ana.call(Request::GroupSetRelays {
+        group: g.clone(),
+        relays: vec![relay.into()],
+    })
+    .await
+    .expect("Ana is an admin");
+    assert_eq!(ana.summary(&group).await.relays, vec![relay.to_owned()]);
+    sync_all(&mut [&mut ana, &mut bo]).await;
+    assert_eq!(bo.summary(&group).await.relays, vec![relay.to_owned()]);
+    let link = ana.invite(&group, 1, None).await;
+    let parsed = crate::invite::InviteLink::parse(&link).unwrap();
+    let first = libp2p::Multiaddr::try_from(parsed.addresses[0].clone()).unwrap();
+    assert_eq!(first.to_string(), relay, "links lead to the group's relay");
+    let bo = bo.restart();
+    assert_eq!(bo.summary(&group).await.relays, vec![relay.to_owned()]);
+}
+
+#[tokio::test]
+async fn a_group_record_written_before_relays_existed_still_reads() {
+    let ana = Device::new("Ana");
+    let group = ana.create_group("Tenants").await;
+    let mut record = ana.node.lock().unwrap().groups[&group].clone();
+    record.state.relays = vec![vec![1, 2, 3]];
+    // Schema 2 wrote the record alone; the tail with the relays comes after it.
+    let old = super::engine::encode(&record);
+    assert!(
+        super::engine::GroupRecord::decode(&old)
+            .unwrap()
+            .state
+            .relays
+            .is_empty()
+    );
+    let new = record.encode();
+    assert_eq!(
+        super::engine::GroupRecord::decode(&new)
+            .unwrap()
+            .state
+            .relays,
+        vec![vec![1, 2, 3]]
+    );
+    // A tail that promises five relays and holds part of one.
+    let mut damaged = old;
+    damaged.extend([5, 3, 1]);
+    assert!(super::engine::GroupRecord::decode(&damaged).is_err());
+}

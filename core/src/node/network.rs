@@ -23,6 +23,10 @@ pub(crate) struct GroupKeys {
     /// The current epoch first, then older ones this device holds, at most
     /// [`PROOF_EPOCHS`].
     pub(crate) epochs: Vec<(Hash, SecretKey)>,
+    /// The group's relays (binary multiaddrs).
+    pub(crate) relays: Vec<Vec<u8>>,
+    /// The public keys of the group's open invites (not revoked, expired or used up).
+    pub(crate) invites: Vec<[u8; 32]>,
 }
 
 impl Node {
@@ -43,6 +47,7 @@ impl Node {
     /// again.
     pub(crate) fn group_keys(&self) -> Result<Vec<GroupKeys>, ApiError> {
         let state = self.lock()?;
+        let now = crate::time::Timestamp::now();
         let mut out = Vec::new();
         for (id, record) in &state.groups {
             let stored = state
@@ -61,7 +66,18 @@ impl Node {
                     }
                 }
             }
-            out.push(GroupKeys { group: *id, epochs });
+            out.push(GroupKeys {
+                group: *id,
+                epochs,
+                relays: record.state.relays.clone(),
+                invites: record
+                    .state
+                    .invites
+                    .values()
+                    .filter(|i| !i.revoked && i.used < i.uses && now < i.expires)
+                    .map(|i| i.key)
+                    .collect(),
+            });
         }
         Ok(out)
     }
@@ -152,6 +168,8 @@ impl State {
             listen: Vec::new(),
             groups,
             catch_up: Default::default(),
+            reachability: Default::default(),
+            relays: Vec::new(),
         }))
     }
 }

@@ -247,8 +247,17 @@ impl Lan {
     }
 
     /// Plugs `host` into this LAN with the next free address. A host joins at most
-    /// one LAN.
+    /// one LAN (a NAT router's inside link is its second, see [`super::Nat`]).
     pub fn connect(&self, host: &Host) {
+        let addr = self.next_addr();
+        host.inner
+            .addr
+            .set(addr)
+            .unwrap_or_else(|_| panic!("lab host {} is already on a LAN", host.name()));
+        self.plug_in(host, IFACE, addr);
+    }
+
+    fn next_addr(&self) -> Ipv4Addr {
         let n = {
             let mut next = self.next.lock().expect("next address");
             let n = *next;
@@ -259,18 +268,19 @@ impl Lan {
             n
         };
         let [a, b, c] = self.subnet;
-        let addr = Ipv4Addr::new(a, b, c, n);
-        host.inner
-            .addr
-            .set(addr)
-            .unwrap_or_else(|_| panic!("lab host {} is already on a LAN", host.name()));
-        let (ns, sw, port) = (host.namespace(), self.ns.as_str(), format!("p{n}"));
+        Ipv4Addr::new(a, b, c, n)
+    }
+
+    /// Links `host` to this LAN through its interface `iface`, at `addr`.
+    pub(super) fn plug_in(&self, host: &Host, iface: &str, addr: Ipv4Addr) {
+        let port = format!("p{}", addr.octets()[3]);
+        let (ns, sw) = (host.namespace(), self.ns.as_str());
         // Made inside the host with its peer moved straight into the switch, so no
         // link ever exists in the host machine's namespace.
         must(
             "ip",
             &[
-                "-n", ns, "link", "add", IFACE, "type", "veth", "peer", "name", &port, "netns", sw,
+                "-n", ns, "link", "add", iface, "type", "veth", "peer", "name", &port, "netns", sw,
             ],
         );
         must(
@@ -279,17 +289,26 @@ impl Lan {
         );
         must(
             "ip",
-            &["-n", ns, "addr", "add", &format!("{addr}/24"), "dev", IFACE],
+            &["-n", ns, "addr", "add", &format!("{addr}/24"), "dev", iface],
         );
         must(
             "ip",
-            &["-n", ns, "link", "set", IFACE, "multicast", "on", "up"],
+            &["-n", ns, "link", "set", iface, "multicast", "on", "up"],
         );
-        must(
-            "ip",
-            &["-n", ns, "route", "replace", MULTICAST, "dev", IFACE],
-        );
+        if iface == IFACE {
+            must(
+                "ip",
+                &["-n", ns, "route", "replace", MULTICAST, "dev", IFACE],
+            );
+        }
         wait_forwarding(sw, &port);
+    }
+
+    /// Plugs in a host's second link (a router's inside) at the next free address.
+    pub(super) fn connect_second(&self, host: &Host, iface: &str) -> Ipv4Addr {
+        let addr = self.next_addr();
+        self.plug_in(host, iface, addr);
+        addr
     }
 
     /// The LAN's /24, e.g. `10.3.0.0`.
@@ -324,7 +343,7 @@ fn disable_ipv6(ns: &str) {
     }
 }
 
-fn iptables(ns: &str, args: &[String]) {
+pub(super) fn iptables(ns: &str, args: &[String]) {
     let mut all = vec!["netns", "exec", ns, "iptables", "-w", "10"];
     all.extend(args.iter().map(String::as_str));
     must("ip", &all);

@@ -417,7 +417,11 @@ forks: number,
 /**
  * Muted on this device: its new messages raise no notifications here.
  */
-muted: boolean, };
+muted: boolean, 
+/**
+ * The relays the group uses (multiaddrs).
+ */
+relays: Array<string>, };
 
 /**
  * The BLAKE3 hash of an envelope, a membership operation or anything else hashed.
@@ -447,6 +451,23 @@ time: number,
  * Tie-breaker within one `time`.
  */
 counter: number, };
+
+/**
+ * The last attempt to turn a relayed connection into a direct one (DCUtR).
+ */
+export type HolePunch = { 
+/**
+ * When it ended.
+ */
+at: Timestamp, 
+/**
+ * Whether a direct connection came of it.
+ */
+direct: boolean, 
+/**
+ * Why not, when it failed.
+ */
+error: string | null, };
 
 /**
  * What an import brought in.
@@ -709,7 +730,7 @@ heads: Array<string>, };
 /**
  * How a peer is reached.
  */
-export type PeerPath = "lan" | "direct";
+export type PeerPath = "lan" | "direct" | "relayed";
 
 /**
  * One peer of a group.
@@ -736,9 +757,18 @@ connected: boolean,
  */
 path: PeerPath | null, 
 /**
- * The address of the connection, when connected.
+ * The address of the connection, when connected (a direct one when there is
+ * both a direct and a relayed connection).
  */
 address: string | null, 
+/**
+ * The relay the connection runs through, when relayed.
+ */
+relay: string | null, 
+/**
+ * The last hole-punching attempt with this peer, if any.
+ */
+hole_punch: HolePunch | null, 
 /**
  * When this device last heard from the peer.
  */
@@ -797,6 +827,44 @@ transport_key: string,
  * When the profile was created.
  */
 created_at: Timestamp, };
+
+/**
+ * What AutoNAT found out about this device's addresses.
+ */
+export type Reachability = "unknown" | "public" | "private";
+
+/**
+ * One relay this device uses.
+ */
+export type RelayStatus = { 
+/**
+ * The relay's address, ending in its PeerId.
+ */
+address: string, 
+/**
+ * Where peers reach this device through it, once the relay accepted a
+ * reservation; none while it is away or refused.
+ */
+circuit: string | null, 
+/**
+ * The groups whose envelopes it stores (blind: it holds no key), for members to
+ * fetch while the others are offline.
+ */
+stores: Array<RelayStore>, };
+
+/**
+ * One group a relay stores for.
+ */
+export type RelayStore = { 
+/**
+ * The group.
+ */
+group: GroupId, 
+/**
+ * Whether, at the last comparison, it held every envelope of the group this
+ * device holds: safe to go offline.
+ */
+holds_all_mine: boolean, };
 
 /**
  * Something a front end asks the node to do.
@@ -881,7 +949,15 @@ group: string,
 /**
  * The policy.
  */
-policy: HistoryPolicy, } | { "type": "group_leave", 
+policy: HistoryPolicy, } | { "type": "group_set_relays", 
+/**
+ * Group name or id.
+ */
+group: string, 
+/**
+ * The relays' multiaddrs, in order of preference.
+ */
+relays: Array<string>, } | { "type": "group_leave", 
 /**
  * Group name or id.
  */
@@ -1359,7 +1435,15 @@ groups: Array<GroupStatus>,
 /**
  * What catch-up moved since the network started.
  */
-catch_up: CatchUpCounts, };
+catch_up: CatchUpCounts, 
+/**
+ * Whether peers elsewhere can dial this device directly, as AutoNAT probes found.
+ */
+reachability: Reachability, 
+/**
+ * The relays this device uses.
+ */
+relays: Array<RelayStatus>, };
 
 /**
  * How this device's copy of a document stands against a peer's.

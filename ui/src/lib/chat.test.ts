@@ -60,10 +60,12 @@ describe("chat helpers", () => {
   it("says a message was seen by a peer only when a comparison after it found the peer has all mine", () => {
     const doc = (d: string, has_all_mine: boolean) => ({ doc: d, label: d, state: { state: "in_sync" as const }, has_all_mine });
     const peer = (compared_at: string | null, docs: ReturnType<typeof doc>[]) => ({
-      peer_id: "p", member: null, name: null, connected: true, path: null, address: null, last_seen: null, compared_at, docs,
+      peer_id: "p", member: null, name: null, connected: true, path: null, address: null, relay: null, hole_punch: null,
+      last_seen: null, compared_at, docs,
     });
     const status = {
       online: true, peer_id: null, listen: [], catch_up: { envelopes: 0, bytes: 0, duplicates: 0 },
+      reachability: "unknown" as const, relays: [],
       groups: [{ id: "g", name: "g", forks: 0, refused_no_key: 0, peers: [
         peer("2026-12-06T13:05:00.000Z", [doc("s", true), doc("t", false)]),
         peer("2026-12-06T13:10:00.000Z", [doc("s", false)]),

@@ -1,0 +1,272 @@
+//! Store-and-forward through a blind relay (`plenum relay --store`): two devices that
+//! are never online at the same time converge through envelopes the relay keeps and
+//! cannot open; an outsider filling the relay's store is held to its quota while the
+//! members' data stays. Lab namespaces only: an internet LAN with the relay, each
+//! device behind its own NAT.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use plenum_tests::{LabNode, LabRelay};
+use serde_json::Value;
+
+use super::nat::{LISTEN, SOON, internet, texts, wait_for_reservation, wait_for_text};
+
+const MARKERS: [&str; 3] = ["MARKER-CHAT-4711", "MARKER-PAD-0815", "MARKER-CARD-1312"];
+
+/// Waits until the relay holds everything of `group` this node holds.
+fn wait_until_relay_holds_all(node: &LabNode, group: &str) {
+    node.wait_until("the relay holds everything of the group", SOON, |n| {
+        let s = n.json(&["status"]);
+        let holds = s["relays"][0]["stores"]
+            .as_array()
+            .and_then(|stores| stores.iter().find(|st| st["group"] == group))
+            .is_some_and(|st| st["holds_all_mine"] == true);
+        if holds {
+            Ok(())
+        } else {
+            Err(format!("{}", s["relays"]))
+        }
+    });
+}
+
+fn found_group_at(node: &LabNode, name: &str, relay: &LabRelay) -> String {
+    let group = node.plenum(&["group", "create", name]).trim().to_owned();
+    node.plenum(&["group", "relays", &group, "--set", relay.address()]);
+    group
+}
+
+/// Every file under `dir`, recursively.
+fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(files_under(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The envelopes in a relay store's database (the relay stopped), by group tag.
+fn stored_envelopes(store: &Path) -> BTreeMap<Vec<u8>, Vec<Vec<u8>>> {
+    let db = redb::Database::open(store.join("relay.redb")).expect("open the relay's store");
+    let txn = redb::ReadableDatabase::begin_read(&db).expect("read");
+    let table: redb::TableDefinition<'_, &[u8], &[u8]> = redb::TableDefinition::new("envelopes");
+    let table = txn.open_table(table).expect("envelopes table");
+    let mut out: BTreeMap<Vec<u8>, Vec<Vec<u8>>> = BTreeMap::new();
+    for row in redb::ReadableTable::iter(&table).expect("iterate") {
+        let (key, value) = row.expect("row");
+        out.entry(key.value()[..16].to_vec())
+            .or_default()
+            .push(value.value()[8..].to_vec());
+    }
+    out
+}
+
+#[test]
+fn relay_store_devices_never_online_together_converge_through_the_blind_relay() {
+    let Some(net) = internet(&["ana", "ben"]) else {
+        return;
+    };
+    let store = tempfile::tempdir().expect("store dir");
+    let store_arg = store.path().to_str().expect("utf-8 path").to_owned();
+    let relay = LabRelay::start(&net.relay, &["--store", &store_arg]);
+    let mut ana = LabNode::new(&net.homes[0], "Ana");
+    ana.up_with(&LISTEN, &["--no-mdns"]);
+    let mut ben = LabNode::new(&net.homes[1], "Ben");
+    ben.up_with(&LISTEN, &["--no-mdns"]);
+    let group = found_group_at(&ana, "Tenants", &relay);
+    wait_for_reservation(&ana);
+    let link = ana.plenum(&["invite", "create", &group]).trim().to_owned();
+    ben.plenum(&["join", &link, "--timeout", "60s"]);
+    wait_until_relay_holds_all(&ben, &group);
+    ben.stop();
+
+    // Ana writes while Ben is away, then leaves too.
+    for i in 0..5 {
+        ana.plenum(&[
+            "chat",
+            "send",
+            &group,
+            &format!("{} number {i}", MARKERS[0]),
+        ]);
+    }
+    ana.plenum(&["pad", "create", &group, "Minutes"]);
+    let run = ana.run_with_input(&["pad", "write", &group, "Minutes"], MARKERS[1]);
+    assert_eq!(run.code, Some(0), "{}", run.stderr);
+    ana.plenum(&["board", "create", &group, "Actions"]);
+    ana.plenum(&["board", "column", "add", &group, "Actions", "To do"]);
+    ana.plenum(&[
+        "board", "card", "add", &group, "Actions", "To do", MARKERS[2],
+    ]);
+    wait_until_relay_holds_all(&ana, &group);
+    let human = ana.plenum(&["status"]);
+    assert!(
+        human.contains("stores Tenants for offline members: holds everything"),
+        "{human}"
+    );
+    ana.stop();
+
+    // Ben comes back with nobody else online: everything comes from the relay.
+    ben.up_with(&LISTEN, &["--no-mdns"]);
+    wait_for_text(&ben, &group, &format!("{} number 4", MARKERS[0]));
+    assert_eq!(
+        texts(&ben, &group),
+        (0..5)
+            .map(|i| format!("{} number {i}", MARKERS[0]))
+            .collect::<Vec<_>>()
+    );
+    ben.wait_until("the pad arrives", SOON, |n| {
+        let run = n.run(&["pad", "cat", &group, "Minutes"]);
+        if run.stdout.contains(MARKERS[1]) {
+            Ok(())
+        } else {
+            Err(format!("{}{}", run.stdout, run.stderr))
+        }
+    });
+    ben.wait_until("the card arrives", SOON, |n| {
+        let run = n.run(&["board", "show", &group, "Actions"]);
+        if run.stdout.contains(MARKERS[2]) {
+            Ok(())
+        } else {
+            Err(format!("{}{}", run.stdout, run.stderr))
+        }
+    });
+    let connected: Vec<Value> = ben.json(&["status", &group])["groups"][0]["peers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|p| p["connected"] == true)
+        .collect();
+    assert!(
+        connected.is_empty(),
+        "nobody but the relay was online: {connected:?}"
+    );
+
+    // The relay kept ciphertext only: no marker in any of its files, and nothing it
+    // holds opens with the only secret it has, its own key.
+    let relay_key = plenum_core::crypto::SecretKey::from_bytes(relay.secret());
+    let log = relay.stop();
+    let files = files_under(store.path());
+    assert!(!files.is_empty());
+    for file in &files {
+        let bytes = std::fs::read(file).expect("read");
+        for marker in MARKERS {
+            assert!(
+                !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
+                "{marker} in {}",
+                file.display()
+            );
+        }
+    }
+    let stored = stored_envelopes(store.path());
+    assert_eq!(stored.len(), 1, "one group registered: {log}");
+    for envelope in stored.values().flatten() {
+        let envelope = plenum_core::envelope::Envelope::decode(envelope).expect("an envelope");
+        envelope.verify().expect("signed by its author");
+        assert!(envelope.open(&relay_key).is_err());
+    }
+    drop(net.lab);
+}
+
+#[test]
+fn relay_store_an_outsider_flooding_the_store_is_held_to_quotas_and_members_keep_theirs() {
+    const QUOTA: usize = 256 << 10;
+    let Some(net) = internet(&["ana", "ben", "mallory"]) else {
+        return;
+    };
+    let store = tempfile::tempdir().expect("store dir");
+    let store_arg = store.path().to_str().expect("utf-8 path").to_owned();
+    let relay = LabRelay::start(
+        &net.relay,
+        &[
+            "--store",
+            &store_arg,
+            "--quota",
+            "256KiB",
+            "--max-groups",
+            "2",
+        ],
+    );
+    let mut nodes: Vec<LabNode> = net
+        .homes
+        .iter()
+        .zip(["Ana", "Ben", "Mallory"])
+        .map(|(host, name)| {
+            let mut node = LabNode::new(host, name);
+            node.up_with(&LISTEN, &["--no-mdns"]);
+            node
+        })
+        .collect();
+    let mallory = nodes.pop().expect("Mallory");
+    let mut ben = nodes.pop().expect("Ben");
+    let mut ana = nodes.pop().expect("Ana");
+    let group = found_group_at(&ana, "Tenants", &relay);
+    wait_for_reservation(&ana);
+    let link = ana.plenum(&["invite", "create", &group]).trim().to_owned();
+    ben.plenum(&["join", &link, "--timeout", "60s"]);
+    wait_until_relay_holds_all(&ben, &group);
+    ben.stop();
+
+    // Mallory, no member of Tenants, registers groups of her own and fills them.
+    let spam = found_group_at(&mallory, "Spam", &relay);
+    // Text that does not compress (Automerge compresses what it stores and sends).
+    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
+    for _ in 0..8 {
+        let filler: String = (0..60_000)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                char::from(b'a' + (seed % 26) as u8)
+            })
+            .collect();
+        mallory.plenum(&["chat", "send", &spam, &filler]);
+    }
+    let more = found_group_at(&mallory, "More spam", &relay);
+    mallory.wait_until("the relay refuses more than its quota", SOON, |n| {
+        if n.log().contains("quota at the relay is used up") {
+            Ok(())
+        } else {
+            Err("no refusal yet".into())
+        }
+    });
+    let stores = mallory.json(&["status"])["relays"][0]["stores"].clone();
+    let entry = |g: &str| {
+        stores
+            .as_array()
+            .and_then(|s| s.iter().find(|st| st["group"] == g).cloned())
+    };
+    assert_eq!(
+        entry(&spam).map(|e| e["holds_all_mine"].clone()),
+        Some(Value::Bool(false)),
+        "the flood does not fit: {stores}"
+    );
+    assert_eq!(
+        entry(&more),
+        None,
+        "a third group is over --max-groups: {stores}"
+    );
+
+    // The members' group is untouched: Ana writes, leaves, and Ben still gets it
+    // from the relay alone.
+    ana.plenum(&["chat", "send", &group, MARKERS[0]]);
+    wait_until_relay_holds_all(&ana, &group);
+    ana.stop();
+    ben.up_with(&LISTEN, &["--no-mdns"]);
+    wait_for_text(&ben, &group, MARKERS[0]);
+
+    drop(mallory);
+    relay.stop();
+    let stored = stored_envelopes(store.path());
+    assert_eq!(stored.len(), 2, "Tenants and Spam only");
+    for envelopes in stored.values() {
+        let bytes: usize = envelopes.iter().map(Vec::len).sum();
+        assert!(bytes <= QUOTA, "{bytes} bytes kept for one group");
+    }
+    drop(net.lab);
+}

@@ -89,6 +89,12 @@ impl RunningNode {
         self.post("/api/call", request)
     }
 
+    /// Where its WebSocket is, and the `Authorization` header that opens it.
+    pub(crate) fn websocket(&self) -> (String, String) {
+        let url = format!("{}/api/ws", self.base.replacen("http://", "ws://", 1));
+        (url, self.authorization.clone())
+    }
+
     /// Creates the profile through the running node (its data directory is empty).
     pub(crate) fn init(&self, body: &InitBody) -> Result<Response> {
         self.post("/api/init", body)

@@ -16,6 +16,9 @@ use crate::Cli;
 use crate::attach::RunningNode;
 use crate::output::print_response;
 use crate::relay::RelayArgs;
+use crate::transfer::{
+    ImportCommand, import_request, progress_bar, remote_progress_bar, write_export,
+};
 use crate::unlock::{PassphraseSource, data_dir, default_key_file};
 use crate::up::UpArgs;
 use crate::wire::{InitBody, NodeState};
@@ -101,6 +104,17 @@ pub(crate) enum Command {
     /// Task boards.
     #[command(subcommand)]
     Board(BoardCommand),
+    /// Bring in a chat, board or pad from WhatsApp, Telegram, Trello or Etherpad.
+    /// All or nothing; importing a chat again adds only what is new.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Write everything this device can read of a group into a folder, as Markdown and
+    /// JSON (see the README.md it writes).
+    Export {
+        group: String,
+        /// The folder (made if missing; files of an earlier export are overwritten).
+        dir: PathBuf,
+    },
 }
 
 #[derive(Subcommand)]
@@ -514,12 +528,20 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
                         "plenum: the running node is looking for a member to admit this device (up to {timeout})"
                     );
                 }
+                if matches!(command, Command::Import(_)) {
+                    let (url, authorization) = node.websocket();
+                    remote_progress_bar(url, authorization);
+                }
                 send(command, &|request| node.call(&request), json)
             }
             None => {
                 let method = Node::unlock_method(&dir)?;
                 let node = Node::open(&NodeConfig::new(&dir), passphrase.unlock(&method)?)?;
                 let runtime = current_thread()?;
+                if matches!(command, Command::Import(_)) {
+                    // Drawn while the import runs; it ends with the import.
+                    let _bar = progress_bar(node.events());
+                }
                 send(
                     command,
                     &|request| Ok(runtime.block_on(node.call(request))?),
@@ -553,6 +575,18 @@ fn init_body(name: &str, protection: Protection, kdf_ms: u64) -> InitBody {
 
 /// Sends a command's request(s) through `call` and prints the answer.
 fn send(command: Command, call: &Call<'_>, json: bool) -> Result<()> {
+    if let Command::Export { group, dir } = command {
+        let response = call(Request::Export { group })?;
+        let Response::Export(export) = &response else {
+            bail!("the node answered an export with something else");
+        };
+        let written = write_export(&dir, export)?;
+        if json {
+            return print_response(&response, json, "");
+        }
+        println!("Exported {written} files to {}", dir.display());
+        return Ok(());
+    }
     let qr = matches!(
         command,
         Command::Invite(InviteCommand::Create { qr: true, .. })
@@ -798,6 +832,8 @@ fn request_for(command: Command, call: &Call<'_>) -> Result<(Request, &'static s
             "id",
         ),
         Command::Board(BoardCommand::Card(card)) => (card_request(card, call)?, "id"),
+        Command::Import(import) => (import_request(import)?, ""),
+        Command::Export { .. } => unreachable!("handled in send"),
     })
 }
 

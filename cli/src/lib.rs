@@ -15,6 +15,7 @@ mod relay;
 mod server;
 mod service;
 mod status;
+mod transfer;
 #[cfg(test)]
 mod typescript;
 mod unlock;

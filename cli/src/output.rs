@@ -177,6 +177,31 @@ fn human(out: &mut impl Write, response: &Response) -> Result<()> {
                 invite(out, i)?;
             }
         }
+        Response::Imported(r) => {
+            let what = if r.channel.is_some() {
+                format!("{} message{} into #{}", r.added, plural(r.added), r.name)
+            } else if r.source == plenum_core::import::ImportSource::Trello {
+                format!("board {} with {} card{}", r.name, r.added, plural(r.added))
+            } else {
+                format!("pad {}", r.name)
+            };
+            let mut notes = Vec::new();
+            if r.already > 0 {
+                notes.push(format!("{} already imported before", r.already));
+            }
+            if r.skipped > 0 {
+                notes.push(format!(
+                    "{} skipped: system lines and deleted messages",
+                    r.skipped
+                ));
+            }
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", notes.join(", "))
+            };
+            writeln!(out, "Imported {what}{notes}.")?;
+        }
         _ => writeln!(out, "{}", serde_json::to_string(response)?)?,
     }
     Ok(())
@@ -283,4 +308,8 @@ fn board(out: &mut impl Write, view: &BoardView) -> Result<()> {
         writeln!(out, "\nArchived: {}", b.archived.len())?;
     }
     Ok(())
+}
+
+fn plural(n: u32) -> &'static str {
+    if n == 1 { "" } else { "s" }
 }

@@ -41,6 +41,20 @@ pub(crate) use ui::UiFiles;
 
 /// The largest request body (HTTP) or message (WebSocket) accepted.
 pub(crate) const MAX_BODY: usize = 16 * 1024 * 1024;
+/// The largest import request: a file of at most `MAX_IMPORT_BYTES`, base64-encoded
+/// (4/3 of it), and the request around it. Only imports may be this large.
+pub(crate) const MAX_IMPORT_BODY: usize = plenum_core::import::MAX_IMPORT_BYTES / 3 * 4 + 64 * 1024;
+
+/// Refuses a request over [`MAX_BODY`] unless it is an import.
+pub(crate) fn check_body_size(len: usize, request: &api::Request) -> Result<(), WireError> {
+    if len > MAX_BODY && !matches!(request, api::Request::Import { .. }) {
+        return Err(WireError::new(
+            "too_large",
+            format!("the request is over {} MiB", MAX_BODY >> 20),
+        ));
+    }
+    Ok(())
+}
 
 /// Where the node is in its life; what requests go to.
 #[derive(Clone)]
@@ -309,7 +323,7 @@ pub(crate) fn router(host: Arc<Host>) -> Router {
         .route("/api/ws", get(websocket))
         .route("/api/{*rest}", any(not_found))
         .fallback(ui::serve)
-        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(DefaultBodyLimit::max(MAX_IMPORT_BODY))
         .layer(from_fn_with_state(host.clone(), guard))
         .with_state(host)
 }
@@ -367,7 +381,11 @@ fn parse<T: DeserializeOwned>(body: Result<Bytes, BytesRejection>) -> Result<T, 
         if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
             WireError::new(
                 "too_large",
-                format!("the request is over {} MiB", MAX_BODY >> 20),
+                format!(
+                    "the request is over {} MiB (imports: {} MiB)",
+                    MAX_BODY >> 20,
+                    MAX_IMPORT_BODY >> 20
+                ),
             )
         } else {
             WireError::new("bad_request", format!("cannot read the request: {e}"))
@@ -397,7 +415,9 @@ async fn call(
     State(host): State<Arc<Host>>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Json<api::Response>, Failure> {
+    let len = body.as_ref().map_or(0, Bytes::len);
     let request: api::Request = parse(body)?;
+    check_body_size(len, &request)?;
     Ok(Json(host.call(request).await?.await?))
 }
 
@@ -435,7 +455,7 @@ async fn websocket(State(host): State<Arc<Host>>, upgrade: WebSocketUpgrade) -> 
     // The guard already checked the token and that any Origin is this server's.
     let tracker = host.sockets.clone();
     upgrade
-        .max_message_size(MAX_BODY)
+        .max_message_size(MAX_IMPORT_BODY)
         .on_upgrade(move |socket| tracker.track_future(ws::serve(socket, host)))
 }
 

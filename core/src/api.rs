@@ -11,6 +11,7 @@ use ts_rs::TS;
 use crate::docs::{Board, CardEdit, ChannelInfo, ChatMessage, DocInfo, Splice};
 use crate::group::{HistoryPolicy, Role};
 use crate::ids::{DocId, GroupId, Hash, ItemId, MemberId};
+use crate::import::ImportSource;
 use crate::time::Timestamp;
 
 mod status;
@@ -413,6 +414,40 @@ pub enum Request {
         /// Ticked or not.
         done: bool,
     },
+    /// Bring in another tool's export: a WhatsApp or Telegram chat (into a channel), a
+    /// Trello board (as a new board) or an Etherpad pad (as a new pad). All or nothing;
+    /// importing a chat again adds only the messages not imported before. Progress
+    /// arrives as [`Event::ImportProgress`].
+    Import {
+        /// Group name or id.
+        group: String,
+        /// What kind of export it is.
+        source: ImportSource,
+        /// The file's name: it names the chat, board or pad when nothing else does.
+        file_name: String,
+        /// The file's bytes, base64 (standard alphabet, padded); at most
+        /// [`crate::import::MAX_IMPORT_BYTES`] once decoded.
+        data: String,
+        /// Chats: the channel (name or id) to import into, which must exist; when
+        /// absent, a channel named after the chat, created if need be. Boards and
+        /// pads: the new board's or pad's name instead of the export's.
+        #[serde(default)]
+        target: Option<String>,
+        /// A full Telegram export: the name of the chat to import.
+        #[serde(default)]
+        chat: Option<String>,
+        /// Minutes east of UTC of times the export writes without a zone (WhatsApp
+        /// always does; Telegram's `date`): the importing device's offset. UTC when
+        /// absent.
+        #[serde(default)]
+        utc_offset_minutes: Option<i32>,
+    },
+    /// Everything this device can read of a group, as files in Markdown and JSON: chat
+    /// transcripts, pads, boards, members and invites, and a README explaining them.
+    Export {
+        /// Group name or id.
+        group: String,
+    },
 }
 
 /// The node's answer to a [`Request`].
@@ -454,6 +489,10 @@ pub enum Response {
     Status(StatusView),
     /// Who is online.
     Presence(Vec<PresenceView>),
+    /// What an import brought in.
+    Imported(ImportReport),
+    /// A group's export: the files to write.
+    Export(ExportView),
 }
 
 /// Something that happened, pushed to every listening front end.
@@ -491,6 +530,16 @@ pub enum Event {
     },
     /// A member came online, started or stopped typing, or moved its pad cursor.
     Presence(PresenceView),
+    /// An import is under way: `done` of `total` items are in (the import commits
+    /// once, when all are).
+    ImportProgress {
+        /// The group.
+        group: GroupId,
+        /// Items (messages, cards) prepared so far.
+        done: u32,
+        /// Items in the export.
+        total: u32,
+    },
     /// This listener fell behind and missed events: reload what is on screen.
     Lagged {
         /// How many events were missed.
@@ -662,4 +711,41 @@ pub struct BoardView {
     /// Columns, cards and archived cards.
     #[serde(flatten)]
     pub board: Board,
+}
+
+/// What an import brought in.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ImportReport {
+    /// Where it came from.
+    pub source: ImportSource,
+    /// The channel it went into (chats).
+    pub channel: Option<ItemId>,
+    /// The board or pad it made.
+    pub doc: Option<DocId>,
+    /// The name of that channel, board or pad.
+    pub name: String,
+    /// Messages, or cards, added.
+    pub added: u32,
+    /// Messages found already imported, and so left alone.
+    pub already: u32,
+    /// Entries of the export that were not messages (joins, leaves, notices) or were
+    /// deleted messages.
+    pub skipped: u32,
+}
+
+/// A group's export.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ExportView {
+    /// The files, by path relative to the export's folder (`/`-separated, never
+    /// absolute, never `..`).
+    pub files: Vec<ExportFile>,
+}
+
+/// One file of an export.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, TS)]
+pub struct ExportFile {
+    /// Where it goes, relative to the export's folder.
+    pub path: String,
+    /// Its text (UTF-8).
+    pub content: String,
 }

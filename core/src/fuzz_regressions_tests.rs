@@ -195,6 +195,9 @@ fn seeds() -> Vec<(&'static str, &'static str, Vec<u8>)> {
     for (name, bytes) in version_vector_seeds() {
         seeds.push(("version_vector", name, bytes));
     }
+    for (name, bytes) in import_seeds() {
+        seeds.push(("import", name, bytes));
+    }
     // Each target's entry point must accept its own seeds.
     for (target, _, bytes) in &seeds {
         let run = TARGETS.iter().find(|(n, _)| n == target).unwrap().1;
@@ -611,5 +614,40 @@ fn version_vector_seeds() -> Vec<(&'static str, Vec<u8>)> {
         ("one-entry", one.to_bytes()),
         ("three-entries", many.to_bytes()),
         ("pair", pair),
+    ]
+}
+
+/// The import fixtures, each behind the byte that picks its parser.
+fn import_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let fixture = |path: &str| {
+        std::fs::read(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/fixtures/import")
+                .join(path),
+        )
+        .unwrap()
+    };
+    let with = |which: u8, bytes: Vec<u8>| [vec![which], bytes].concat();
+    let zip = crate::import::archive_tests::make_zip(&[(
+        "_chat.txt",
+        &fixture("whatsapp/ios-en-12h.txt"),
+    )]);
+    vec![
+        (
+            "whatsapp-android",
+            with(0, fixture("whatsapp/android-us-24h.txt")),
+        ),
+        (
+            "whatsapp-ios",
+            with(0, fixture("whatsapp/ios-de-bracketed.txt")),
+        ),
+        (
+            "whatsapp-es",
+            with(0, fixture("whatsapp/android-es-pm.txt")),
+        ),
+        ("whatsapp-zip", with(0, zip)),
+        ("telegram", with(1, fixture("telegram/single-chat.json"))),
+        ("trello", with(2, fixture("trello/board.json"))),
+        ("etherpad", with(3, fixture("etherpad/minutes.etherpad"))),
     ]
 }

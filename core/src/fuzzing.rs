@@ -30,6 +30,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("invite", invite),
     ("snapshot", snapshot),
     ("version_vector", version_vector),
+    ("import", import),
 ];
 
 /// The epoch key the `envelope` target opens envelopes with (through
@@ -350,4 +351,45 @@ fn catch_up(mine: &crate::sync::VersionVector, theirs: &crate::sync::VersionVect
     assert_eq!(after.root(), merged.root(), "fetching the wants is merging");
     assert_eq!(after.behind_by(theirs), 0);
     assert!(after.wants_from(theirs, &first).is_empty());
+}
+
+/// Reads the input as an export: its first byte picks the parser (WhatsApp text or zip,
+/// Telegram, Trello, Etherpad), the rest is the file. What parses is what an import
+/// would write: every message has an author and something to show, every board column a
+/// title, every pad some text.
+pub fn import(data: &[u8]) {
+    use crate::import::{etherpad, telegram, trello, whatsapp};
+    let Some((&which, file)) = data.split_first() else {
+        return;
+    };
+    let chat = match which % 4 {
+        0 => whatsapp::parse(file, "WhatsApp Chat with Fuzz.zip").ok(),
+        1 => telegram::parse(file, None, 0).ok(),
+        2 => {
+            if let Ok(board) = trello::parse(file) {
+                assert!(!board.name.trim().is_empty(), "a board has a name");
+                for column in &board.columns {
+                    assert!(!column.title.trim().is_empty(), "a column has a title");
+                    assert!(column.cards.iter().all(|c| !c.title.trim().is_empty()));
+                }
+            }
+            None
+        }
+        _ => {
+            if let Ok(pad) = etherpad::parse(file, "fuzz.etherpad") {
+                assert!(!pad.text.trim().is_empty(), "a pad has text");
+            }
+            None
+        }
+    };
+    if let Some(chat) = chat {
+        assert!(!chat.messages.is_empty(), "a chat has messages");
+        for m in &chat.messages {
+            assert!(!m.author.is_empty(), "a message has an author");
+            assert!(
+                !m.display_text().trim().is_empty(),
+                "a message shows something"
+            );
+        }
+    }
 }

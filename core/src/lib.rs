@@ -38,6 +38,7 @@ pub mod fuzzing;
 pub mod group;
 pub mod identity;
 pub mod ids;
+pub mod import;
 pub mod invite;
 #[cfg(feature = "net")]
 pub mod net;

@@ -8,9 +8,13 @@ mod chat;
 #[cfg(test)]
 mod convergence_tests;
 mod engine;
+mod export;
 #[cfg(test)]
 mod forgery_tests;
 mod groups;
+mod import;
+#[cfg(test)]
+mod import_tests;
 mod ingest;
 #[cfg(test)]
 mod ingest_limits_tests;
@@ -341,7 +345,10 @@ impl Node {
         work: impl FnOnce(&mut State, &mut Tx, Timestamp) -> Result<R, ApiError>,
     ) -> Result<(R, Option<Durable>), ApiError> {
         let mut state = self.lock()?;
-        let mut tx = Tx::default();
+        let mut tx = Tx {
+            progress: Some(self.inner.events.clone()),
+            ..Tx::default()
+        };
         // Work that fails halfway may already have changed documents in memory (a new
         // pad before its directory entry was refused, say); those changes are
         // committed like any other, so memory and disk never disagree.
@@ -531,6 +538,28 @@ impl State {
                 item,
                 done,
             } => self.checklist_check(tx, &group, &board, &card, &item, done),
+            R::Import {
+                group,
+                source,
+                file_name,
+                data,
+                target,
+                chat,
+                utc_offset_minutes,
+            } => self.import(
+                tx,
+                &import::ImportArgs {
+                    group: &group,
+                    source,
+                    file_name: &file_name,
+                    data: &data,
+                    target: target.as_deref(),
+                    chat: chat.as_deref(),
+                    utc_offset_minutes: utc_offset_minutes.unwrap_or(0),
+                },
+                now,
+            ),
+            R::Export { group } => self.export(&group, now),
         }
     }
 }

@@ -6,6 +6,7 @@ mod integration {
     mod bad_input;
     mod crash;
     mod groups;
+    mod import_export;
     mod lan;
     mod local_api;
     mod nat;

@@ -7,6 +7,7 @@
 // Run: `npm --prefix ui run e2e` (PLENUM_BIN: the plenum binary, default
 // $CARGO_TARGET_DIR/debug/plenum; CHROMIUM: default /usr/bin/chromium).
 import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import {
   VIEWPORTS,
@@ -224,6 +225,36 @@ for (const [size, options] of Object.entries(VIEWPORTS)) {
       await bo.getByRole("heading", { name: "Actions this week" }).waitFor({ timeout: WAIT_MS });
       await screenshot(bo, size, "board");
       await assertNoHorizontalScroll(bo, "board");
+    });
+
+    test("Ana imports a WhatsApp chat; both see it with its authors unverified", async () => {
+      await openItem(ana, "Members");
+      const fixture = new URL("../../core/tests/fixtures/import/whatsapp/android-us-24h.txt", import.meta.url);
+      await ana.getByLabel("File to import").setInputFiles({
+        name: "WhatsApp Chat with Kitchen.txt",
+        mimeType: "text/plain",
+        buffer: readFileSync(fixture),
+      });
+      assert.equal(await ana.getByLabel("Kind of export").inputValue(), "whatsapp");
+      await ana.getByRole("button", { name: "Import", exact: true }).click();
+      await ana.getByRole("status").filter({ hasText: "Imported 4 messages into #Kitchen" }).waitFor({ timeout: WAIT_MS });
+      await screenshot(ana, size, "import");
+      // The export downloads as one zip holding the imported messages.
+      const [download] = await Promise.all([
+        ana.waitForEvent("download", { timeout: WAIT_MS }),
+        ana.getByRole("button", { name: "Export everything" }).click(),
+      ]);
+      assert.match(download.suggestedFilename(), /^plenum-Tenants-union-\d{4}-\d{2}-\d{2}\.zip$/);
+      const zipped = readFileSync(await download.path()).toString("utf8");
+      assert.ok(zipped.includes("**+49 151 2345678 (imported, unverified)**: Who is this?"), "the transcript is in the export");
+      assert.ok(zipped.includes("members.json"));
+      for (const page of [ana, bo]) {
+        await openItem(page, "# Kitchen");
+        const row = messages(page).getByRole("listitem", { name: "+49 151 2345678" });
+        await row.getByText("Who is this?").waitFor({ timeout: WAIT_MS });
+        assert.ok(await row.getByText("imported, unverified").isVisible());
+        await messages(page).getByText("bring snacks").waitFor({ timeout: WAIT_MS });
+      }
     });
 
     test("Ana removes Bo, and Bo loses access", async () => {

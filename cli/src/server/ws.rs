@@ -112,6 +112,13 @@ async fn apply(host: &Host, text: &str) -> BoxFuture<'static, WsOutgoing> {
             return ready(WsOutgoing::Error { id, error }).boxed();
         }
     };
+    if let Err(error) = super::check_body_size(text.len(), &request) {
+        return ready(WsOutgoing::Error {
+            id: Some(id),
+            error,
+        })
+        .boxed();
+    }
     let failed = move |error: WireError| {
         ready(WsOutgoing::Error {
             id: Some(id),

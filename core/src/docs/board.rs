@@ -469,6 +469,109 @@ pub fn comment(
     Ok(())
 }
 
+/// A card brought in whole from another tool's export.
+#[derive(Clone, Debug)]
+pub struct NewCard<'a> {
+    /// Its id.
+    pub id: ItemId,
+    /// Title.
+    pub title: &'a str,
+    /// Description (Markdown).
+    pub description: &'a str,
+    /// Labels.
+    pub labels: &'a [String],
+    /// Due date, `YYYY-MM-DD`.
+    pub due: Option<&'a str>,
+    /// Checklist items: id, text, done.
+    pub checklist: Vec<(ItemId, &'a str, bool)>,
+    /// Comments, written by the importer: id, text, when.
+    pub comments: Vec<(ItemId, &'a str, Timestamp)>,
+    /// Archived.
+    pub archived: bool,
+}
+
+/// Adds whole cards at the bottom of `column`, after the card at position `after`
+/// (the column's last; `None` for an empty column), in one change: one pass, where
+/// adding them one by one would read the whole board for each. Checks every card
+/// before writing any. Answers the last card's position, for the next batch.
+pub fn add_cards(
+    doc: &mut AutoCommit,
+    column: ItemId,
+    after: Option<String>,
+    cards: &[NewCard<'_>],
+    by: MemberId,
+    now: Timestamp,
+) -> Result<Option<String>, DocError> {
+    column_obj(doc, column)?;
+    for card in cards {
+        check_text("a card title", card.title, MAX_TITLE_LEN)?;
+        if card.description.len() > MAX_BODY_LEN {
+            return Err(DocError::TooLong {
+                what: "the description",
+                len: card.description.len(),
+                limit: MAX_BODY_LEN,
+            });
+        }
+        if let Some(due) = card.due {
+            check_due(due)?;
+        }
+        for label in card.labels {
+            check_text("a label", label, 64)?;
+        }
+        for (_, text, _) in &card.checklist {
+            check_text("a checklist item", text, MAX_TITLE_LEN)?;
+        }
+        for (_, text, _) in &card.comments {
+            check_text("a comment", text, MAX_BODY_LEN)?;
+        }
+    }
+    let cards_obj = section(doc, "cards")?;
+    let mut last = after;
+    for card in cards {
+        if fields::object(doc, &cards_obj, &card.id.to_string(), ObjType::Map).is_some() {
+            return Err(DocError::Exists(format!("card {}", card.id)));
+        }
+        let position = between(last.as_deref(), None, &card.id.0[..2]);
+        let obj = doc.put_object(&cards_obj, card.id.to_string(), ObjType::Map)?;
+        doc.put(&obj, "title", card.title)?;
+        doc.put(&obj, "description", card.description)?;
+        doc.put(&obj, "column", column.to_string())?;
+        doc.put(&obj, "position", position.as_str())?;
+        doc.put_object(&obj, "assignees", ObjType::Map)?;
+        let labels = doc.put_object(&obj, "labels", ObjType::Map)?;
+        for label in card.labels {
+            doc.put(&labels, label.as_str(), true)?;
+        }
+        let checklist = doc.put_object(&obj, "checklist", ObjType::Map)?;
+        let mut item_position: Option<String> = None;
+        for (id, text, done) in &card.checklist {
+            let p = between(item_position.as_deref(), None, &id.0[..2]);
+            let entry = doc.put_object(&checklist, id.to_string(), ObjType::Map)?;
+            doc.put(&entry, "text", *text)?;
+            doc.put(&entry, "done", *done)?;
+            doc.put(&entry, "position", p.as_str())?;
+            item_position = Some(p);
+        }
+        let comments = doc.put_object(&obj, "comments", ObjType::Map)?;
+        for (id, text, at) in &card.comments {
+            let entry = doc.put_object(&comments, id.to_string(), ObjType::Map)?;
+            doc.put(&entry, "author", by.to_string())?;
+            doc.put(&entry, "text", *text)?;
+            doc.put(&entry, "at", ScalarValue::Uint(at.as_millis()))?;
+        }
+        match card.due {
+            Some(due) => doc.put(&obj, "due", due)?,
+            None => doc.put(&obj, "due", ScalarValue::Null)?,
+        }
+        doc.put(&obj, "archived", card.archived)?;
+        doc.put(&obj, "created_by", by.to_string())?;
+        doc.put(&obj, "created_at", ScalarValue::Uint(now.as_millis()))?;
+        last = Some(position);
+    }
+    doc.commit();
+    Ok(last)
+}
+
 /// Archives (or restores) a card.
 pub fn archive_card(doc: &mut AutoCommit, id: ItemId, archived: bool) -> Result<(), DocError> {
     let card = card_obj(doc, id)?;

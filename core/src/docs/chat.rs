@@ -126,6 +126,64 @@ pub fn send(
     Ok(())
 }
 
+/// Checks a message's text as [`send`] and [`import`] do.
+pub fn check_message(text: &str) -> Result<(), DocError> {
+    check_text("a message", text, MAX_MESSAGE_LEN)
+}
+
+/// A message brought in from another tool's export.
+#[derive(Clone, Debug)]
+pub struct Imported<'a> {
+    /// Its id (derived from the export, so importing again finds it).
+    pub id: ItemId,
+    /// The text.
+    pub text: &'a str,
+    /// When it was originally sent.
+    pub sent_at: Timestamp,
+    /// The clock reading that orders it: its original time.
+    pub hlc: Hlc,
+    /// The message it replies to.
+    pub reply_to: Option<ItemId>,
+    /// The original author's name, as the export gives it (unverified).
+    pub imported_author: &'a str,
+}
+
+/// Adds imported messages in one change, all written (and signed) by `importer`, each
+/// keeping its original time and its original author's name as `imported_author`.
+/// Messages whose id is already in the segment are left alone; answers how many were
+/// added. Checks every message before writing any, so it adds all or none.
+pub fn import(
+    doc: &mut AutoCommit,
+    importer: MemberId,
+    messages: &[Imported<'_>],
+) -> Result<usize, DocError> {
+    for m in messages {
+        check_message(m.text)?;
+    }
+    let mut added = 0;
+    for m in messages {
+        if message_obj(doc, m.id).is_ok() {
+            continue;
+        }
+        let meta = Meta {
+            author: importer,
+            sent_at: m.sent_at.as_millis(),
+            hlc: (m.hlc.time, m.hlc.counter),
+            after: None,
+            reply_to: m.reply_to,
+            imported_author: Some(m.imported_author.to_owned()),
+        };
+        let meta = serde_json::to_string(&meta).map_err(|e| DocError::Malformed(e.to_string()))?;
+        let obj = doc.put_object(ROOT, m.id.to_string(), ObjType::Map)?;
+        doc.put(&obj, "meta", meta)?;
+        doc.put(&obj, "text", m.text)?;
+        doc.put_object(&obj, "reactions", ObjType::Map)?;
+        added += 1;
+    }
+    doc.commit();
+    Ok(added)
+}
+
 /// Edits a message: only its author may.
 pub fn edit(
     doc: &mut AutoCommit,
@@ -457,6 +515,50 @@ mod tests {
         assert_eq!(
             message(&doc, unknown),
             Err(DocError::UnknownMessage(unknown))
+        );
+    }
+
+    #[test]
+    fn imported_messages_keep_their_time_and_author_name_and_import_once() {
+        let mut doc = new_doc(ActorId::random());
+        let id = ItemId([7; 16]);
+        let imported = Imported {
+            id,
+            text: "from WhatsApp",
+            sent_at: Timestamp(1_000),
+            hlc: hlc(1_000),
+            reply_to: None,
+            imported_author: "Ana",
+        };
+        assert_eq!(
+            import(&mut doc, member(1), std::slice::from_ref(&imported)).unwrap(),
+            1
+        );
+        assert_eq!(
+            import(&mut doc, member(1), std::slice::from_ref(&imported)).unwrap(),
+            0
+        );
+        let m = message(&doc, id).unwrap();
+        assert_eq!(m.imported_author.as_deref(), Some("Ana"));
+        assert_eq!(
+            (m.sent_at, m.hlc, m.author),
+            (Timestamp(1_000), hlc(1_000), member(1))
+        );
+        let empty = Imported {
+            id: ItemId([8; 16]),
+            text: " ",
+            ..imported
+        };
+        let valid = Imported {
+            id: ItemId([9; 16]),
+            text: "ok",
+            ..empty.clone()
+        };
+        assert!(import(&mut doc, member(1), &[valid, empty]).is_err());
+        assert_eq!(
+            messages(&doc).unwrap().len(),
+            1,
+            "nothing of a refused batch is added"
         );
     }
 

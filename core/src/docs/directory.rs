@@ -45,7 +45,7 @@ pub struct SegmentInfo {
     pub doc: DocId,
     /// The key epoch (hex).
     pub epoch: String,
-    /// The month, `YYYY-MM`.
+    /// The month, `YYYY-MM`; for imported history also a whole year, `YYYY`.
     pub month: String,
 }
 

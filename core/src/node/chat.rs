@@ -17,7 +17,7 @@ use super::groups::DEFAULT_CHANNEL;
 use super::resolve::resolve;
 
 /// The segment of `channel` for `epoch` and `month` (`YYYY-MM`).
-fn segment_id(group: &GroupId, channel: &ItemId, epoch: &Hash, month: &str) -> DocId {
+pub(super) fn segment_id(group: &GroupId, channel: &ItemId, epoch: &Hash, month: &str) -> DocId {
     let name = [
         b"chat segment".as_slice(),
         channel.as_bytes(),

@@ -124,6 +124,40 @@ pub(super) struct LoadedDoc {
     tail: u64,
 }
 
+/// Raw change bytes sealed into one envelope at most (unless one change is larger):
+/// an import's burst of thousands of changes becomes several envelopes, each well
+/// under the envelope and gossip limits.
+const MAX_BURST_BYTES: usize = 512 * 1024;
+
+/// Splits a document's unsealed changes into bursts of at most
+/// [`envelope::MAX_CHANGES`] changes and about [`MAX_BURST_BYTES`], in order.
+pub(super) fn bursts(changes: &mut [automerge::Change]) -> Vec<&mut [automerge::Change]> {
+    let mut ends = Vec::new();
+    let (mut count, mut bytes) = (0, 0);
+    for (i, change) in changes.iter().enumerate() {
+        let len = change.raw_bytes().len();
+        if count > 0 && (count == envelope::MAX_CHANGES || bytes + len > MAX_BURST_BYTES) {
+            ends.push(i);
+            (count, bytes) = (0, 0);
+        }
+        count += 1;
+        bytes += len;
+    }
+    let mut out = Vec::new();
+    let mut rest = changes;
+    let mut at = 0;
+    for end in ends {
+        let (head, tail) = rest.split_at_mut(end - at);
+        out.push(head);
+        rest = tail;
+        at = end;
+    }
+    if !rest.is_empty() {
+        out.push(rest);
+    }
+    out
+}
+
 /// The changes made since `before`. Usually one local change sits directly on top of
 /// `before`; fetching it by hash is O(its size), where Automerge's `get_changes` walks
 /// the whole history to build a clock, which made every edit O(document).
@@ -243,6 +277,8 @@ pub(super) struct Tx {
     pub(super) events: Vec<Event>,
     /// Envelopes this device sealed, to hand to the network once durable.
     pub(super) outgoing: Vec<Vec<u8>>,
+    /// Where progress of long work (imports) goes at once, before the request ends.
+    pub(super) progress: Option<tokio::sync::broadcast::Sender<Event>>,
 }
 
 pub(super) struct State {
@@ -630,7 +666,14 @@ impl State {
         let unsealed = std::mem::take(&mut self.next.unsealed);
         let mut batch = WriteBatch::default();
         for ((group, doc_id), mut changes) in unsealed {
-            if let Err(e) = self.seal(&mut batch, &group, &doc_id, &mut changes) {
+            let mut failed = None;
+            for burst in bursts(&mut changes) {
+                if let Err(e) = self.seal(&mut batch, &group, &doc_id, burst) {
+                    failed = Some(e);
+                    break;
+                }
+            }
+            if let Some(e) = failed {
                 // Unreachable in practice (the edit checked the group and loaded the
                 // document); dropping the cache entry keeps memory and disk consistent.
                 tracing::error!("could not seal changes to {doc_id}: {e}");

@@ -179,6 +179,39 @@ describe("HttpAdapter join", () => {
   });
 });
 
+describe("HttpAdapter import", () => {
+  it("sends an import over its own HTTP request, so the socket keeps bringing progress", async () => {
+    const report = { type: "imported", data: { source: "whatsapp", channel: "c", doc: null, name: "Kitchen", added: 1, already: 0, skipped: 0 } };
+    const fetch = vi.fn(async () => new Response(JSON.stringify(report), { status: 200 }));
+    const sockets: FakeSocket[] = [];
+    const adapter = new HttpAdapter({
+      token: "abc",
+      base: "http://127.0.0.1:1",
+      fetch: fetch as unknown as typeof globalThis.fetch,
+      socket: (url) => {
+        const s = new FakeSocket(url);
+        sockets.push(s);
+        return s;
+      },
+    });
+    const request = {
+      type: "import" as const,
+      group: "g",
+      source: "whatsapp" as const,
+      file_name: "chat.txt",
+      data: "eA==",
+      target: null,
+      chat: null,
+      utc_offset_minutes: 0,
+    };
+    await expect(adapter.call(request)).resolves.toEqual(report);
+    expect(sockets).toHaveLength(0);
+    const [url, init] = fetch.mock.calls[0] as unknown as [string, RequestInit];
+    expect(url).toBe("http://127.0.0.1:1/api/call");
+    expect(JSON.parse(String(init.body))).toEqual(request);
+  });
+});
+
 describe("takeToken", () => {
   it("takes the token from the fragment, removes it from the address and keeps it", () => {
     const store = new Map<string, string>();

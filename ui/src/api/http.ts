@@ -114,7 +114,11 @@ export class HttpAdapter implements Adapter {
     // A join can look for a member for minutes, and the socket answers in order: it
     // would hold up every later answer. It depends on no other request's order, so it
     // goes over its own HTTP request.
-    if (request.type === "join") return this.http<Response>("POST", "/api/call", request);
+    // An import, too, takes a while, and the socket keeps bringing its progress events
+    // meanwhile.
+    if (request.type === "join" || request.type === "import") {
+      return this.http<Response>("POST", "/api/call", request);
+    }
     return new Promise<Response>((resolve, reject) => {
       const pending: Pending = { id: this.nextId++, resolve, reject };
       const frame = JSON.stringify({ id: pending.id, request });

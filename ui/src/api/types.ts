@@ -301,11 +301,46 @@ group: GroupId,
 /**
  * The board.
  */
-board: DocId, } | { "type": "presence" } & PresenceView | { "type": "lagged", 
+board: DocId, } | { "type": "presence" } & PresenceView | { "type": "import_progress", 
+/**
+ * The group.
+ */
+group: GroupId, 
+/**
+ * Items (messages, cards) prepared so far.
+ */
+done: number, 
+/**
+ * Items in the export.
+ */
+total: number, } | { "type": "lagged", 
 /**
  * How many events were missed.
  */
 missed: number, };
+
+/**
+ * One file of an export.
+ */
+export type ExportFile = { 
+/**
+ * Where it goes, relative to the export's folder.
+ */
+path: string, 
+/**
+ * Its text (UTF-8).
+ */
+content: string, };
+
+/**
+ * A group's export.
+ */
+export type ExportView = { 
+/**
+ * The files, by path relative to the export's folder (`/`-separated, never
+ * absolute, never `..`).
+ */
+files: Array<ExportFile>, };
 
 /**
  * A group: 32 random bytes chosen by its creator.
@@ -433,6 +468,45 @@ direct: boolean,
  * Why not, when it failed.
  */
 error: string | null, };
+
+/**
+ * What an import brought in.
+ */
+export type ImportReport = { 
+/**
+ * Where it came from.
+ */
+source: ImportSource, 
+/**
+ * The channel it went into (chats).
+ */
+channel: ItemId | null, 
+/**
+ * The board or pad it made.
+ */
+doc: DocId | null, 
+/**
+ * The name of that channel, board or pad.
+ */
+name: string, 
+/**
+ * Messages, or cards, added.
+ */
+added: number, 
+/**
+ * Messages found already imported, and so left alone.
+ */
+already: number, 
+/**
+ * Entries of the export that were not messages (joins, leaves, notices) or were
+ * deleted messages.
+ */
+skipped: number, };
+
+/**
+ * Where an import comes from.
+ */
+export type ImportSource = "whatsapp" | "telegram" | "trello" | "etherpad";
 
 /**
  * `POST /api/init`: create the profile in the running node's empty data directory.
@@ -1255,12 +1329,49 @@ item: string,
 /**
  * Ticked or not.
  */
-done: boolean, };
+done: boolean, } | { "type": "import", 
+/**
+ * Group name or id.
+ */
+group: string, 
+/**
+ * What kind of export it is.
+ */
+source: ImportSource, 
+/**
+ * The file's name: it names the chat, board or pad when nothing else does.
+ */
+file_name: string, 
+/**
+ * The file's bytes, base64 (standard alphabet, padded); at most
+ * [`crate::import::MAX_IMPORT_BYTES`] once decoded.
+ */
+data: string, 
+/**
+ * Chats: the channel (name or id) to import into, which must exist; when
+ * absent, a channel named after the chat, created if need be. Boards and
+ * pads: the new board's or pad's name instead of the export's.
+ */
+target?: string | null, 
+/**
+ * A full Telegram export: the name of the chat to import.
+ */
+chat?: string | null, 
+/**
+ * Minutes east of UTC of times the export writes without a zone (WhatsApp
+ * always does; Telegram's `date`): the importing device's offset. UTC when
+ * absent.
+ */
+utc_offset_minutes?: number | null, } | { "type": "export", 
+/**
+ * Group name or id.
+ */
+group: string, };
 
 /**
  * The node's answer to a [`Request`].
  */
-export type Response = { "type": "done" } | { "type": "profile", "data": ProfileView } | { "type": "group", "data": GroupSummary } | { "type": "groups", "data": Array<GroupSummary> } | { "type": "members", "data": Array<MemberView> } | { "type": "invite", "data": InviteView } | { "type": "invites", "data": Array<InviteView> } | { "type": "channel", "data": ChannelInfo } | { "type": "channels", "data": Array<ChannelInfo> } | { "type": "message", "data": MessageView } | { "type": "messages", "data": Array<MessageView> } | { "type": "pad", "data": PadView } | { "type": "heads", "data": Array<string> } | { "type": "docs", "data": Array<DocInfo> } | { "type": "board", "data": BoardView } | { "type": "status", "data": StatusView } | { "type": "presence", "data": Array<PresenceView> };
+export type Response = { "type": "done" } | { "type": "profile", "data": ProfileView } | { "type": "group", "data": GroupSummary } | { "type": "groups", "data": Array<GroupSummary> } | { "type": "members", "data": Array<MemberView> } | { "type": "invite", "data": InviteView } | { "type": "invites", "data": Array<InviteView> } | { "type": "channel", "data": ChannelInfo } | { "type": "channels", "data": Array<ChannelInfo> } | { "type": "message", "data": MessageView } | { "type": "messages", "data": Array<MessageView> } | { "type": "pad", "data": PadView } | { "type": "heads", "data": Array<string> } | { "type": "docs", "data": Array<DocInfo> } | { "type": "board", "data": BoardView } | { "type": "status", "data": StatusView } | { "type": "presence", "data": Array<PresenceView> } | { "type": "imported", "data": ImportReport } | { "type": "export", "data": ExportView };
 
 /**
  * What a member may do.
@@ -1280,7 +1391,7 @@ doc: DocId,
  */
 epoch: string, 
 /**
- * The month, `YYYY-MM`.
+ * The month, `YYYY-MM`; for imported history also a whole year, `YYYY`.
  */
 month: string, };
 

@@ -767,6 +767,13 @@ impl EventLoop {
                 if self.swarm.is_connected(&peer) {
                     self.discover(peer, name);
                 } else {
+                    // A join asks for the few relays of its link; relays it never
+                    // reached are forgotten once there are too many.
+                    if self.to_discover.len() >= super::relays::MAX_RELAYS
+                        && !self.to_discover.contains_key(&peer)
+                    {
+                        self.to_discover.clear();
+                    }
                     let names = self.to_discover.entry(peer).or_default();
                     if !names.contains(&name) && names.len() < MAX_ANNOUNCED {
                         names.push(name);
@@ -776,7 +783,6 @@ impl EventLoop {
                     }
                 }
             }
-
             Command::Dial(address) => {
                 if let Err(e) = self.swarm.dial(address.clone()) {
                     debug!(%address, "cannot dial: {e}");

@@ -37,6 +37,12 @@ pub(crate) enum Command {
         /// Where to put the key file (default: the platform's config directory).
         #[arg(long, value_name = "PATH", requires = "no_passphrase")]
         key_file: Option<PathBuf>,
+        /// Keep the storage key in the operating system's keyring (GNOME Keyring or
+        /// KWallet through the Secret Service, macOS Keychain, Windows Credential
+        /// Manager): opened by your login, nothing to type. Whoever can use your
+        /// unlocked session can read the profile.
+        #[arg(long, conflicts_with = "no_passphrase")]
+        keyring: bool,
         /// How long unlocking should take, in milliseconds (default 1000). Lower it only
         /// for tests; it is what slows down guessing a stolen profile's passphrase.
         #[arg(long, value_name = "MS", default_value_t = 1000, hide = true)]
@@ -425,9 +431,12 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
             name,
             no_passphrase,
             key_file,
+            keyring,
             kdf_ms,
         } => {
-            let protection = if no_passphrase {
+            let protection = if keyring {
+                Protection::Keyring
+            } else if no_passphrase {
                 let path = match key_file {
                     Some(path) => path,
                     None => default_key_file(&dir)?,
@@ -560,14 +569,16 @@ fn current_thread() -> Result<tokio::runtime::Runtime> {
 
 /// What `init` asks a running node for.
 fn init_body(name: &str, protection: Protection, kdf_ms: u64) -> InitBody {
-    let (key_file, passphrase) = match protection {
-        Protection::KeyFile(path) => (Some(path), None),
-        Protection::Passphrase { passphrase, .. } => (None, Some(passphrase)),
+    let (key_file, passphrase, keyring) = match protection {
+        Protection::KeyFile(path) => (Some(path), None, false),
+        Protection::Passphrase { passphrase, .. } => (None, Some(passphrase), false),
+        Protection::Keyring => (None, None, true),
     };
     InitBody {
         name: name.to_owned(),
         no_passphrase: key_file.is_some(),
         key_file,
+        keyring,
         passphrase,
         kdf_ms: Some(kdf_ms),
     }

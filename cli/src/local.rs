@@ -228,13 +228,13 @@ enum Start {
     Unlocked(Node),
 }
 
-/// Opens the profile right away when its key is at hand (a key file, or a passphrase
-/// from `--passphrase-fd` or `PLENUM_PASSPHRASE`).
+/// Opens the profile right away when its key is at hand (a key file, the system
+/// keyring, or a passphrase from `--passphrase-fd` or `PLENUM_PASSPHRASE`).
 fn open(dir: &Path, passphrase: &PassphraseSource) -> Result<Start> {
     let unlock = match Node::unlock_method(dir) {
         Err(NodeError::Store(StoreError::NotInitialized(_))) => return Ok(Start::Empty),
         Err(e) => return Err(e.into()),
-        Ok(UnlockMethod::KeyFile(_)) => Unlock::Auto,
+        Ok(UnlockMethod::KeyFile(_) | UnlockMethod::Keyring) => Unlock::Auto,
         Ok(UnlockMethod::Passphrase) if passphrase.fd.is_some() || passphrase.env.is_some() => {
             Unlock::Passphrase(passphrase.read("Passphrase: ", false)?)
         }

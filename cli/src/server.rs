@@ -194,6 +194,7 @@ impl Host {
             kdf_target: Duration::from_millis(body.kdf_ms.unwrap_or(1000)),
         };
         let protection = match (body.no_passphrase, body.passphrase) {
+            (_, None) if body.keyring => Protection::Keyring,
             (true, None) => {
                 let path = match body.key_file {
                     Some(path) => path,

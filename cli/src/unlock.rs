@@ -85,7 +85,7 @@ impl PassphraseSource {
     pub(crate) fn unlock(&self, method: &UnlockMethod) -> Result<Unlock> {
         Ok(match method {
             UnlockMethod::Passphrase => Unlock::Passphrase(self.read("Passphrase: ", false)?),
-            UnlockMethod::KeyFile(_) => Unlock::Auto,
+            UnlockMethod::KeyFile(_) | UnlockMethod::Keyring => Unlock::Auto,
         })
     }
 }

@@ -80,6 +80,10 @@ pub struct InitBody {
     /// Where the key file goes (with `no_passphrase`; default: the node's config dir).
     #[serde(default)]
     pub key_file: Option<PathBuf>,
+    /// Keep the storage key in the system keyring instead (no passphrase, no file).
+    #[serde(default)]
+    #[ts(as = "Option<bool>", optional)]
+    pub keyring: bool,
     /// The passphrase (without `no_passphrase`).
     #[serde(default)]
     #[ts(as = "Option<String>")]

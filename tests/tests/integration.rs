@@ -7,6 +7,7 @@ mod integration {
     mod crash;
     mod groups;
     mod import_export;
+    mod keyring;
     mod lan;
     mod local_api;
     mod nat;

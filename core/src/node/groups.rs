@@ -290,12 +290,7 @@ impl State {
             .state
             .relays
             .iter()
-            .map(|r| {
-                libp2p::Multiaddr::try_from(r.clone()).map_or_else(
-                    |_| format!("(unreadable: {})", hex::encode(r)),
-                    |a| a.to_string(),
-                )
-            })
+            .map(|r| super::membership::relay_text(r))
             .collect();
         Ok(GroupSummary {
             id: *id,

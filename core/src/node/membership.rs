@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use crate::api::{ApiError, ErrorKind, Event, InviteView, MemberView, Response};
 use crate::envelope::{Envelope, Header, Kind, group_tag};
 use crate::group::{
-    self, GroupError, HistoryPolicy, MAX_GROUP_RELAYS, MAX_RELAY_ADDRESS_LEN, MembershipLog, Op,
-    OpKind, Role, membership_doc,
+    self, GroupError, HistoryPolicy, MAX_GROUP_RELAYS, MembershipLog, Op, OpKind, Role,
+    membership_doc,
 };
 use crate::identity::safety_number;
 use crate::ids::{DocId, GroupId, Hash, MemberId};
@@ -39,6 +39,47 @@ pub(super) fn group_error(e: GroupError) -> ApiError {
         _ => ErrorKind::Invalid,
     };
     ApiError::new(kind, e.to_string())
+}
+
+/// A relay's address as given (`/ip4/…/tcp/…/p2p/<id>`), in its binary form.
+#[cfg(feature = "net")]
+fn relay_address(text: &str) -> Result<Vec<u8>, String> {
+    let address: libp2p::Multiaddr = text.parse().map_err(|_| {
+        format!("{text:?} is not a relay address; copy one that `plenum relay` prints")
+    })?;
+    if !matches!(
+        address.iter().last(),
+        Some(libp2p::multiaddr::Protocol::P2p(_))
+    ) {
+        return Err(format!(
+            "{text} does not end in /p2p/<the relay's id>; copy an address `plenum relay` prints"
+        ));
+    }
+    let bytes = address.to_vec();
+    let limit = group::MAX_RELAY_ADDRESS_LEN;
+    if bytes.len() > limit {
+        return Err(format!("{text} is longer than {limit} bytes"));
+    }
+    Ok(bytes)
+}
+
+#[cfg(not(feature = "net"))]
+fn relay_address(_: &str) -> Result<Vec<u8>, String> {
+    Err("this build of Plenum has no network".into())
+}
+
+/// A relay address for people.
+#[cfg(feature = "net")]
+pub(super) fn relay_text(bytes: &[u8]) -> String {
+    libp2p::Multiaddr::try_from(bytes.to_vec()).map_or_else(
+        |_| format!("(unreadable: {})", hex::encode(bytes)),
+        |a| a.to_string(),
+    )
+}
+
+#[cfg(not(feature = "net"))]
+pub(super) fn relay_text(bytes: &[u8]) -> String {
+    hex::encode(bytes)
 }
 
 /// The addresses an invite link to a group carries: for each of the group's
@@ -372,30 +413,8 @@ impl State {
         }
         let mut encoded = Vec::new();
         for text in relays {
-            let address: libp2p::Multiaddr = text.parse().map_err(|_| {
-                ApiError::new(
-                    ErrorKind::Invalid,
-                    format!("{text:?} is not a relay address; copy one that `plenum relay` prints"),
-                )
-            })?;
-            if !matches!(
-                address.iter().last(),
-                Some(libp2p::multiaddr::Protocol::P2p(_))
-            ) {
-                return Err(ApiError::new(
-                    ErrorKind::Invalid,
-                    format!(
-                        "{text} does not end in /p2p/<the relay's id>; copy an address `plenum relay` prints"
-                    ),
-                ));
-            }
-            let bytes = address.to_vec();
-            if bytes.len() > MAX_RELAY_ADDRESS_LEN {
-                return Err(ApiError::new(
-                    ErrorKind::Invalid,
-                    format!("{text} is longer than {MAX_RELAY_ADDRESS_LEN} bytes"),
-                ));
-            }
+            let bytes =
+                relay_address(text).map_err(|why| ApiError::new(ErrorKind::Invalid, why))?;
             if !encoded.contains(&bytes) {
                 encoded.push(bytes);
             }

@@ -34,6 +34,16 @@ pub enum StoreError {
         .0.display()
     )]
     WrongKeyFile(PathBuf),
+    /// The system keyring did not keep or give the storage key.
+    #[error(
+        "the system keyring could not be used ({0}); on Linux a Secret Service (GNOME Keyring, KWallet) must be running and unlocked in this session — or create the profile with a passphrase"
+    )]
+    Keyring(String),
+    /// The system keyring has no storage key for this profile.
+    #[error(
+        "the system keyring holds no storage key for this profile (entry {0:?}): it was removed from the keyring, or this is another user account; restore the keyring from a backup"
+    )]
+    KeyringEntryMissing(String),
     /// The key file is not there.
     #[error(
         "the key file {} is missing; put it back (for example from removable media), or pass its new location",

@@ -37,6 +37,9 @@ pub enum Protection {
     },
     /// A key file that `init` creates at this path, outside the data directory.
     KeyFile(PathBuf),
+    /// The operating system's keyring (Secret Service, Keychain, Credential Manager):
+    /// unlocked with the user's login, nothing to type.
+    Keyring,
 }
 
 /// How to unlock an existing profile.
@@ -57,6 +60,8 @@ pub enum UnlockMethod {
     Passphrase,
     /// With the key file at this path.
     KeyFile(PathBuf),
+    /// From the system keyring.
+    Keyring,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -77,7 +82,15 @@ enum Method {
         key_file: PathBuf,
         key_check: String,
     },
+    Keyring {
+        service: String,
+        account: String,
+        key_check: String,
+    },
 }
+
+/// The keyring service name Plenum's entries are filed under.
+const KEYRING_SERVICE: &str = "plenum";
 
 #[derive(Serialize, Deserialize)]
 struct Kdf {
@@ -96,7 +109,19 @@ pub(super) fn create(
     key: &SecretKey,
 ) -> Result<(), StoreError> {
     let mut created_key_file = None;
+    let mut created_entry = None;
     let method = match protection {
+        Protection::Keyring => {
+            // One entry per profile: several data directories may share a keyring.
+            let account = format!("storage key {}", hex::encode(random_array::<8>()));
+            keyring::store(KEYRING_SERVICE, &account, key)?;
+            created_entry = Some(account.clone());
+            Method::Keyring {
+                service: KEYRING_SERVICE.to_owned(),
+                account,
+                key_check: B64.encode(check_key(key).seal(CHECK_AAD, CHECK_PLAINTEXT)),
+            }
+        }
         Protection::Passphrase {
             passphrase,
             kdf_target,
@@ -140,6 +165,9 @@ pub(super) fn create(
         // No header names this key, so it protects nothing; let a retry create it anew.
         let _ = fs::remove_file(path);
     }
+    if let (Err(_), Some(account)) = (&written, created_entry) {
+        keyring::delete(KEYRING_SERVICE, &account);
+    }
     written
 }
 
@@ -148,6 +176,7 @@ pub(super) fn method(dir: &Path) -> Result<UnlockMethod, StoreError> {
     Ok(match read(dir)?.method {
         Method::Passphrase { .. } => UnlockMethod::Passphrase,
         Method::KeyFile { key_file, .. } => UnlockMethod::KeyFile(key_file),
+        Method::Keyring { .. } => UnlockMethod::Keyring,
     })
 }
 
@@ -192,6 +221,25 @@ pub(super) fn unlock(dir: &Path, unlock: Unlock) -> Result<SecretKey, StoreError
         }
         (Method::Passphrase { .. }, Unlock::KeyFile(_) | Unlock::Auto) => {
             Err(StoreError::PassphraseRequired(dir.to_path_buf()))
+        }
+        (
+            Method::Keyring {
+                service,
+                account,
+                key_check,
+            },
+            _,
+        ) => {
+            let key = keyring::load(&service, &account)?;
+            let check = B64
+                .decode(&key_check)
+                .map_err(|_| damaged("bad key_check"))?;
+            match check_key(&key).open(CHECK_AAD, &check) {
+                Ok(plain) if plain == CHECK_PLAINTEXT => Ok(key),
+                _ => Err(StoreError::Keyring(format!(
+                    "its entry {account:?} holds another key"
+                ))),
+            }
         }
         (Method::KeyFile { key_file, .. }, Unlock::Passphrase(_)) => {
             Err(StoreError::KeyFileRequired {
@@ -367,4 +415,65 @@ fn sync_parent(path: &Path) -> std::io::Result<()> {
     #[cfg(not(unix))]
     let _ = path;
     Ok(())
+}
+
+/// The storage key in the operating system's keyring, where this build has one.
+#[cfg(all(
+    feature = "keyring",
+    any(target_os = "linux", target_os = "macos", target_os = "ios", windows)
+))]
+mod keyring {
+    use super::{KEY_LEN, SecretKey, StoreError};
+
+    fn entry(service: &str, account: &str) -> Result<::keyring::Entry, StoreError> {
+        ::keyring::Entry::new(service, account).map_err(|e| StoreError::Keyring(e.to_string()))
+    }
+
+    pub(super) fn store(service: &str, account: &str, key: &SecretKey) -> Result<(), StoreError> {
+        entry(service, account)?
+            .set_secret(key.as_bytes())
+            .map_err(|e| StoreError::Keyring(e.to_string()))
+    }
+
+    pub(super) fn load(service: &str, account: &str) -> Result<SecretKey, StoreError> {
+        let secret = zeroize::Zeroizing::new(entry(service, account)?.get_secret().map_err(
+            |e| match e {
+                ::keyring::Error::NoEntry => StoreError::KeyringEntryMissing(account.to_owned()),
+                other => StoreError::Keyring(other.to_string()),
+            },
+        )?);
+        let bytes: [u8; KEY_LEN] = secret.as_slice().try_into().map_err(|_| {
+            StoreError::Keyring(format!("its entry {account:?} is not a storage key"))
+        })?;
+        Ok(SecretKey::from_bytes(bytes))
+    }
+
+    pub(super) fn delete(service: &str, account: &str) {
+        if let Ok(entry) = entry(service, account) {
+            let _ = entry.delete_credential();
+        }
+    }
+}
+
+/// Builds without a keyring (Android, the fuzz targets): every use says so.
+#[cfg(not(all(
+    feature = "keyring",
+    any(target_os = "linux", target_os = "macos", target_os = "ios", windows)
+)))]
+mod keyring {
+    use super::{SecretKey, StoreError};
+
+    fn unsupported() -> StoreError {
+        StoreError::Keyring("this build of Plenum has no system keyring support".into())
+    }
+
+    pub(super) fn store(_: &str, _: &str, _: &SecretKey) -> Result<(), StoreError> {
+        Err(unsupported())
+    }
+
+    pub(super) fn load(_: &str, _: &str) -> Result<SecretKey, StoreError> {
+        Err(unsupported())
+    }
+
+    pub(super) fn delete(_: &str, _: &str) {}
 }

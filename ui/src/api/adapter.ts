@@ -7,7 +7,8 @@ export type ConnectionState = "connecting" | "open" | "closed";
 
 export type InitRequest =
   | { name: string; passphrase: string }
-  | { name: string; no_passphrase: true };
+  | { name: string; no_passphrase: true }
+  | { name: string; keyring: true };
 
 export interface Adapter {
   health(): Promise<Health>;

@@ -521,6 +521,10 @@ no_passphrase?: boolean,
  */
 key_file?: string, 
 /**
+ * Keep the storage key in the system keyring instead (no passphrase, no file).
+ */
+keyring?: boolean, 
+/**
  * The passphrase (without `no_passphrase`).
  */
 passphrase?: string, 

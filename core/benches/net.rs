@@ -55,6 +55,29 @@ async fn spawn(dir: &tempfile::TempDir, name: &str) -> Network {
     Network::start(node, net).await.expect("network")
 }
 
+/// Polls `net`'s chat log of `group` until it holds `count` messages (bounded by
+/// [`WAIT`]); returns how many it holds.
+async fn wait_for_messages(net: &Network, group: &str, count: usize) -> usize {
+    let deadline = Instant::now() + WAIT;
+    loop {
+        let Ok(Response::Messages(m)) = net
+            .call(Request::ChatLog {
+                group: group.to_owned(),
+                channel: None,
+                before: None,
+                limit: None,
+            })
+            .await
+        else {
+            panic!("no log");
+        };
+        if m.len() >= count || Instant::now() >= deadline {
+            return m.len();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 /// A node (new, or opened again) that uses `relays`.
 async fn spawn_with_relays(dir: &tempfile::TempDir, name: &str, relays: &[String]) -> Network {
     let config = NodeConfig::new(dir.path().join(name));
@@ -150,24 +173,7 @@ async fn catch_up_relay() {
     let lo_before = loopback_bytes();
     let started = Instant::now();
     let b = spawn_with_relays(&dir, "b", &[]).await;
-    let deadline = Instant::now() + WAIT;
-    let count = loop {
-        let Ok(Response::Messages(m)) = b
-            .call(Request::ChatLog {
-                group: group.clone(),
-                channel: None,
-                before: None,
-                limit: None,
-            })
-            .await
-        else {
-            panic!("no log");
-        };
-        if m.len() >= CATCH_UP || Instant::now() >= deadline {
-            break m.len();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let count = wait_for_messages(&b, &group, CATCH_UP).await;
     let all = started.elapsed();
     let moved = loopback_moved_since(lo_before);
     println!(
@@ -347,24 +353,7 @@ async fn catch_up() {
     let started = Instant::now();
     b.join(&link, WAIT, |_| {}).await.expect("join");
     let joined = started.elapsed();
-    let deadline = Instant::now() + WAIT;
-    let count = loop {
-        let Ok(Response::Messages(m)) = b
-            .call(Request::ChatLog {
-                group: group.clone(),
-                channel: None,
-                before: None,
-                limit: None,
-            })
-            .await
-        else {
-            panic!("no log");
-        };
-        if m.len() >= CATCH_UP || Instant::now() >= deadline {
-            break m.len();
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let count = wait_for_messages(&b, &group, CATCH_UP).await;
     let all = started.elapsed();
     let moved = loopback_moved_since(lo_before);
     println!(

@@ -410,6 +410,46 @@ fn invite_addresses(addresses: &[Multiaddr]) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// How long to wait for the listen addresses at start.
+const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Listens on every address of `listen` and waits until each reported where it
+/// listens (port 0 becomes a port); the addresses come back with `/p2p/<me>`.
+async fn listen_all<B: libp2p::swarm::NetworkBehaviour>(
+    swarm: &mut libp2p::Swarm<B>,
+    listen: &[Multiaddr],
+    me: PeerId,
+) -> Result<Vec<Multiaddr>, NetError> {
+    use libp2p::futures::StreamExt;
+    use libp2p::swarm::SwarmEvent;
+    for address in listen {
+        swarm
+            .listen_on(address.clone())
+            .map_err(|e| NetError::Listen {
+                address: address.clone(),
+                reason: e.to_string(),
+            })?;
+    }
+    let mut addresses = Vec::new();
+    let deadline = tokio::time::Instant::now() + LISTEN_TIMEOUT;
+    while addresses.len() < listen.len() {
+        let event = tokio::time::timeout_at(deadline, swarm.select_next_some())
+            .await
+            .map_err(|_| NetError::Config("the listeners did not start in time".into()))?;
+        match event {
+            SwarmEvent::NewListenAddr { address, .. } => {
+                addresses.push(address.with_p2p(me).unwrap_or_else(|a| a));
+            }
+            SwarmEvent::ListenerError { error, .. }
+            | SwarmEvent::ListenerClosed {
+                reason: Err(error), ..
+            } => return Err(NetError::Transport(error)),
+            _ => {}
+        }
+    }
+    Ok(addresses)
+}
+
 fn stopped() -> ApiError {
     ApiError::new(ErrorKind::Network, "the network stopped")
 }

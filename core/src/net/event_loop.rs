@@ -69,8 +69,6 @@ const ANNOUNCE_TTL: u64 = rendezvous::DEFAULT_TTL;
 const ANNOUNCE_RENEW: Duration = Duration::from_secs(rendezvous::DEFAULT_TTL / 2);
 /// Members asked for per discovery.
 const DISCOVER_LIMIT: u64 = 16;
-/// How long to wait for the listen addresses at start.
-const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
 
 type BoxStream<T> = Pin<Box<dyn Stream<Item = T> + Send>>;
 
@@ -155,36 +153,7 @@ impl EventLoop {
             .map_err(|e| NetError::Config(e.to_string()))?
             .with_swarm_config(|c| c.with_idle_connection_timeout(Duration::from_secs(120)))
             .build();
-        for address in &config.listen {
-            swarm
-                .listen_on(address.clone())
-                .map_err(|e| NetError::Listen {
-                    address: address.clone(),
-                    reason: e.to_string(),
-                })?;
-        }
-        // Wait until every listener reported its address (port 0 becomes a port).
-        let mut listen = Vec::new();
-        let deadline = tokio::time::Instant::now() + LISTEN_TIMEOUT;
-        let mut open = config.listen.len();
-        while open > 0 {
-            let event = tokio::time::timeout_at(deadline, swarm.select_next_some())
-                .await
-                .map_err(|_| NetError::Config("the listeners did not start in time".into()))?;
-            match event {
-                SwarmEvent::NewListenAddr { address, .. } => {
-                    listen.push(address.with_p2p(me).unwrap_or_else(|a| a));
-                    open -= 1;
-                }
-                SwarmEvent::ListenerError { error, .. }
-                | SwarmEvent::ListenerClosed {
-                    reason: Err(error), ..
-                } => {
-                    return Err(NetError::Transport(error));
-                }
-                _ => {}
-            }
-        }
+        let listen = super::listen_all(&mut swarm, &config.listen, me).await?;
         for address in &config.dial {
             if let Err(e) = swarm.dial(address.clone()) {
                 warn!(%address, "cannot dial: {e}");

@@ -41,9 +41,6 @@ mod store;
 
 pub use store::StoreLimits;
 
-/// How long to wait for the listen addresses at start.
-const LISTEN_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// How a relay runs.
 #[derive(Clone, Debug)]
 pub struct RelayConfig {
@@ -115,33 +112,7 @@ impl RelayServer {
             None => None,
         };
         let mut swarm = build(key, &config)?;
-        for address in &config.listen {
-            swarm
-                .listen_on(address.clone())
-                .map_err(|e| NetError::Listen {
-                    address: address.clone(),
-                    reason: e.to_string(),
-                })?;
-        }
-        let mut addresses = Vec::new();
-        let deadline = tokio::time::Instant::now() + LISTEN_TIMEOUT;
-        let mut open = config.listen.len();
-        while open > 0 {
-            let event = tokio::time::timeout_at(deadline, swarm.select_next_some())
-                .await
-                .map_err(|_| NetError::Config("the listeners did not start in time".into()))?;
-            match event {
-                SwarmEvent::NewListenAddr { address, .. } => {
-                    addresses.push(address.with_p2p(peer_id).unwrap_or_else(|a| a));
-                    open -= 1;
-                }
-                SwarmEvent::ListenerError { error, .. }
-                | SwarmEvent::ListenerClosed {
-                    reason: Err(error), ..
-                } => return Err(NetError::Transport(error)),
-                _ => {}
-            }
-        }
+        let addresses = super::listen_all(&mut swarm, &config.listen, peer_id).await?;
         // The relay tells each client where it is reachable: what the operator
         // announced, and its own addresses that other machines can reach.
         for address in config

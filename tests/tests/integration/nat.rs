@@ -45,6 +45,19 @@ pub(super) fn internet(homes: &[&str]) -> Option<Internet> {
     })
 }
 
+/// A node up on each home of `net`, named `names` in order (mDNS off).
+pub(super) fn up_everywhere(net: &Internet, names: &[&str]) -> Vec<LabNode> {
+    net.homes
+        .iter()
+        .zip(names)
+        .map(|(host, name)| {
+            let mut node = LabNode::new(host, name);
+            node.up_with(&LISTEN, &["--no-mdns"]);
+            node
+        })
+        .collect()
+}
+
 /// Whether a TCP connection from `from` to `to:port` opens (bounded).
 pub(super) fn tcp_connects(from: &Host, to: std::net::Ipv4Addr, port: u16) -> bool {
     let script = format!("exec 3<>/dev/tcp/{to}/{port}");
@@ -209,16 +222,7 @@ fn nat_a_groups_relay_setting_reaches_every_member_and_their_links() {
         return;
     };
     let relay = LabRelay::start(&net.relay, &[]);
-    let mut nodes: Vec<LabNode> = net
-        .homes
-        .iter()
-        .zip(["Ana", "Ben", "Cleo"])
-        .map(|(host, name)| {
-            let mut node = LabNode::new(host, name);
-            node.up_with(&LISTEN, &["--no-mdns"]);
-            node
-        })
-        .collect();
+    let mut nodes = up_everywhere(&net, &["Ana", "Ben", "Cleo"]);
     let cleo = nodes.pop().expect("Cleo");
     let ben = nodes.pop().expect("Ben");
     let ana = nodes.pop().expect("Ana");
@@ -282,16 +286,7 @@ fn nat_a_joiner_finds_a_member_at_the_relay_while_the_inviter_is_offline() {
         return;
     };
     let relay = LabRelay::start(&net.relay, &[]);
-    let mut nodes: Vec<LabNode> = net
-        .homes
-        .iter()
-        .zip(["Ana", "Ben", "Cleo"])
-        .map(|(host, name)| {
-            let mut node = LabNode::new(host, name);
-            node.up_with(&LISTEN, &["--no-mdns"]);
-            node
-        })
-        .collect();
+    let mut nodes = up_everywhere(&net, &["Ana", "Ben", "Cleo"]);
     let cleo = nodes.pop().expect("Cleo");
     let ben = nodes.pop().expect("Ben");
     let mut ana = nodes.pop().expect("Ana");

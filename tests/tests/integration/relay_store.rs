@@ -10,7 +10,9 @@ use std::path::Path;
 use plenum_tests::{LabNode, LabRelay};
 use serde_json::Value;
 
-use super::nat::{LISTEN, SOON, internet, texts, wait_for_reservation, wait_for_text};
+use super::nat::{
+    LISTEN, SOON, internet, texts, up_everywhere, wait_for_reservation, wait_for_text,
+};
 
 const MARKERS: [&str; 3] = ["MARKER-CHAT-4711", "MARKER-PAD-0815", "MARKER-CARD-1312"];
 
@@ -192,16 +194,7 @@ fn relay_store_an_outsider_flooding_the_store_is_held_to_quotas_and_members_keep
             "2",
         ],
     );
-    let mut nodes: Vec<LabNode> = net
-        .homes
-        .iter()
-        .zip(["Ana", "Ben", "Mallory"])
-        .map(|(host, name)| {
-            let mut node = LabNode::new(host, name);
-            node.up_with(&LISTEN, &["--no-mdns"]);
-            node
-        })
-        .collect();
+    let mut nodes = up_everywhere(&net, &["Ana", "Ben", "Mallory"]);
     let mallory = nodes.pop().expect("Mallory");
     let mut ben = nodes.pop().expect("Ben");
     let mut ana = nodes.pop().expect("Ana");

@@ -15,17 +15,27 @@ pub(crate) const DEFAULT_LISTEN: [&str; 2] = ["/ip4/0.0.0.0/tcp/0", "/ip4/0.0.0.
 
 /// Parses `--listen` values (the defaults when there are none).
 pub(crate) fn listen_addresses(given: &[String]) -> Result<Vec<Address>> {
+    parse_addresses("--listen", given, &DEFAULT_LISTEN, "/ip4/0.0.0.0/tcp/0")
+}
+
+/// Parses the multiaddrs given to `flag` (`default` when there are none); a bad one is
+/// an error suggesting `example`.
+pub(crate) fn parse_addresses(
+    flag: &str,
+    given: &[String],
+    default: &[&str],
+    example: &str,
+) -> Result<Vec<Address>> {
     let texts: Vec<&str> = if given.is_empty() {
-        DEFAULT_LISTEN.to_vec()
+        default.to_vec()
     } else {
         given.iter().map(String::as_str).collect()
     };
     texts
         .into_iter()
         .map(|t| {
-            t.parse::<Address>().with_context(|| {
-                format!("--listen {t:?} is not a multiaddr; try /ip4/0.0.0.0/tcp/0")
-            })
+            t.parse::<Address>()
+                .with_context(|| format!("{flag} {t:?} is not a multiaddr; try {example}"))
         })
         .collect()
 }

@@ -118,19 +118,7 @@ fn parse_size(text: &str) -> Result<u64> {
 }
 
 fn parse_all(flag: &str, given: &[String], default: &[&str]) -> Result<Vec<Address>> {
-    let texts: Vec<&str> = if given.is_empty() {
-        default.to_vec()
-    } else {
-        given.iter().map(String::as_str).collect()
-    };
-    texts
-        .into_iter()
-        .map(|t| {
-            t.parse::<Address>().with_context(|| {
-                format!("{flag} {t:?} is not a multiaddr; try /ip4/0.0.0.0/tcp/4001")
-            })
-        })
-        .collect()
+    crate::network::parse_addresses(flag, given, default, "/ip4/0.0.0.0/tcp/4001")
 }
 
 /// The relay's identity (an Ed25519 seed) from `path`, made (mode 0600) the first time.

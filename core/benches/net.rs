@@ -42,14 +42,19 @@ fn main() {
     }
 }
 
+/// A node for `name` in `dir`: a new profile, or the one there, opened again.
 async fn spawn(dir: &tempfile::TempDir, name: &str) -> Network {
     let config = NodeConfig::new(dir.path().join(name));
-    let node = Node::init(
-        &config,
-        name,
-        Protection::KeyFile(dir.path().join(format!("{name}.key"))),
-    )
-    .expect("init");
+    let node = if config.data_dir.exists() {
+        Node::open(&config, plenum_core::Unlock::Auto).expect("open")
+    } else {
+        Node::init(
+            &config,
+            name,
+            Protection::KeyFile(dir.path().join(format!("{name}.key"))),
+        )
+        .expect("init")
+    };
     let mut net = NetConfig::new(vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")], false);
     net.catch_up_every = Duration::from_secs(2);
     Network::start(node, net).await.expect("network")
@@ -78,23 +83,18 @@ async fn wait_for_messages(net: &Network, group: &str, count: usize) -> usize {
     }
 }
 
-/// A node (new, or opened again) that uses `relays`.
-async fn spawn_with_relays(dir: &tempfile::TempDir, name: &str, relays: &[String]) -> Network {
-    let config = NodeConfig::new(dir.path().join(name));
-    let node = if config.data_dir.exists() {
-        Node::open(&config, plenum_core::Unlock::Auto).expect("open")
-    } else {
-        Node::init(
-            &config,
-            name,
-            Protection::KeyFile(dir.path().join(format!("{name}.key"))),
-        )
-        .expect("init")
-    };
-    let mut net = NetConfig::new(vec!["/ip4/127.0.0.1/tcp/0".parse().expect("addr")], false);
-    net.catch_up_every = Duration::from_secs(2);
-    net.relays = relays.iter().map(|r| r.parse().expect("relay")).collect();
-    Network::start(node, net).await.expect("network")
+/// Writes [`CATCH_UP`] chat messages to `group` on `a`, 256 in flight at a time.
+async fn write_history(a: &Network, group: &str) {
+    let mut in_flight = futures_util::stream::FuturesUnordered::new();
+    for i in 0..CATCH_UP {
+        in_flight.push(a.call(send(group, format!("history message number {i}"))));
+        if in_flight.len() >= 256 {
+            in_flight.next().await.expect("one").expect("send");
+        }
+    }
+    while let Some(done) = in_flight.next().await {
+        done.expect("send");
+    }
 }
 
 /// Whether `relay` held every envelope of `group` this node holds, at the last
@@ -134,7 +134,7 @@ async fn catch_up_relay() {
         .await
         .expect("relay");
     let relay_address = relay.addresses()[0].to_string();
-    let a = spawn_with_relays(&dir, "a", &[]).await;
+    let a = spawn(&dir, "a").await;
     let (group, link) = group_and_link(&a).await;
     a.call(Request::GroupSetRelays {
         group: group.clone(),
@@ -142,25 +142,15 @@ async fn catch_up_relay() {
     })
     .await
     .expect("set relays");
-    let b = spawn_with_relays(&dir, "b", &[]).await;
+    let b = spawn(&dir, "b").await;
     b.join(&link, WAIT, |_| {}).await.expect("join");
     wait_relay_holds_all(&b, &group).await;
     b.shutdown().await;
     drop(b);
 
     let started = Instant::now();
-    let mut in_flight = futures_util::stream::FuturesUnordered::new();
-    for i in 0..CATCH_UP {
-        in_flight.push(a.call(send(&group, format!("history message number {i}"))));
-        if in_flight.len() >= 256 {
-            in_flight.next().await.expect("one").expect("send");
-        }
-    }
-    while let Some(done) = in_flight.next().await {
-        done.expect("send");
-    }
+    write_history(&a, &group).await;
     let written = started.elapsed();
-    drop(in_flight);
     let stored = wait_relay_holds_all(&a, &group).await;
     println!(
         "catchup-relay: A wrote {CATCH_UP} messages in {:.2} s; the relay held them all {:.2} s later",
@@ -172,7 +162,7 @@ async fn catch_up_relay() {
 
     let lo_before = loopback_bytes();
     let started = Instant::now();
-    let b = spawn_with_relays(&dir, "b", &[]).await;
+    let b = spawn(&dir, "b").await;
     let count = wait_for_messages(&b, &group, CATCH_UP).await;
     let all = started.elapsed();
     let moved = loopback_moved_since(lo_before);
@@ -334,16 +324,7 @@ async fn catch_up() {
     let a = spawn(&dir, "a").await;
     let (group, link) = group_and_link(&a).await;
     let started = Instant::now();
-    let mut in_flight = futures_util::stream::FuturesUnordered::new();
-    for i in 0..CATCH_UP {
-        in_flight.push(a.call(send(&group, format!("history message number {i}"))));
-        if in_flight.len() >= 256 {
-            in_flight.next().await.expect("one").expect("send");
-        }
-    }
-    while let Some(done) = in_flight.next().await {
-        done.expect("send");
-    }
+    write_history(&a, &group).await;
     println!(
         "catchup: A wrote {CATCH_UP} messages in {:.2} s",
         started.elapsed().as_secs_f64()

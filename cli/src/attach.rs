@@ -1,12 +1,15 @@
 //! Attaching to the node running for a data directory: every command but `up` first
 //! looks for one (`node.json`, a live pid, a health answer with the token) and, if it
-//! runs, sends its requests over the local API instead of opening the store.
+//! runs, sends its requests over the local API instead of opening the store. A shell
+//! that finds one shows that node's UI and follows its events the same way.
 
 use std::path::Path;
 use std::time::Duration;
 
-use anyhow::{Result, anyhow};
-use plenum_core::api::{Request, Response};
+use anyhow::{Context, Result, anyhow};
+use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
+use plenum_core::api::{Event, Request, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use zeroize::Zeroizing;
@@ -22,7 +25,8 @@ const CALL_TIMEOUT: Duration = Duration::from_secs(300);
 const MAX_ANSWER: u64 = 256 * 1024 * 1024;
 
 /// A node running for this data directory, answering with our token.
-pub(crate) struct RunningNode {
+#[derive(Clone)]
+pub struct RunningNode {
     agent: ureq::Agent,
     base: String,
     authorization: String,
@@ -34,7 +38,7 @@ pub(crate) struct RunningNode {
 impl RunningNode {
     /// The node running for `dir`, if there is one. A `node.json` whose process is
     /// gone or does not answer is stale and ignored.
-    pub(crate) fn find(dir: &Path) -> Option<RunningNode> {
+    pub fn find(dir: &Path) -> Option<RunningNode> {
         let file = NodeFile::read(dir)?;
         if !node_file::pid_alive(file.pid) {
             return None;
@@ -84,15 +88,44 @@ impl RunningNode {
         answer(response)
     }
 
-    /// Sends one request.
-    pub(crate) fn call(&self, request: &Request) -> Result<Response> {
+    /// Its web UI's link, with the token.
+    pub fn ui(&self) -> &str {
+        &self.ui
+    }
+
+    /// Sends one request (blocking).
+    pub fn call(&self, request: &Request) -> Result<Response> {
         self.post("/api/call", request)
     }
 
-    /// Where its WebSocket is, and the `Authorization` header that opens it.
-    pub(crate) fn websocket(&self) -> (String, String) {
+    /// Its events as they happen, over its WebSocket, from the moment this returns.
+    /// While the node is locked none come; they start when it is unlocked. The stream
+    /// ends when the node stops.
+    pub async fn events(&self) -> Result<BoxStream<'static, Event>> {
+        use tokio_tungstenite::tungstenite::Message;
+        use tokio_tungstenite::tungstenite::client::IntoClientRequest;
         let url = format!("{}/api/ws", self.base.replacen("http://", "ws://", 1));
-        (url, self.authorization.clone())
+        let mut request = url
+            .into_client_request()
+            .context("the running node's WebSocket address")?;
+        request.headers_mut().insert(
+            "Authorization",
+            self.authorization
+                .parse()
+                .context("the running node's token")?,
+        );
+        let (socket, _) = tokio_tungstenite::connect_async(request)
+            .await
+            .map_err(|e| anyhow!("the running node's event stream did not open ({e})"))?;
+        // Answers to requests never come: this socket sends none.
+        let events = socket.filter_map(|message| async move {
+            let Ok(Message::Text(text)) = message else {
+                return None;
+            };
+            let mut value: serde_json::Value = serde_json::from_str(text.as_str()).ok()?;
+            serde_json::from_value(value.get_mut("event")?.take()).ok()
+        });
+        Ok(events.boxed())
     }
 
     /// Creates the profile through the running node (its data directory is empty).

@@ -538,8 +538,7 @@ pub(crate) fn run(cli: Cli) -> Result<()> {
                     );
                 }
                 if matches!(command, Command::Import(_)) {
-                    let (url, authorization) = node.websocket();
-                    remote_progress_bar(url, authorization);
+                    remote_progress_bar(node.clone());
                 }
                 send(command, &|request| node.call(&request), json)
             }

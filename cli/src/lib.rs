@@ -27,6 +27,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+pub use attach::RunningNode;
 pub use local::{LocalNode, LocalOptions};
 pub use unlock::PassphraseSource;
 
@@ -38,12 +39,6 @@ pub fn data_dir_from_env() -> anyhow::Result<PathBuf> {
             .filter(|d| !d.is_empty())
             .map(PathBuf::from),
     )
-}
-
-/// The web UI's link (with its token) of the node already running for `dir`, if one
-/// runs and answers: a shell then shows that node's UI instead of starting its own.
-pub fn running_node_ui(dir: &std::path::Path) -> Option<String> {
-    attach::RunningNode::find(dir).map(|node| node.ui)
 }
 
 /// Plenum: a peer-to-peer, offline-first workspace for groups.

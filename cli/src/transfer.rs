@@ -12,6 +12,8 @@ use clap::Subcommand;
 use plenum_core::api::{Event, ExportView, Request};
 use plenum_core::import::{ImportSource, MAX_IMPORT_BYTES};
 
+use crate::attach::RunningNode;
+
 #[derive(Subcommand)]
 pub(crate) enum ImportCommand {
     /// A WhatsApp chat export (.txt, or the .zip WhatsApp makes; export "without
@@ -188,10 +190,10 @@ pub(crate) fn progress_bar(
         .ok()
 }
 
-/// The same for a running node: its events come over its WebSocket (`url`, with the
-/// `Authorization` header value). Returns once the socket is open (or after a second
-/// without it), so no progress is missed; without a terminal, does nothing.
-pub(crate) fn remote_progress_bar(url: String, authorization: String) {
+/// The same for a running node: its events come over its WebSocket. Returns once the
+/// socket is open (or after a second without it), so no progress is missed; without a
+/// terminal, does nothing.
+pub(crate) fn remote_progress_bar(node: RunningNode) {
     if !std::io::stderr().is_terminal() {
         return;
     }
@@ -206,27 +208,10 @@ pub(crate) fn remote_progress_bar(url: String, authorization: String) {
                 return;
             };
             runtime.block_on(async move {
-                use futures_util::StreamExt;
-                use tokio_tungstenite::tungstenite::Message;
-                use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-                let Ok(mut request) = url.into_client_request() else {
-                    return;
-                };
-                let Ok(value) = authorization.parse() else {
-                    return;
-                };
-                request.headers_mut().insert("Authorization", value);
-                let Ok((socket, _)) = tokio_tungstenite::connect_async(request).await else {
+                let Ok(events) = node.events().await else {
                     return;
                 };
                 let _ = ready.send(());
-                let events = socket.filter_map(|message| async move {
-                    let Ok(Message::Text(text)) = message else {
-                        return None;
-                    };
-                    let value: serde_json::Value = serde_json::from_str(text.as_str()).ok()?;
-                    serde_json::from_value(value.get("event")?.clone()).ok()
-                });
                 draw_from(events).await;
             });
         });

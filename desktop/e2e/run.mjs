@@ -2,7 +2,8 @@
 // tauri-driver and WebKitWebDriver, against a headless `plenum up` node on loopback.
 // Ana uses the app; Bo uses the command line. Chat goes both ways, and a second launch
 // with a plenum://join/… link hands the link to the running app, which joins; a new
-// message raises a desktop notification while the app is not in front.
+// message raises a desktop notification while the app is not in front, also when the
+// app shows a `plenum up` node's UI instead of running its own.
 //
 // Run under a display and a session bus, as scripts/test does:
 //   xvfb-run -a dbus-run-session -- node desktop/e2e/run.mjs
@@ -49,6 +50,15 @@ function run(command, args, env = process.env) {
       else reject(new Error(`${command} ${args.join(" ")} exited with ${code}: ${err.trim()}`));
     });
   });
+}
+
+/** Whether an X window has exactly this title (the title bar, not the page's). */
+async function windowTitled(title) {
+  const pattern = `^${title.replace(/[()]/g, "\\$&")}$`;
+  return run("xdotool", ["search", "--name", pattern]).then(
+    (ids) => ids.trim() !== "",
+    () => false,
+  );
 }
 
 /** An element reference's id (WebKitWebDriver names the key differently from W3C's). */
@@ -254,6 +264,10 @@ describe("the desktop app", { timeout: 10 * 60_000 }, () => {
       throw new Error(`${e.message}; the bus saw: ${JSON.stringify(notifications.slice(-2000))}`);
     });
     assert.ok(!notifications.includes("Rent strike"), "the notification does not carry the text");
+    // A message in a channel not on screen counts as unread, in the title bar.
+    await run(PLENUM, ["--data", bo.data, "channel", "create", "Tenants union", "logistics"]);
+    await run(PLENUM, ["--data", bo.data, "chat", "send", "--channel", "logistics", "Tenants union", "Van at 9"]);
+    await eventually('the title bar saying "(1) Plenum"', () => windowTitled("(1) Plenum"));
   });
 
   test("a second launch with a join link hands it to the running app, which joins", async () => {
@@ -308,10 +322,22 @@ describe("the desktop app", { timeout: 10 * 60_000 }, () => {
         });
       });
       await driver.start(APP, appEnv);
-      await driver.find("button", "Tenants union");
+      await driver.click(await driver.find("button", "Tenants union"));
       const href = await driver.execute("return location.href");
       assert.match(href, /^http:\/\/127\.0\.0\.1:\d+\//, "the window shows the running node's UI");
       await driver.screenshot("desktop-app-attached");
+      // Attached, the app still notifies: from the running node's events.
+      const raised = () => notifications.split('string "New message from Bo"').length - 1;
+      const before = raised();
+      await run("xdotool", ["search", "--sync", "--class", "Xmessage", "windowfocus", "--sync"]);
+      await run(PLENUM, ["--data", bo.data, "chat", "send", "Tenants union", "Banner paint at noon"]);
+      await driver.find("text", "Banner paint at noon");
+      await eventually("a notification from the attached app", () => raised() > before).catch((e) => {
+        throw new Error(`${e.message}; the bus saw: ${JSON.stringify(notifications.slice(-2000))}`);
+      });
+      assert.ok(!notifications.includes("Banner paint"), "the notification does not carry the text");
+      await run(PLENUM, ["--data", bo.data, "chat", "send", "--channel", "logistics", "Tenants union", "Van at 10"]);
+      await eventually('the attached title bar saying "(1) Plenum"', () => windowTitled("(1) Plenum"));
     } finally {
       await driver.stop();
       const exited = new Promise((r) => up.once("exit", r));

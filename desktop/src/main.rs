@@ -11,13 +11,17 @@
 
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, Result};
+use anyhow::{Context, Result, anyhow};
 use futures_util::StreamExt;
-use plenum::LocalOptions;
-use plenum_core::api::{Event, Request, Response};
+use futures_util::future::BoxFuture;
+use futures_util::stream::BoxStream;
+use plenum::{LocalNode, LocalOptions, RunningNode};
+use plenum_core::api::{Event, GroupSummary, Request, Response};
+use plenum_core::ids::GroupId;
 use plenum_shell::Shell;
 use plenum_shell::notify::Notifier;
 use tauri::webview::PageLoadEvent;
@@ -56,9 +60,14 @@ fn run() -> Result<()> {
         .manage(PendingLinks(Mutex::new(links)))
         .invoke_handler(plenum_shell::handler())
         .setup(move |app| {
-            let url = match plenum::running_node_ui(&dir) {
-                // Another process holds the node: show its UI, through its local API.
-                Some(ui) => WebviewUrl::External(ui.parse().context("the running node's UI link")?),
+            let url = match RunningNode::find(&dir) {
+                // Another process holds the node: show its UI, through its local API,
+                // and notify from its events.
+                Some(node) => {
+                    let ui = node.ui().parse().context("the running node's UI link")?;
+                    notify_new_messages(app.handle().clone(), Source::Attached(node));
+                    WebviewUrl::External(ui)
+                }
                 None => {
                     let options = LocalOptions {
                         ui: Some(std::net::SocketAddr::from(([127, 0, 0, 1], 0))),
@@ -67,7 +76,8 @@ fn run() -> Result<()> {
                         relays: list_from_env("PLENUM_RELAYS"),
                     };
                     plenum_shell::start_node(app, &dir, options)?;
-                    notify_new_messages(app.handle().clone());
+                    let node = app.state::<Shell>().node().clone();
+                    notify_new_messages(app.handle().clone(), Source::InProcess(node));
                     exit_on_signal(app.handle().clone());
                     WebviewUrl::App("index.html".into())
                 }
@@ -77,6 +87,11 @@ fn run() -> Result<()> {
                 .title("Plenum")
                 .inner_size(1100.0, 760.0)
                 .min_inner_size(360.0, 560.0)
+                // The unread count is in the page's title; the title bar shows it, for
+                // the app's own page and an attached node's alike.
+                .on_document_title_changed(|window, title| {
+                    let _ = window.set_title(&title);
+                })
                 .on_page_load(move |window, payload| {
                     if payload.event() == PageLoadEvent::Finished {
                         deliver(&handle, &window);
@@ -95,39 +110,83 @@ fn run() -> Result<()> {
     Ok(())
 }
 
-/// Raises a desktop notification for new messages while the window is not in front
-/// (see `plenum_shell::notify` for which ones and what they say).
-fn notify_new_messages(app: AppHandle) {
-    let Some(node) = app.try_state::<Shell>().map(|shell| shell.node().clone()) else {
-        return;
-    };
-    tauri::async_runtime::spawn(async move {
-        // Events flow once the profile exists and is unlocked.
-        let mut events = loop {
-            match node.events() {
-                Ok(events) => break events,
+/// The node whose messages notify: the app's own, or the one it attached to.
+#[derive(Clone)]
+enum Source {
+    InProcess(Arc<LocalNode>),
+    Attached(RunningNode),
+}
+
+/// How long a group's summary (its name, whether it is muted) is reused: a burst of
+/// catch-up messages asks once, and muting takes effect within this.
+const SUMMARY_TTL: Duration = Duration::from_secs(2);
+
+impl Source {
+    /// The node's events, once there are any (the profile exists and is unlocked).
+    async fn events(&self) -> BoxStream<'static, Event> {
+        loop {
+            let events = match self {
+                Source::InProcess(node) => node.events().map_err(|e| anyhow!(e.message)),
+                Source::Attached(node) => node.events().await,
+            };
+            match events {
+                Ok(events) => return events,
                 Err(_) => tokio::time::sleep(Duration::from_secs(1)).await,
             }
+        }
+    }
+
+    fn group(&self, group: GroupId) -> BoxFuture<'static, Result<GroupSummary>> {
+        let show = Request::GroupShow {
+            group: group.to_string(),
         };
+        let source = self.clone();
+        Box::pin(async move {
+            let response = match source {
+                Source::InProcess(node) => {
+                    let applied = node.call(show).await.map_err(|e| anyhow!(e.message))?;
+                    applied.await?
+                }
+                Source::Attached(node) => {
+                    tauri::async_runtime::spawn_blocking(move || node.call(&show)).await??
+                }
+            };
+            match response {
+                Response::Group(summary) => Ok(summary),
+                _ => Err(anyhow!("the node answered GroupShow with something else")),
+            }
+        })
+    }
+}
+
+/// Raises a desktop notification for new messages while the window is not in front
+/// (see `plenum_shell::notify` for which ones and what they say). Ends with the
+/// node's events: an attached node that stops takes its UI with it anyway.
+fn notify_new_messages(app: AppHandle, source: Source) {
+    tauri::async_runtime::spawn(async move {
+        let mut events = source.events().await;
         let mut notifier = Notifier::default();
+        let mut summaries: HashMap<GroupId, (Instant, GroupSummary)> = HashMap::new();
         while let Some(event) = events.next().await {
             let Event::Message { group, message, .. } = event else {
                 continue;
             };
-            let show = Request::GroupShow {
-                group: group.to_string(),
-            };
-            let Ok(pending) = node.call(show).await else {
-                continue;
-            };
-            let Ok(Response::Group(summary)) = pending.await else {
-                continue;
+            let now = Instant::now();
+            let summary = match summaries.get(&group) {
+                Some((at, summary)) if now.duration_since(*at) < SUMMARY_TTL => summary.clone(),
+                _ => match source.group(group).await {
+                    Ok(summary) => {
+                        summaries.insert(group, (now, summary.clone()));
+                        summary
+                    }
+                    Err(_) => continue,
+                },
             };
             let in_front = app
                 .get_webview_window(MAIN)
                 .and_then(|w| w.is_focused().ok())
                 .unwrap_or(false);
-            let Some(note) = notifier.consider(&summary, &message, in_front, Instant::now()) else {
+            let Some(note) = notifier.consider(&summary, &message, in_front, now) else {
                 continue;
             };
             let shown = app

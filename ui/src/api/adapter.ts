@@ -18,8 +18,6 @@ export interface Adapter {
   call(request: Request): Promise<Response>;
   onEvent(handler: (event: Event) => void): () => void;
   onConnection(handler: (state: ConnectionState) => void): () => void;
-  /** Shows `title` where the user sees it: the tab's title, or the app window's. */
-  setTitle(title: string): void;
 }
 
 /** A request the node (or the way to it) refused: `kind` is one of the documented kinds. */

@@ -137,10 +137,6 @@ export class HttpAdapter implements Adapter {
     return off;
   }
 
-  setTitle(title: string): void {
-    document.title = title;
-  }
-
   onConnection(handler: (state: ConnectionState) => void): () => void {
     const off = this.connection.add(handler);
     handler(this.state);

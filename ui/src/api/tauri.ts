@@ -1,7 +1,6 @@
 // The Tauri shells' adapter: the shell runs the node in-process and forwards the same
 // API as commands; events arrive on a Channel. Errors arrive as {kind, message}.
 import { Channel, invoke } from "@tauri-apps/api/core";
-import { getCurrentWindow } from "@tauri-apps/api/window";
 import { Listeners, toFailure, type Adapter, type ConnectionState, type InitRequest } from "./adapter";
 import type { Event, Health, Request, Response } from "./types";
 
@@ -49,14 +48,6 @@ export class TauriAdapter implements Adapter {
       });
     }
     return off;
-  }
-
-  setTitle(title: string): void {
-    document.title = title;
-    // The window's title bar does not follow the page's title by itself.
-    getCurrentWindow()
-      .setTitle(title)
-      .catch((e: unknown) => console.debug("window title not set", e));
   }
 
   onConnection(handler: (state: ConnectionState) => void): () => void {

@@ -44,6 +44,9 @@ export const de: Record<MessageKey, string> = {
   "join.submit": "Beitreten",
   "join.working": "Suche ein Mitglied, das dich aufnehmen kann…",
   "join.help": "Füge den plenum://join/…-Link ein, den dir ein Mitglied gegeben hat.",
+  "join.scan": "QR-Code scannen",
+  "join.notInvite": "Dieser QR-Code ist keine Plenum-Einladung. Scanne den Code auf dem Einladungsbildschirm des Mitglieds.",
+  "join.cameraRefused": "Plenum darf die Kamera nicht nutzen. Erlaube es in den Einstellungen des Telefons oder füge den Link ein.",
 
   "dialog.close": "Schließen",
   "dialog.cancel": "Abbrechen",

@@ -42,6 +42,9 @@ export const en = {
   "join.submit": "Join", // contract
   "join.working": "Looking for a member who can let you in…",
   "join.help": "Paste the plenum://join/… link a member gave you.",
+  "join.scan": "Scan QR code",
+  "join.notInvite": "That QR code is not a Plenum invite. Scan the code on the inviter's invite screen.",
+  "join.cameraRefused": "Plenum may not use the camera. Allow it in the phone's settings, or paste the link.",
 
   "dialog.close": "Close",
   "dialog.cancel": "Cancel",

@@ -44,6 +44,9 @@ export const sv: Record<MessageKey, string> = {
   "join.submit": "Gå med",
   "join.working": "Letar efter en medlem som kan släppa in dig…",
   "join.help": "Klistra in plenum://join/…-länken som en medlem gav dig.",
+  "join.scan": "Skanna QR-kod",
+  "join.notInvite": "Den QR-koden är ingen Plenum-inbjudan. Skanna koden på medlemmens inbjudningsskärm.",
+  "join.cameraRefused": "Plenum får inte använda kameran. Tillåt det i telefonens inställningar, eller klistra in länken.",
 
   "dialog.close": "Stäng",
   "dialog.cancel": "Avbryt",

@@ -379,7 +379,7 @@ async fn snapshot_sizes(a: &Network, group: &str) -> String {
             .durable_snapshot(&group.id, &doc)
             .expect("snapshot")
         {
-            total += snapshot.len();
+            total += snapshot.envelope.len();
             count += 1;
         }
     }

@@ -199,6 +199,9 @@ pub struct Network {
     listen: Vec<Multiaddr>,
     stopped: std::sync::Arc<tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>>,
     counts: std::sync::Arc<std::sync::Mutex<crate::api::CatchUpCounts>>,
+    /// Per storing relay, group and document: how many envelopes the last snapshot
+    /// pushed there covered (see `store_sync::push_snapshots`).
+    snapshots_pushed: std::sync::Arc<std::sync::Mutex<store_sync::Pushed>>,
 }
 
 impl Network {
@@ -219,6 +222,7 @@ impl Network {
             listen,
             stopped: stopped.clone(),
             counts: Default::default(),
+            snapshots_pushed: Default::default(),
         };
         *stopped.lock().await = Some(tokio::spawn(event_loop.run(network.clone())));
         Ok(network)

@@ -609,7 +609,10 @@ impl EventLoop {
                 return;
             }
             // Devices keep no blind store; only relays do.
-            Request::StoreHello { .. } | Request::StoreProve { .. } | Request::Push { .. } => {
+            Request::StoreHello { .. }
+            | Request::StoreProve { .. }
+            | Request::Push { .. }
+            | Request::PushSnapshot { .. } => {
                 self.strike(peer);
                 Response::Refused("this is a device, not a storing relay".into())
             }

@@ -35,7 +35,7 @@ use super::behaviour::{autonat_config, identify};
 use super::peers::is_loopback;
 use super::store_key;
 use super::wire::{self, Codec, Request, Response, Tag};
-use store::BlindStore;
+use store::{BlindStore, SnapshotPushed};
 
 mod store;
 
@@ -310,7 +310,10 @@ impl Server {
     ) -> Option<Answer> {
         let Some(store) = self.store.clone() else {
             return match request {
-                Request::StoreHello { .. } | Request::StoreProve { .. } | Request::Push { .. } => {
+                Request::StoreHello { .. }
+                | Request::StoreProve { .. }
+                | Request::Push { .. }
+                | Request::PushSnapshot { .. } => {
                     Some((channel, refused("this relay does not store envelopes")))
                 }
                 _ => Some((channel, refused("a relay holds no group"))),
@@ -338,11 +341,15 @@ impl Server {
             Request::Summary { tag, .. }
             | Request::Fetch { tag, .. }
             | Request::Push { tag, .. }
+            | Request::PushSnapshot { tag, .. }
                 if !self.sessions.get(&peer).is_some_and(|s| s.contains(&tag)) =>
             {
                 Some((channel, refused("prove the group's store key first")))
             }
-            request @ (Request::Summary { .. } | Request::Fetch { .. } | Request::Push { .. }) => {
+            request @ (Request::Summary { .. }
+            | Request::Fetch { .. }
+            | Request::Push { .. }
+            | Request::PushSnapshot { .. }) => {
                 let responses = self.responses.clone();
                 tokio::spawn(async move {
                     let answer =
@@ -432,10 +439,14 @@ fn answer_from_store(store: &BlindStore, request: Request) -> Response {
                 Response::Vector(v.to_bytes())
             }
         }),
-        Request::Fetch { tag, mut wants, .. } => {
+        Request::Fetch {
+            tag,
+            mut wants,
+            snapshots,
+        } => {
             wants.truncate(wire::MAX_WANTS);
             store
-                .fetch(&tag, &wants, wire::PAGE_BYTES)
+                .fetch(&tag, &wants, wire::PAGE_BYTES, snapshots)
                 .map(|(envelopes, complete)| Response::Page {
                     envelopes,
                     complete,
@@ -449,6 +460,24 @@ fn answer_from_store(store: &BlindStore, request: Request) -> Response {
                 invalid: p.invalid,
                 full: p.full,
             }),
+        Request::PushSnapshot {
+            tag,
+            envelope,
+            covers,
+        } => {
+            let now = crate::time::Timestamp::now().as_millis();
+            store
+                .push_snapshot(&tag, &envelope, &covers, now)
+                .map(|outcome| {
+                    let count = |o| u32::from(outcome == o);
+                    Response::Stored {
+                        stored: count(SnapshotPushed::Stored),
+                        duplicates: count(SnapshotPushed::Duplicate),
+                        invalid: count(SnapshotPushed::Invalid),
+                        full: outcome == SnapshotPushed::Full,
+                    }
+                })
+        }
         _ => return Response::Refused("not a store request".into()),
     };
     answer.unwrap_or_else(|e| Response::Refused(e.to_string()))

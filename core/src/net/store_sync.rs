@@ -1,7 +1,12 @@
 //! The member side of a storing relay (`plenum relay --store`): prove the group's
 //! store key there, then push what the relay lacks. Fetching what this device lacks
 //! is ordinary catch-up against the relay, which answers `Summary` and `Fetch` from its
-//! store; live envelopes are pushed one by one as they are sealed.
+//! store; live envelopes are pushed one by one as they are sealed. Once the relay holds
+//! everything, long documents get a snapshot there too, which it serves in place of
+//! their envelopes: a device catching up from the relay then receives about what it
+//! would from a member.
+
+use std::collections::HashMap;
 
 use libp2p::PeerId;
 
@@ -11,11 +16,20 @@ use super::wire::{self, Endorsement, Request, Response};
 use super::{Command, Network, proof};
 use crate::api::{ApiError, ErrorKind};
 use crate::group::membership_doc;
-use crate::ids::GroupId;
+use crate::ids::{DocId, GroupId};
 use crate::sync::VersionVector;
 
 /// Pages per push at most; the rest goes in the next round.
 const MAX_ROUNDS: usize = 1000;
+/// A document gets a snapshot at a relay once the relay holds this many of its
+/// envelopes beyond what the last snapshot pushed there covered (as for a member's
+/// catch-up answer: 16 KiB of envelopes at 256 bytes at least each).
+const SNAPSHOT_EVERY: u64 = 64;
+/// Snapshots pushed per round at most (each costs loading and saving a document).
+const SNAPSHOTS_PER_ROUND: usize = 16;
+
+/// Per (relay, group, document), the envelopes the last snapshot pushed there covers.
+pub(super) type Pushed = HashMap<(PeerId, GroupId, DocId), u64>;
 
 fn refused(why: String) -> ApiError {
     ApiError::new(ErrorKind::Network, why)
@@ -91,6 +105,10 @@ pub(super) async fn push_missing(
         };
         let theirs = match network.request(relay, request).await? {
             Response::InSync => {
+                // Snapshots first: "holds everything" then includes them.
+                if let Err(e) = push_snapshots(network, relay, group, &mine).await {
+                    tracing::debug!(%relay, "no snapshot pushed: {e}");
+                }
                 record(network, relay, group, mine).await;
                 break;
             }
@@ -121,6 +139,104 @@ pub(super) async fn push_missing(
         }
     }
     Ok(stored)
+}
+
+/// Pushes a snapshot of each document of which `held` (what the relay holds, all of it
+/// durable here too) has [`SNAPSHOT_EVERY`] envelopes more than the last snapshot
+/// pushed there covered. Returns how many the relay stored.
+async fn push_snapshots(
+    network: &Network,
+    relay: PeerId,
+    group: GroupId,
+    held: &VersionVector,
+) -> Result<u64, ApiError> {
+    let log = membership_doc(&group);
+    let mut totals: HashMap<DocId, u64> = HashMap::new();
+    for (doc, _, head) in held.iter().filter(|(doc, _, _)| **doc != log) {
+        *totals.entry(*doc).or_default() += head.seq;
+    }
+    let due: Vec<DocId> = {
+        let pushed = network.snapshots_pushed.lock().map_err(|_| poisoned())?;
+        totals
+            .iter()
+            .filter(|(doc, total)| {
+                let last = pushed.get(&(relay, group, **doc)).copied().unwrap_or(0);
+                **total >= last + SNAPSHOT_EVERY
+            })
+            .map(|(doc, _)| *doc)
+            .take(SNAPSHOTS_PER_ROUND)
+            .collect()
+    };
+    let mut stored = 0;
+    for doc in due {
+        let node = network.node().clone();
+        let snapshot = tokio::task::spawn_blocking(move || node.durable_snapshot(&group, &doc))
+            .await
+            .map_err(|_| ApiError::new(ErrorKind::Storage, "sealing a snapshot failed"))??;
+        // None: the document spans key epochs, or is too large; its envelopes serve.
+        let Some(snapshot) = snapshot else {
+            remember(network, relay, group, doc, totals[&doc])?;
+            continue;
+        };
+        let covered = snapshot.covers.iter().map(|(_, head)| head.seq).sum();
+        let request = Request::PushSnapshot {
+            tag: proof::tag(&group),
+            envelope: snapshot.envelope,
+            covers: snapshot
+                .covers
+                .iter()
+                .map(|(author, head)| wire::Cover {
+                    author: author.0,
+                    seq: head.seq,
+                    head: head.head.0,
+                })
+                .collect(),
+        };
+        match network.request(relay, request).await? {
+            Response::Stored {
+                stored: now,
+                invalid,
+                full,
+                ..
+            } => {
+                if full {
+                    tracing::warn!(%relay, "the group's quota at the relay is used up");
+                    break;
+                }
+                if invalid > 0 {
+                    // Most likely it covers an envelope sealed here since the relay
+                    // said it holds everything: the next round tries again.
+                    tracing::debug!(%relay, %doc, "the relay refused a snapshot");
+                    continue;
+                }
+                stored += u64::from(now);
+                remember(network, relay, group, doc, covered)?;
+            }
+            Response::Refused(why) => return Err(refused(why)),
+            _ => {
+                return Err(refused(
+                    "the relay answered the snapshot out of turn".into(),
+                ));
+            }
+        }
+    }
+    Ok(stored)
+}
+
+fn remember(
+    network: &Network,
+    relay: PeerId,
+    group: GroupId,
+    doc: DocId,
+    covered: u64,
+) -> Result<(), ApiError> {
+    let mut pushed = network.snapshots_pushed.lock().map_err(|_| poisoned())?;
+    pushed.insert((relay, group, doc), covered);
+    Ok(())
+}
+
+fn poisoned() -> ApiError {
+    ApiError::new(ErrorKind::Storage, "the network's snapshot record broke")
 }
 
 /// Records what the relay holds, for the status.

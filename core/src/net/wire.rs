@@ -89,6 +89,26 @@ pub(super) enum Request {
         /// Sealed envelopes.
         envelopes: Vec<Vec<u8>>,
     },
+    /// To a storing relay: keep this snapshot of one document, to serve in place of
+    /// the envelopes it covers. The relay cannot open it, so the pusher says what it
+    /// covers; the relay checks that it holds exactly those envelopes.
+    PushSnapshot {
+        /// The group.
+        tag: Tag,
+        /// The snapshot envelope (kind 3).
+        envelope: Vec<u8>,
+        /// Per covered author, ascending: its id, and the seq and hash of its covered
+        /// envelope.
+        covers: Vec<Cover>,
+    },
+}
+
+/// What a snapshot covers of one author's chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Cover {
+    pub(crate) author: [u8; 32],
+    pub(crate) seq: u64,
+    pub(crate) head: [u8; 32],
 }
 
 /// One store key vouching for the next (after a key rotation).

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use crate::api::{ApiError, ErrorKind};
 use crate::envelope::{Envelope, SnapshotScope, group_tag, seal_snapshot};
 use crate::group::membership_doc;
-use crate::ids::{DocId, GroupId, Hash};
+use crate::ids::{DocId, GroupId, Hash, MemberId};
 use crate::store::Store;
 use crate::sync::{AuthorHead, VersionVector, Want};
 
@@ -26,6 +26,14 @@ const MIN_ENVELOPE_BYTES: usize = 256;
 /// Wants for a document estimated below this many bytes are served as envelopes
 /// without trying a snapshot, which costs loading and saving the document.
 const SNAPSHOT_WORTH: usize = 16 * 1024;
+
+/// A snapshot envelope, and the chain position it takes each covered author to (its
+/// covered envelope's seq and hash), in ascending author order: what a storing relay
+/// must be told, as it cannot open the snapshot to see.
+pub struct DurableSnapshot {
+    pub envelope: Vec<u8>,
+    pub covers: Vec<(MemberId, AuthorHead)>,
+}
 
 impl Node {
     /// The ids of the groups this device belongs to: those it holds and is a member of
@@ -106,7 +114,9 @@ impl Node {
                     })
                     .fold(0, usize::saturating_add);
                 if estimate >= SNAPSHOT_WORTH
-                    && let Some(snapshot) = self.durable_snapshot(group, &want.doc)?
+                    && let Some(DurableSnapshot {
+                        envelope: snapshot, ..
+                    }) = self.durable_snapshot(group, &want.doc)?
                     && snapshot.len() < estimate
                 {
                     if !page.is_empty() && used.saturating_add(snapshot.len()) > max_bytes {
@@ -164,7 +174,7 @@ impl Node {
         &self,
         group: &GroupId,
         doc: &DocId,
-    ) -> Result<Option<Vec<u8>>, ApiError> {
+    ) -> Result<Option<DurableSnapshot>, ApiError> {
         if *doc == membership_doc(group) {
             return Ok(None);
         }
@@ -194,6 +204,18 @@ impl Node {
         let Some(key) = secrets.doc_key(&epoch, doc) else {
             return Ok(None);
         };
+        let mut covers: Vec<(MemberId, AuthorHead)> = stored
+            .latest
+            .iter()
+            .map(|(author, envelope)| {
+                let head = AuthorHead {
+                    seq: envelope.header().seq,
+                    head: envelope.hash(),
+                };
+                (*author, head)
+            })
+            .collect();
+        covers.sort_by_key(|(author, _)| *author);
         let latest: Vec<Envelope> = stored.latest.into_values().collect();
         let scope = SnapshotScope {
             group_tag: group_tag(group),
@@ -207,7 +229,10 @@ impl Node {
             &key,
             &secrets.member,
         ) {
-            Ok(sealed) => Ok(Some(sealed.as_bytes().to_vec())),
+            Ok(sealed) => Ok(Some(DurableSnapshot {
+                envelope: sealed.as_bytes().to_vec(),
+                covers,
+            })),
             Err(e) => {
                 tracing::debug!("no snapshot of {doc}, sending its envelopes: {e}");
                 Ok(None)
@@ -228,7 +253,7 @@ impl Node {
         // chain: a device that took a snapshot itself holds only the top of a chain, and
         // what it cannot send counts as at least MIN_ENVELOPE_BYTES an envelope.
         let mut bytes_of: BTreeMap<DocId, usize> = BTreeMap::new();
-        let mut chains: BTreeMap<(DocId, crate::ids::MemberId), u64> = BTreeMap::new();
+        let mut chains: BTreeMap<(DocId, MemberId), u64> = BTreeMap::new();
         let docs: Vec<Option<DocId>> = envelopes
             .iter()
             .map(|bytes| {
@@ -252,9 +277,9 @@ impl Node {
                 continue;
             }
             if let Some(snapshot) = self.durable_snapshot(group, doc)?
-                && snapshot.len() < weight
+                && snapshot.envelope.len() < weight
             {
-                snapshots.insert(*doc, snapshot);
+                snapshots.insert(*doc, snapshot.envelope);
             }
         }
         let mut out: Vec<Vec<u8>> = envelopes

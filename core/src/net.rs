@@ -141,6 +141,11 @@ enum Command {
     },
     /// A push to a storing relay ended.
     Pushed,
+    /// A round of pushing what a storing relay lacks (and snapshots) ended.
+    PushedMissing {
+        relay: PeerId,
+        group: crate::ids::GroupId,
+    },
     Compared {
         peer: PeerId,
         group: crate::ids::GroupId,

@@ -119,6 +119,11 @@ pub(super) struct EventLoop {
     /// Discoveries waiting for the connection to their relay.
     to_discover: HashMap<PeerId, Vec<String>>,
     pushing: usize,
+    /// Rounds of pushing what a relay lacks under way, and per relay and group the
+    /// envelopes pushed live since the last round began: enough of them start one, so
+    /// the relay's snapshots keep up with a busy group.
+    pushing_missing: BTreeSet<(PeerId, GroupId)>,
+    pushed_live: HashMap<(PeerId, GroupId), u64>,
     outgoing: BoxStream<Vec<u8>>,
     events: BoxStream<Event>,
 }
@@ -196,6 +201,8 @@ impl EventLoop {
             announced: HashMap::new(),
             to_discover: HashMap::new(),
             pushing: 0,
+            pushing_missing: BTreeSet::new(),
+            pushed_live: HashMap::new(),
             outgoing,
             events,
         };
@@ -701,6 +708,9 @@ impl EventLoop {
                 }
             }
             Command::Pushed => self.pushing = self.pushing.saturating_sub(1),
+            Command::PushedMissing { relay, group } => {
+                self.pushing_missing.remove(&(relay, group));
+            }
             Command::Compared {
                 peer,
                 group,
@@ -955,7 +965,11 @@ impl EventLoop {
         }
     }
 
-    fn spawn_push_missing(&self, relay: PeerId, group: GroupId, network: &Network) {
+    fn spawn_push_missing(&mut self, relay: PeerId, group: GroupId, network: &Network) {
+        if !self.pushing_missing.insert((relay, group)) {
+            return; // One round at a time: the one under way does it.
+        }
+        self.pushed_live.remove(&(relay, group));
         let network = network.clone();
         tokio::spawn(async move {
             match store_sync::push_missing(&network, relay, group).await {
@@ -963,6 +977,7 @@ impl EventLoop {
                 Ok(n) => debug!(%relay, envelopes = n, "pushed to the relay's store"),
                 Err(e) => debug!(%relay, "push to the relay's store failed: {e}"),
             }
+            let _ = network.send(Command::PushedMissing { relay, group }).await;
         });
     }
 
@@ -975,6 +990,11 @@ impl EventLoop {
             .map(|(relay, _)| *relay)
             .collect();
         for relay in relays {
+            let live = self.pushed_live.entry((relay, group)).or_default();
+            *live += 1;
+            if *live >= store_sync::SNAPSHOT_EVERY {
+                self.spawn_push_missing(relay, group, network);
+            }
             if self.pushing >= MAX_PUSHING {
                 return; // The next catch-up round pushes it.
             }

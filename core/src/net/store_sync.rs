@@ -24,7 +24,7 @@ const MAX_ROUNDS: usize = 1000;
 /// A document gets a snapshot at a relay once the relay holds this many of its
 /// envelopes beyond what the last snapshot pushed there covered (as for a member's
 /// catch-up answer: 16 KiB of envelopes at 256 bytes at least each).
-const SNAPSHOT_EVERY: u64 = 64;
+pub(super) const SNAPSHOT_EVERY: u64 = 64;
 /// Snapshots pushed per round at most (each costs loading and saving a document).
 const SNAPSHOTS_PER_ROUND: usize = 16;
 

@@ -175,6 +175,67 @@ fn relay_store_devices_never_online_together_converge_through_the_blind_relay() 
     drop(net.lab);
 }
 
+/// Messages in the long chat: more than a relay waits for before a snapshot.
+const LONG_CHAT: usize = 80;
+
+#[test]
+fn relay_store_a_long_chat_reaches_a_returning_device_as_a_snapshot_not_message_by_message() {
+    let Some(net) = internet(&["ana", "ben"]) else {
+        return;
+    };
+    let store = tempfile::tempdir().expect("store dir");
+    let store_arg = store.path().to_str().expect("utf-8 path").to_owned();
+    let relay = LabRelay::start(&net.relay, &["--store", &store_arg]);
+    let mut ana = LabNode::new(&net.homes[0], "Ana");
+    ana.up_with(&LISTEN, &["--no-mdns"]);
+    let mut ben = LabNode::new(&net.homes[1], "Ben");
+    ben.up_with(&LISTEN, &["--no-mdns"]);
+    let group = found_group_at(&ana, "Tenants", &relay);
+    wait_for_reservation(&ana);
+    let link = ana.plenum(&["invite", "create", &group]).trim().to_owned();
+    ben.plenum(&["join", &link, "--timeout", "60s"]);
+    wait_until_relay_holds_all(&ben, &group);
+    ben.stop();
+
+    // One envelope per message: each send is its own call.
+    for i in 0..LONG_CHAT {
+        ana.plenum(&["chat", "send", &group, &format!("{} {i}", MARKERS[0])]);
+    }
+    wait_until_relay_holds_all(&ana, &group);
+    ana.stop();
+
+    ben.up_with(&LISTEN, &["--no-mdns"]);
+    let last = format!("{} {}", MARKERS[0], LONG_CHAT - 1);
+    wait_for_text(&ben, &group, &last);
+    assert_eq!(
+        texts(&ben, &group),
+        (0..LONG_CHAT)
+            .map(|i| format!("{} {i}", MARKERS[0]))
+            .collect::<Vec<_>>()
+    );
+    // What Ben received: the relay's snapshot of the chat and the few messages written
+    // after it, not one envelope per message.
+    let received = ben.json(&["status"])["catch_up"]["envelopes"]
+        .as_u64()
+        .expect("catch-up counts");
+    assert!(
+        received < LONG_CHAT as u64 / 2,
+        "{received} envelopes for {LONG_CHAT} messages"
+    );
+    let log = relay.stop();
+    for file in files_under(store.path()) {
+        let bytes = std::fs::read(&file).expect("read");
+        assert!(
+            !bytes
+                .windows(MARKERS[0].len())
+                .any(|w| w == MARKERS[0].as_bytes()),
+            "the chat in {}: {log}",
+            file.display()
+        );
+    }
+    drop(net.lab);
+}
+
 #[test]
 fn relay_store_an_outsider_flooding_the_store_is_held_to_quotas_and_members_keep_theirs() {
     const QUOTA: usize = 256 << 10;

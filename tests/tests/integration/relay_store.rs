@@ -11,7 +11,7 @@ use plenum_tests::{LabNode, LabRelay};
 use serde_json::Value;
 
 use super::nat::{
-    LISTEN, SOON, internet, texts, up_everywhere, wait_for_reservation, wait_for_text,
+    Internet, LISTEN, SOON, internet, texts, up_everywhere, wait_for_reservation, wait_for_text,
 };
 
 const MARKERS: [&str; 3] = ["MARKER-CHAT-4711", "MARKER-PAD-0815", "MARKER-CARD-1312"];
@@ -36,6 +36,39 @@ fn found_group_at(node: &LabNode, name: &str, relay: &LabRelay) -> String {
     let group = node.plenum(&["group", "create", name]).trim().to_owned();
     node.plenum(&["group", "relays", &group, "--set", relay.address()]);
     group
+}
+
+/// A storing relay, Ana, who founded "Tenants" there, and Ben, who joined and went
+/// offline once the relay held everything he had.
+struct Away {
+    store: tempfile::TempDir,
+    relay: LabRelay,
+    ana: LabNode,
+    ben: LabNode,
+    group: String,
+}
+
+fn ben_joined_and_away(net: &Internet) -> Away {
+    let store = tempfile::tempdir().expect("store dir");
+    let store_arg = store.path().to_str().expect("utf-8 path").to_owned();
+    let relay = LabRelay::start(&net.relay, &["--store", &store_arg]);
+    let mut ana = LabNode::new(&net.homes[0], "Ana");
+    ana.up_with(&LISTEN, &["--no-mdns"]);
+    let mut ben = LabNode::new(&net.homes[1], "Ben");
+    ben.up_with(&LISTEN, &["--no-mdns"]);
+    let group = found_group_at(&ana, "Tenants", &relay);
+    wait_for_reservation(&ana);
+    let link = ana.plenum(&["invite", "create", &group]).trim().to_owned();
+    ben.plenum(&["join", &link, "--timeout", "60s"]);
+    wait_until_relay_holds_all(&ben, &group);
+    ben.stop();
+    Away {
+        store,
+        relay,
+        ana,
+        ben,
+        group,
+    }
 }
 
 /// Every file under `dir`, recursively.
@@ -73,19 +106,13 @@ fn relay_store_devices_never_online_together_converge_through_the_blind_relay() 
     let Some(net) = internet(&["ana", "ben"]) else {
         return;
     };
-    let store = tempfile::tempdir().expect("store dir");
-    let store_arg = store.path().to_str().expect("utf-8 path").to_owned();
-    let relay = LabRelay::start(&net.relay, &["--store", &store_arg]);
-    let mut ana = LabNode::new(&net.homes[0], "Ana");
-    ana.up_with(&LISTEN, &["--no-mdns"]);
-    let mut ben = LabNode::new(&net.homes[1], "Ben");
-    ben.up_with(&LISTEN, &["--no-mdns"]);
-    let group = found_group_at(&ana, "Tenants", &relay);
-    wait_for_reservation(&ana);
-    let link = ana.plenum(&["invite", "create", &group]).trim().to_owned();
-    ben.plenum(&["join", &link, "--timeout", "60s"]);
-    wait_until_relay_holds_all(&ben, &group);
-    ben.stop();
+    let Away {
+        store,
+        relay,
+        mut ana,
+        mut ben,
+        group,
+    } = ben_joined_and_away(&net);
 
     // Ana writes while Ben is away, then leaves too.
     for i in 0..5 {
@@ -183,19 +210,13 @@ fn relay_store_a_long_chat_reaches_a_returning_device_as_a_snapshot_not_message_
     let Some(net) = internet(&["ana", "ben"]) else {
         return;
     };
-    let store = tempfile::tempdir().expect("store dir");
-    let store_arg = store.path().to_str().expect("utf-8 path").to_owned();
-    let relay = LabRelay::start(&net.relay, &["--store", &store_arg]);
-    let mut ana = LabNode::new(&net.homes[0], "Ana");
-    ana.up_with(&LISTEN, &["--no-mdns"]);
-    let mut ben = LabNode::new(&net.homes[1], "Ben");
-    ben.up_with(&LISTEN, &["--no-mdns"]);
-    let group = found_group_at(&ana, "Tenants", &relay);
-    wait_for_reservation(&ana);
-    let link = ana.plenum(&["invite", "create", &group]).trim().to_owned();
-    ben.plenum(&["join", &link, "--timeout", "60s"]);
-    wait_until_relay_holds_all(&ben, &group);
-    ben.stop();
+    let Away {
+        store,
+        relay,
+        mut ana,
+        mut ben,
+        group,
+    } = ben_joined_and_away(&net);
 
     // One envelope per message: each send is its own call.
     for i in 0..LONG_CHAT {

@@ -105,7 +105,8 @@ pub(super) async fn push_missing(
         };
         let theirs = match network.request(relay, request).await? {
             Response::InSync => {
-                // Snapshots first: "holds everything" then includes them.
+                // Before recording, so this round's "holds everything" includes its
+                // snapshots (a catch-up's comparison may say so sooner).
                 if let Err(e) = push_snapshots(network, relay, group, &mine).await {
                     tracing::debug!(%relay, "no snapshot pushed: {e}");
                 }

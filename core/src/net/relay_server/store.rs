@@ -193,10 +193,7 @@ impl BlindStore {
     fn entry(&self, tag: &Tag) -> Result<Option<GroupEntry>, Refusal> {
         let txn = self.db.begin_read().map_err(storage)?;
         let groups = txn.open_table(GROUPS).map_err(storage)?;
-        let value = groups.get(tag.as_slice()).map_err(storage)?;
-        value
-            .map(|v| postcard::from_bytes(v.value()).map_err(storage))
-            .transpose()
+        read_row(&groups, tag)
     }
 
     /// Whether `key` may use the group `tag` now.
@@ -216,12 +213,7 @@ impl BlindStore {
         let txn = self.db.begin_write().map_err(storage)?;
         {
             let mut groups = txn.open_table(GROUPS).map_err(storage)?;
-            let current: Option<GroupEntry> = groups
-                .get(tag.as_slice())
-                .map_err(storage)?
-                .map(|v| postcard::from_bytes(v.value()).map_err(storage))
-                .transpose()?;
-            let entry = match current {
+            let entry = match read_row::<GroupEntry>(&groups, tag)? {
                 Some(entry) if entry.keys.contains(&key) => return Ok(()),
                 Some(mut entry) => {
                     match endorsed_by {
@@ -243,10 +235,7 @@ impl BlindStore {
                     }
                 }
             };
-            let bytes = postcard::to_allocvec(&entry).map_err(storage)?;
-            groups
-                .insert(tag.as_slice(), bytes.as_slice())
-                .map_err(storage)?;
+            write_row(&mut groups, tag, &entry)?;
         }
         txn.commit().map_err(storage)
     }
@@ -262,10 +251,7 @@ impl BlindStore {
         let txn = self.db.begin_write().map_err(storage)?;
         {
             let mut groups = txn.open_table(GROUPS).map_err(storage)?;
-            let mut entry: GroupEntry = match groups.get(tag.as_slice()).map_err(storage)? {
-                Some(v) => postcard::from_bytes(v.value()).map_err(storage)?,
-                None => return Err(Refusal::UnknownKey),
-            };
+            let mut entry: GroupEntry = read_row(&groups, tag)?.ok_or(Refusal::UnknownKey)?;
             let mut table = txn.open_table(ENVELOPES).map_err(storage)?;
             for bytes in envelopes {
                 let Some(header) = check(tag, bytes) else {
@@ -291,10 +277,7 @@ impl BlindStore {
                 entry.bytes += size;
                 pushed.stored += 1;
             }
-            let encoded = postcard::to_allocvec(&entry).map_err(storage)?;
-            groups
-                .insert(tag.as_slice(), encoded.as_slice())
-                .map_err(storage)?;
+            write_row(&mut groups, tag, &entry)?;
         }
         txn.commit().map_err(storage)?;
         Ok(pushed)
@@ -317,10 +300,7 @@ impl BlindStore {
         let txn = self.db.begin_write().map_err(storage)?;
         let outcome = {
             let mut groups = txn.open_table(GROUPS).map_err(storage)?;
-            let mut entry: GroupEntry = match groups.get(tag.as_slice()).map_err(storage)? {
-                Some(v) => postcard::from_bytes(v.value()).map_err(storage)?,
-                None => return Err(Refusal::UnknownKey),
-            };
+            let mut entry: GroupEntry = read_row(&groups, tag)?.ok_or(Refusal::UnknownKey)?;
             let envelopes = txn.open_table(ENVELOPES).map_err(storage)?;
             for cover in covers {
                 let key = envelope_key(tag, &doc, &MemberId(cover.author), cover.seq);
@@ -334,33 +314,23 @@ impl BlindStore {
             }
             let mut snapshots = txn.open_table(SNAPSHOTS).map_err(storage)?;
             let key = snapshot_key(tag, &doc);
-            let old: Option<SnapshotRow> = snapshots
-                .get(key.as_slice())
-                .map_err(storage)?
-                .map(|v| postcard::from_bytes(v.value()).map_err(storage))
-                .transpose()?;
+            let old: Option<SnapshotRow> = read_row(&snapshots, &key)?;
             let row = SnapshotRow {
                 at_ms: now_ms,
                 covers: covers.to_vec(),
                 envelope: envelope.to_vec(),
             };
+            // The group's bytes with this snapshot in place of the old one.
             let freed = old.as_ref().map_or(0, |o| o.envelope.len() as u64);
+            let bytes = entry.bytes.saturating_sub(freed) + envelope.len() as u64;
             if old.as_ref().is_some_and(|o| o.covered() >= row.covered()) {
                 SnapshotPushed::Duplicate
-            } else if entry.bytes - freed.min(entry.bytes) + envelope.len() as u64
-                > self.limits.group_bytes
-            {
+            } else if bytes > self.limits.group_bytes {
                 SnapshotPushed::Full
             } else {
-                let encoded = postcard::to_allocvec(&row).map_err(storage)?;
-                snapshots
-                    .insert(key.as_slice(), encoded.as_slice())
-                    .map_err(storage)?;
-                entry.bytes = entry.bytes.saturating_sub(freed) + envelope.len() as u64;
-                let encoded = postcard::to_allocvec(&entry).map_err(storage)?;
-                groups
-                    .insert(tag.as_slice(), encoded.as_slice())
-                    .map_err(storage)?;
+                write_row(&mut snapshots, &key, &row)?;
+                entry.bytes = bytes;
+                write_row(&mut groups, tag, &entry)?;
                 SnapshotPushed::Stored
             }
         };
@@ -515,23 +485,38 @@ impl BlindStore {
                 .map_err(storage)?;
             let mut groups = txn.open_table(GROUPS).map_err(storage)?;
             for (tag, bytes) in freed {
-                let entry: Option<GroupEntry> = groups
-                    .get(tag.as_slice())
-                    .map_err(storage)?
-                    .map(|v| postcard::from_bytes(v.value()).map_err(storage))
-                    .transpose()?;
-                if let Some(mut entry) = entry {
+                if let Some(mut entry) = read_row::<GroupEntry>(&groups, &tag)? {
                     entry.bytes = entry.bytes.saturating_sub(bytes);
-                    let encoded = postcard::to_allocvec(&entry).map_err(storage)?;
-                    groups
-                        .insert(tag.as_slice(), encoded.as_slice())
-                        .map_err(storage)?;
+                    write_row(&mut groups, &tag, &entry)?;
                 }
             }
         }
         txn.commit().map_err(storage)?;
         Ok(removed)
     }
+}
+
+/// The postcard value of the row at `key`, if there is one.
+fn read_row<T: serde::de::DeserializeOwned>(
+    table: &impl ReadableTable<&'static [u8], &'static [u8]>,
+    key: &[u8],
+) -> Result<Option<T>, Refusal> {
+    table
+        .get(key)
+        .map_err(storage)?
+        .map(|v| postcard::from_bytes(v.value()).map_err(storage))
+        .transpose()
+}
+
+/// Writes `value`, postcard-encoded, at `key`.
+fn write_row<T: Serialize>(
+    table: &mut redb::Table<'_, &'static [u8], &'static [u8]>,
+    key: &[u8],
+    value: &T,
+) -> Result<(), Refusal> {
+    let bytes = postcard::to_allocvec(value).map_err(storage)?;
+    table.insert(key, bytes.as_slice()).map_err(storage)?;
+    Ok(())
 }
 
 fn snapshot_key(tag: &Tag, doc: &DocId) -> Vec<u8> {

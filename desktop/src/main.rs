@@ -17,7 +17,6 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, anyhow};
 use futures_util::StreamExt;
-use futures_util::future::BoxFuture;
 use futures_util::stream::BoxStream;
 use plenum::{LocalNode, LocalOptions, RunningNode};
 use plenum_core::api::{Event, GroupSummary, Request, Response};
@@ -111,7 +110,6 @@ fn run() -> Result<()> {
 }
 
 /// The node whose messages notify: the app's own, or the one it attached to.
-#[derive(Clone)]
 enum Source {
     InProcess(Arc<LocalNode>),
     Attached(RunningNode),
@@ -136,26 +134,24 @@ impl Source {
         }
     }
 
-    fn group(&self, group: GroupId) -> BoxFuture<'static, Result<GroupSummary>> {
+    async fn group(&self, group: GroupId) -> Result<GroupSummary> {
         let show = Request::GroupShow {
             group: group.to_string(),
         };
-        let source = self.clone();
-        Box::pin(async move {
-            let response = match source {
-                Source::InProcess(node) => {
-                    let applied = node.call(show).await.map_err(|e| anyhow!(e.message))?;
-                    applied.await?
-                }
-                Source::Attached(node) => {
-                    tauri::async_runtime::spawn_blocking(move || node.call(&show)).await??
-                }
-            };
-            match response {
-                Response::Group(summary) => Ok(summary),
-                _ => Err(anyhow!("the node answered GroupShow with something else")),
+        let response = match self {
+            Source::InProcess(node) => {
+                let applied = node.call(show).await.map_err(|e| anyhow!(e.message))?;
+                applied.await?
             }
-        })
+            Source::Attached(node) => {
+                let node = node.clone();
+                tauri::async_runtime::spawn_blocking(move || node.call(&show)).await??
+            }
+        };
+        match response {
+            Response::Group(summary) => Ok(summary),
+            _ => Err(anyhow!("the node answered GroupShow with something else")),
+        }
     }
 }
 

@@ -85,6 +85,22 @@ fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// Fails unless `dir` holds files and none of them contains any of `markers`.
+fn assert_no_plaintext(dir: &Path, markers: &[&str]) {
+    let files = files_under(dir);
+    assert!(!files.is_empty());
+    for file in &files {
+        let bytes = std::fs::read(file).expect("read");
+        for marker in markers {
+            assert!(
+                !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
+                "{marker} in {}",
+                file.display()
+            );
+        }
+    }
+}
+
 /// The envelopes in a relay store's database (the relay stopped), by group tag.
 fn stored_envelopes(store: &Path) -> BTreeMap<Vec<u8>, Vec<Vec<u8>>> {
     let db = redb::Database::open(store.join("relay.redb")).expect("open the relay's store");
@@ -180,18 +196,7 @@ fn relay_store_devices_never_online_together_converge_through_the_blind_relay() 
     // holds opens with the only secret it has, its own key.
     let relay_key = plenum_core::crypto::SecretKey::from_bytes(relay.secret());
     let log = relay.stop();
-    let files = files_under(store.path());
-    assert!(!files.is_empty());
-    for file in &files {
-        let bytes = std::fs::read(file).expect("read");
-        for marker in MARKERS {
-            assert!(
-                !bytes.windows(marker.len()).any(|w| w == marker.as_bytes()),
-                "{marker} in {}",
-                file.display()
-            );
-        }
-    }
+    assert_no_plaintext(store.path(), &MARKERS);
     let stored = stored_envelopes(store.path());
     assert_eq!(stored.len(), 1, "one group registered: {log}");
     for envelope in stored.values().flatten() {
@@ -243,17 +248,8 @@ fn relay_store_a_long_chat_reaches_a_returning_device_as_a_snapshot_not_message_
         received < LONG_CHAT as u64 / 2,
         "{received} envelopes for {LONG_CHAT} messages"
     );
-    let log = relay.stop();
-    for file in files_under(store.path()) {
-        let bytes = std::fs::read(&file).expect("read");
-        assert!(
-            !bytes
-                .windows(MARKERS[0].len())
-                .any(|w| w == MARKERS[0].as_bytes()),
-            "the chat in {}: {log}",
-            file.display()
-        );
-    }
+    relay.stop();
+    assert_no_plaintext(store.path(), &MARKERS[..1]);
     drop(net.lab);
 }
 

@@ -6,6 +6,8 @@
 //! groups. A member's Automerge actor id is derived from its signing key, which lets
 //! every receiver check that nobody writes as somebody else.
 
+use std::sync::OnceLock;
+
 use automerge::ActorId;
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
@@ -161,6 +163,11 @@ pub(crate) fn signed_bytes(context: &str, message: &[u8]) -> Vec<u8> {
 pub struct MemberKeys {
     signing_seed: Zeroizing<[u8; 32]>,
     exchange_secret: Zeroizing<[u8; 32]>,
+    /// The signing key, derived from the seed once: deriving it costs a scalar
+    /// multiplication, and the id is asked for on every envelope and message shown.
+    /// Not stored (zeroized on drop like the seed).
+    #[serde(skip)]
+    signing: OnceLock<SigningKey>,
 }
 
 impl MemberKeys {
@@ -174,11 +181,13 @@ impl MemberKeys {
         MemberKeys {
             signing_seed: Zeroizing::new(signing),
             exchange_secret: Zeroizing::new(exchange),
+            signing: OnceLock::new(),
         }
     }
 
-    fn signing_key(&self) -> SigningKey {
-        SigningKey::from_bytes(&self.signing_seed)
+    fn signing_key(&self) -> &SigningKey {
+        self.signing
+            .get_or_init(|| SigningKey::from_bytes(&self.signing_seed))
     }
 
     /// The member id: the Ed25519 public key.

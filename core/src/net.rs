@@ -192,6 +192,8 @@ struct NetState {
     reachability: crate::api::Reachability,
     /// Per connected storing relay, the groups it stores for.
     stores: std::collections::HashMap<PeerId, std::collections::BTreeSet<crate::ids::GroupId>>,
+    /// Per storing relay, the groups a round of pushing is under way for.
+    pushing: std::collections::BTreeSet<(PeerId, crate::ids::GroupId)>,
 }
 
 /// A running network. Cheap to clone.
@@ -337,9 +339,14 @@ impl Network {
                 .flatten()
             {
                 let mine = self.node.version_vector(group)?;
-                let holds_all_mine = peer
-                    .and_then(|p| snapshot.compared_with(&p, group))
-                    .is_some_and(|theirs| theirs.behind_by(&mine) == 0);
+                // Not while a round is still pushing there: its last step is the
+                // snapshots that let a returning device catch up fast.
+                let holds_all_mine = peer.is_some_and(|p| {
+                    !state.pushing.contains(&(p, *group))
+                        && snapshot
+                            .compared_with(&p, group)
+                            .is_some_and(|theirs| theirs.behind_by(&mine) == 0)
+                });
                 stores.push(crate::api::RelayStore {
                     group: *group,
                     holds_all_mine,

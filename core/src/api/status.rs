@@ -57,7 +57,8 @@ pub struct RelayStore {
     /// The group.
     pub group: GroupId,
     /// Whether, at the last comparison, it held every envelope of the group this
-    /// device holds: safe to go offline.
+    /// device holds, and no push to it is under way (the last one also leaves the
+    /// snapshots a returning device catches up from): safe to go offline.
     pub holds_all_mine: bool,
 }
 

@@ -121,7 +121,9 @@ pub(super) struct EventLoop {
     pushing: usize,
     /// Rounds of pushing what a relay lacks under way, and per relay and group the
     /// envelopes pushed live since the last round began: enough of them start one, so
-    /// the relay's snapshots keep up with a busy group.
+    /// the relay's snapshots keep up with a busy group, and any of them start another
+    /// when a round ends, so the last round (the one that pushes snapshots) follows the
+    /// last write rather than waiting for the next 64.
     pushing_missing: BTreeSet<(PeerId, GroupId)>,
     pushed_live: HashMap<(PeerId, GroupId), u64>,
     outgoing: BoxStream<Vec<u8>>,
@@ -710,6 +712,14 @@ impl EventLoop {
             Command::Pushed => self.pushing = self.pushing.saturating_sub(1),
             Command::PushedMissing { relay, group } => {
                 self.pushing_missing.remove(&(relay, group));
+                let wrote_since = self
+                    .pushed_live
+                    .get(&(relay, group))
+                    .is_some_and(|n| *n > 0);
+                let stores = self.stores.get(&relay).is_some_and(|g| g.contains(&group));
+                if wrote_since && stores && self.swarm.is_connected(&relay) {
+                    self.spawn_push_missing(relay, group, network);
+                }
             }
             Command::Compared {
                 peer,
@@ -780,6 +790,7 @@ impl EventLoop {
                     relays: self.relays.states(),
                     reachability: self.reachability,
                     stores: self.stores.clone(),
+                    pushing: self.pushing_missing.clone(),
                 });
             }
             Command::Presence {

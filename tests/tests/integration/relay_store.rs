@@ -244,6 +244,7 @@ fn relay_store_a_long_chat_reaches_a_returning_device_as_a_snapshot_not_message_
     let received = ben.json(&["status"])["catch_up"]["envelopes"]
         .as_u64()
         .expect("catch-up counts");
+    eprintln!("Ben caught up with {received} envelopes for {LONG_CHAT} messages");
     assert!(
         received < LONG_CHAT as u64 / 2,
         "{received} envelopes for {LONG_CHAT} messages"

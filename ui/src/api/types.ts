@@ -866,7 +866,8 @@ export type RelayStore = {
 group: GroupId, 
 /**
  * Whether, at the last comparison, it held every envelope of the group this
- * device holds: safe to go offline.
+ * device holds, and no push to it is under way (the last one also leaves the
+ * snapshots a returning device catches up from): safe to go offline.
  */
 holds_all_mine: boolean, };
 

@@ -16,20 +16,65 @@ use super::wire::{self, Endorsement, Request, Response};
 use super::{Command, Network, proof};
 use crate::api::{ApiError, ErrorKind};
 use crate::group::membership_doc;
-use crate::ids::{DocId, GroupId};
-use crate::sync::VersionVector;
+use crate::ids::{DocId, GroupId, MemberId};
+use crate::node::SNAPSHOT_WORTH;
+use crate::sync::{VersionVector, Want};
 
 /// Pages per push at most; the rest goes in the next round.
 const MAX_ROUNDS: usize = 1000;
 /// A document gets a snapshot at a relay once the relay holds this many of its
 /// envelopes beyond what the last snapshot pushed there covered (as for a member's
-/// catch-up answer: 16 KiB of envelopes at 256 bytes at least each).
+/// catch-up answer: 16 KiB of envelopes at 256 bytes at least each), or once those
+/// envelopes weigh enough ([`tail_bytes_due`]).
 pub(super) const SNAPSHOT_EVERY: u64 = 64;
 /// Snapshots pushed per round at most (each costs loading and saving a document).
 const SNAPSHOTS_PER_ROUND: usize = 16;
 
-/// Per (relay, group, document), the envelopes the last snapshot pushed there covers.
-pub(super) type Pushed = HashMap<(PeerId, GroupId, DocId), u64>;
+/// The last snapshot of a document pushed to a relay.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct LastSnapshot {
+    /// Per author, the seq it covers.
+    covers: HashMap<MemberId, u64>,
+    /// Its size; `None` when the document could not be snapshotted (it spans key
+    /// epochs, or is too large), so only [`SNAPSHOT_EVERY`] more envelopes try again.
+    bytes: Option<usize>,
+}
+
+/// The envelopes of `doc` that `held` (per author, the latest seq) has beyond `last`.
+fn tail(last: Option<&LastSnapshot>, doc: DocId, held: &[(MemberId, u64)]) -> Vec<Want> {
+    held.iter()
+        .map(|(author, seq)| Want {
+            doc,
+            author: *author,
+            after_seq: last
+                .and_then(|l| l.covers.get(author))
+                .copied()
+                .unwrap_or(0),
+            until_seq: *seq,
+        })
+        .filter(|want| !want.is_empty())
+        .collect()
+}
+
+/// How many bytes of envelopes beyond `last` make a snapshot due: half of its size (a
+/// returning device then fetches at most 1.5 snapshots' worth; each snapshot pushed is
+/// then about 1.5× the last, so they add up to about three times the document),
+/// never under what a snapshot is worth at all, never more than a page to read. Big
+/// envelopes (pipelined messages, long pad edits) thus get a snapshot long before
+/// [`SNAPSHOT_EVERY`] of them. `None`: only the count decides.
+fn tail_bytes_due(last: Option<&LastSnapshot>) -> Option<usize> {
+    let half = match last {
+        None => 0,
+        Some(LastSnapshot {
+            bytes: Some(bytes), ..
+        }) => bytes / 2,
+        Some(LastSnapshot { bytes: None, .. }) => return None,
+    };
+    Some(half.clamp(SNAPSHOT_WORTH, wire::PAGE_BYTES))
+}
+
+/// Per (relay, group, document), the last snapshot pushed there.
+pub(super) type Pushed = HashMap<(PeerId, GroupId, DocId), LastSnapshot>;
 
 fn refused(why: String) -> ApiError {
     ApiError::new(ErrorKind::Network, why)
@@ -143,8 +188,8 @@ pub(super) async fn push_missing(
 }
 
 /// Pushes a snapshot of each document of which `held` (what the relay holds, all of it
-/// durable here too) has [`SNAPSHOT_EVERY`] envelopes more than the last snapshot
-/// pushed there covered. Returns how many the relay stored.
+/// durable here too) has enough envelopes beyond the last snapshot pushed there (see
+/// [`SNAPSHOT_EVERY`]). Returns how many the relay stored.
 async fn push_snapshots(
     network: &Network,
     relay: PeerId,
@@ -152,34 +197,70 @@ async fn push_snapshots(
     held: &VersionVector,
 ) -> Result<u64, ApiError> {
     let log = membership_doc(&group);
-    let mut totals: HashMap<DocId, u64> = HashMap::new();
-    for (doc, _, head) in held.iter().filter(|(doc, _, _)| **doc != log) {
-        *totals.entry(*doc).or_default() += head.seq;
+    let mut authors: HashMap<DocId, Vec<(MemberId, u64)>> = HashMap::new();
+    for (doc, author, head) in held.iter().filter(|(doc, _, _)| **doc != log) {
+        authors.entry(*doc).or_default().push((*author, head.seq));
     }
-    let due: Vec<DocId> = {
+    let tails: Vec<(DocId, Vec<Want>, Option<usize>)> = {
         let pushed = network.snapshots_pushed.lock().map_err(|_| poisoned())?;
-        totals
+        authors
             .iter()
-            .filter(|(doc, total)| {
-                let last = pushed.get(&(relay, group, **doc)).copied().unwrap_or(0);
-                **total >= last + SNAPSHOT_EVERY
+            .filter_map(|(doc, held)| {
+                let last = pushed.get(&(relay, group, *doc));
+                let tail = tail(last, *doc, held);
+                (!tail.is_empty()).then(|| (*doc, tail, tail_bytes_due(last)))
             })
-            .map(|(doc, _)| *doc)
-            .take(SNAPSHOTS_PER_ROUND)
             .collect()
     };
+    let node = network.node().clone();
+    let due = tokio::task::spawn_blocking(move || -> Result<Vec<DocId>, ApiError> {
+        let mut due = Vec::new();
+        for (doc, tail, bytes_due) in tails {
+            if due.len() == SNAPSHOTS_PER_ROUND {
+                break;
+            }
+            if tail.iter().map(Want::len).sum::<u64>() >= SNAPSHOT_EVERY {
+                due.push(doc);
+                continue;
+            }
+            let Some(bytes_due) = bytes_due else { continue };
+            let (envelopes, complete) = node.envelopes_for(&group, &tail, bytes_due, false)?;
+            if !complete || envelopes.iter().map(Vec::len).sum::<usize>() >= bytes_due {
+                due.push(doc);
+            }
+        }
+        Ok(due)
+    })
+    .await
+    .map_err(|_| ApiError::new(ErrorKind::Storage, "reading envelopes failed"))??;
     let mut stored = 0;
     for doc in due {
         let node = network.node().clone();
         let snapshot = tokio::task::spawn_blocking(move || node.durable_snapshot(&group, &doc))
             .await
             .map_err(|_| ApiError::new(ErrorKind::Storage, "sealing a snapshot failed"))??;
-        // None: the document spans key epochs, or is too large; its envelopes serve.
         let Some(snapshot) = snapshot else {
-            remember(network, relay, group, doc, totals[&doc])?;
+            let covers = authors[&doc].iter().copied().collect();
+            remember(
+                network,
+                relay,
+                group,
+                doc,
+                LastSnapshot {
+                    covers,
+                    bytes: None,
+                },
+            )?;
             continue;
         };
-        let covered = snapshot.covers.iter().map(|(_, head)| head.seq).sum();
+        let last = LastSnapshot {
+            covers: snapshot
+                .covers
+                .iter()
+                .map(|(author, head)| (*author, head.seq))
+                .collect(),
+            bytes: Some(snapshot.envelope.len()),
+        };
         let request = Request::PushSnapshot {
             tag: proof::tag(&group),
             envelope: snapshot.envelope,
@@ -211,7 +292,7 @@ async fn push_snapshots(
                     continue;
                 }
                 stored += u64::from(now);
-                remember(network, relay, group, doc, covered)?;
+                remember(network, relay, group, doc, last)?;
             }
             Response::Refused(why) => return Err(refused(why)),
             _ => {
@@ -229,10 +310,10 @@ fn remember(
     relay: PeerId,
     group: GroupId,
     doc: DocId,
-    covered: u64,
+    last: LastSnapshot,
 ) -> Result<(), ApiError> {
     let mut pushed = network.snapshots_pushed.lock().map_err(|_| poisoned())?;
-    pushed.insert((relay, group, doc), covered);
+    pushed.insert((relay, group, doc), last);
     Ok(())
 }
 
@@ -280,5 +361,56 @@ pub(super) async fn push(
         }
         Response::Refused(why) => Err(refused(why)),
         _ => Err(refused("the relay answered the push out of turn".into())),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn snapshot(covers: &[(MemberId, u64)], bytes: Option<usize>) -> LastSnapshot {
+        LastSnapshot {
+            covers: covers.iter().copied().collect(),
+            bytes,
+        }
+    }
+
+    #[test]
+    fn the_tail_is_what_each_author_wrote_beyond_the_last_snapshot() {
+        let (doc, ana, ben, cai) = (
+            DocId::random(),
+            MemberId::random(),
+            MemberId::random(),
+            MemberId::random(),
+        );
+        let last = snapshot(&[(ana, 10), (ben, 3)], Some(4096));
+        let held = [(ana, 12), (ben, 3), (cai, 2)];
+        let tail = tail(Some(&last), doc, &held);
+        let ranges: Vec<_> = tail
+            .iter()
+            .map(|w| (w.author, w.after_seq, w.until_seq))
+            .collect();
+        assert_eq!(ranges, vec![(ana, 10, 12), (cai, 0, 2)]);
+        assert!(tail.iter().all(|w| w.doc == doc));
+        // Without a snapshot there, everything is tail.
+        assert_eq!(super::tail(None, doc, &held).len(), 3);
+    }
+
+    #[test]
+    fn a_tail_of_half_the_last_snapshot_makes_the_next_one_due() {
+        // No snapshot there yet: as soon as the envelopes are worth one.
+        assert_eq!(tail_bytes_due(None), Some(SNAPSHOT_WORTH));
+        let ana = MemberId::random();
+        // A large document: half its last snapshot.
+        let big = snapshot(&[(ana, 100)], Some(600_000));
+        assert_eq!(tail_bytes_due(Some(&big)), Some(300_000));
+        // A small one: never for less than a snapshot is worth.
+        let small = snapshot(&[(ana, 3)], Some(2_000));
+        assert_eq!(tail_bytes_due(Some(&small)), Some(SNAPSHOT_WORTH));
+        // A huge one: never more than a page to read to find out.
+        let huge = snapshot(&[(ana, 3)], Some(40 << 20));
+        assert_eq!(tail_bytes_due(Some(&huge)), Some(wire::PAGE_BYTES));
+        // One that could not be snapshotted: only the count tries again.
+        assert_eq!(tail_bytes_due(Some(&snapshot(&[(ana, 3)], None))), None);
     }
 }

@@ -25,7 +25,7 @@ use super::engine::{AuthorRecord, decode, load_stored, storage_error, stored_doc
 const MIN_ENVELOPE_BYTES: usize = 256;
 /// Wants for a document estimated below this many bytes are served as envelopes
 /// without trying a snapshot, which costs loading and saving the document.
-const SNAPSHOT_WORTH: usize = 16 * 1024;
+pub(crate) const SNAPSHOT_WORTH: usize = 16 * 1024;
 
 /// A snapshot envelope, and the chain position it takes each covered author to (its
 /// covered envelope's seq and hash), in ascending author order: what a storing relay

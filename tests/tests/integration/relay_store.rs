@@ -254,6 +254,72 @@ fn relay_store_a_long_chat_reaches_a_returning_device_as_a_snapshot_not_message_
     drop(net.lab);
 }
 
+/// Edits of the big pad: far fewer than a relay counts to before a snapshot, but
+/// together worth one many times over.
+const BIG_EDITS: usize = 12;
+
+#[test]
+fn relay_store_a_pad_written_in_a_few_big_edits_reaches_a_returning_device_as_a_snapshot() {
+    let Some(net) = internet(&["ana", "ben"]) else {
+        return;
+    };
+    let Away {
+        store,
+        relay,
+        mut ana,
+        mut ben,
+        group,
+    } = ben_joined_and_away(&net);
+
+    ana.plenum(&["pad", "create", &group, "Minutes"]);
+    let mut text = MARKERS[1].to_owned();
+    for i in 0..BIG_EDITS {
+        text.push('\n');
+        text.push_str(&incompressible(4096, i as u64));
+        let run = ana.run_with_input(&["pad", "write", &group, "Minutes"], &text);
+        assert_eq!(run.code, Some(0), "{}", run.stderr);
+    }
+    wait_until_relay_holds_all(&ana, &group);
+    ana.stop();
+
+    ben.up_with(&LISTEN, &["--no-mdns"]);
+    ben.wait_until("the whole pad arrives", SOON, |n| {
+        let run = n.run(&["pad", "cat", &group, "Minutes"]);
+        if run.stdout.trim_end() == text {
+            Ok(())
+        } else {
+            Err(format!("{} bytes; {}", run.stdout.len(), run.stderr))
+        }
+    });
+    // The relay's snapshot of the pad (and the pad's entry in the group), not one
+    // envelope per edit.
+    let received = ben.json(&["status"])["catch_up"]["envelopes"]
+        .as_u64()
+        .expect("catch-up counts");
+    eprintln!("Ben caught up with {received} envelopes for {BIG_EDITS} edits");
+    assert!(
+        received < BIG_EDITS as u64 / 2,
+        "{received} envelopes for {BIG_EDITS} edits"
+    );
+    relay.stop();
+    assert_no_plaintext(store.path(), &MARKERS[1..2]);
+    drop(net.lab);
+}
+
+/// `len` letters that do not compress (Automerge compresses what it stores and
+/// sends), a different run of them for each `seed`.
+fn incompressible(len: usize, seed: u64) -> String {
+    let mut state = 0x2545_f491_4f6c_dd1d_u64 ^ seed.wrapping_mul(0x9e37_79b9_7f4a_7c15);
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            char::from(b'a' + (state % 26) as u8)
+        })
+        .collect()
+}
+
 #[test]
 fn relay_store_an_outsider_flooding_the_store_is_held_to_quotas_and_members_keep_theirs() {
     const QUOTA: usize = 256 << 10;
@@ -286,18 +352,8 @@ fn relay_store_an_outsider_flooding_the_store_is_held_to_quotas_and_members_keep
 
     // Mallory, no member of Tenants, registers groups of her own and fills them.
     let spam = found_group_at(&mallory, "Spam", &relay);
-    // Text that does not compress (Automerge compresses what it stores and sends).
-    let mut seed = 0x2545_f491_4f6c_dd1d_u64;
-    for _ in 0..8 {
-        let filler: String = (0..60_000)
-            .map(|_| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                char::from(b'a' + (seed % 26) as u8)
-            })
-            .collect();
-        mallory.plenum(&["chat", "send", &spam, &filler]);
+    for i in 0..8 {
+        mallory.plenum(&["chat", "send", &spam, &incompressible(60_000, i)]);
     }
     let more = found_group_at(&mallory, "More spam", &relay);
     mallory.wait_until("the relay refuses more than its quota", SOON, |n| {

@@ -133,11 +133,13 @@ enum Command {
         peer: PeerId,
         groups: std::collections::BTreeSet<crate::ids::GroupId>,
     },
-    /// A storing relay accepted the group's store key (or refused: `stores` false).
+    /// A storing relay accepted the group's store key, or refused it.
     StoreRegistered {
         relay: PeerId,
         group: crate::ids::GroupId,
-        stores: bool,
+        /// The epoch whose store key the relay took; `None`: it stores nothing for
+        /// the group.
+        epoch: Option<crate::ids::Hash>,
     },
     /// A push to a storing relay ended.
     Pushed,

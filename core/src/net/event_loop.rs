@@ -114,6 +114,10 @@ pub(super) struct EventLoop {
     stores: HashMap<PeerId, BTreeSet<GroupId>>,
     /// Store registrations under way.
     registering: BTreeSet<(PeerId, GroupId)>,
+    /// Per storing relay and group, the epoch whose store key this device registered
+    /// there: a rotation registers the new key at once, so the relay stops taking
+    /// the removed member's key as the newest one (which vouches for the next).
+    registered_epoch: HashMap<(PeerId, GroupId), Hash>,
     /// Invite names announced at each relay, and when.
     announced: HashMap<(PeerId, String), std::time::Instant>,
     /// Discoveries waiting for the connection to their relay.
@@ -200,6 +204,7 @@ impl EventLoop {
             reachability: Reachability::Unknown,
             stores: HashMap::new(),
             registering: BTreeSet::new(),
+            registered_epoch: HashMap::new(),
             announced: HashMap::new(),
             to_discover: HashMap::new(),
             pushing: 0,
@@ -390,6 +395,8 @@ impl EventLoop {
                 if num_established == 0 {
                     self.hello_nonces.remove(&peer_id);
                     self.stores.remove(&peer_id);
+                    self.registered_epoch
+                        .retain(|(relay, _), _| *relay != peer_id);
                 }
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
@@ -699,12 +706,15 @@ impl EventLoop {
             Command::StoreRegistered {
                 relay,
                 group,
-                stores,
+                epoch,
             } => {
                 self.registering.remove(&(relay, group));
-                if stores && self.swarm.is_connected(&relay) {
+                if let Some(epoch) = epoch
+                    && self.swarm.is_connected(&relay)
+                {
                     info!(%relay, "the relay stores for a group");
                     self.stores.entry(relay).or_default().insert(group);
+                    self.registered_epoch.insert((relay, group), epoch);
                     self.spawn_push_missing(relay, group, network);
                     self.spawn_catch_up(relay, group, network);
                 }
@@ -935,9 +945,9 @@ impl EventLoop {
     }
 
     /// Registers, at the connected relay `relay`, each group that names it as one of
-    /// its relays and is not registered there yet.
+    /// its relays and is not registered there yet with its current epoch's key.
     fn register_at_store(&mut self, relay: PeerId, network: &Network) {
-        let groups: Vec<GroupId> = self
+        let groups: Vec<(GroupId, Option<Hash>)> = self
             .groups
             .iter()
             .filter(|g| {
@@ -948,10 +958,11 @@ impl EventLoop {
                         == Some(relay)
                 })
             })
-            .map(|g| g.group)
+            .map(|g| (g.group, g.epochs.first().map(|(epoch, _)| *epoch)))
             .collect();
-        for group in groups {
-            let stored = self.stores.get(&relay).is_some_and(|s| s.contains(&group));
+        for (group, epoch) in groups {
+            let stored = self.stores.get(&relay).is_some_and(|s| s.contains(&group))
+                && self.registered_epoch.get(&(relay, group)) == epoch.as_ref();
             if stored || !self.registering.insert((relay, group)) {
                 continue;
             }
@@ -969,7 +980,7 @@ impl EventLoop {
                     .send(Command::StoreRegistered {
                         relay,
                         group,
-                        stores,
+                        epoch: epoch.filter(|_| stores),
                     })
                     .await;
             });

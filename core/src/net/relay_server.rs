@@ -12,7 +12,7 @@
 //! carry a large group's catch-up, and most circuits become direct connections soon
 //! anyway when NAT allows.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -244,8 +244,9 @@ struct Server {
     me: PeerId,
     store: Option<Arc<BlindStore>>,
     nonces: HashMap<PeerId, Vec<[u8; 32]>>,
-    /// The groups each connected peer proved a store key for.
-    sessions: HashMap<PeerId, BTreeSet<Tag>>,
+    /// The groups each connected peer proved a store key for, with that key: a
+    /// session ends when its key is no longer registered (two rotations later).
+    sessions: HashMap<PeerId, HashMap<Tag, [u8; 32]>>,
     registrations: HashMap<PeerId, u32>,
     responses: mpsc::Sender<Answer>,
 }
@@ -333,8 +334,8 @@ impl Server {
                 tag,
                 key,
                 signature,
-                endorsement,
-            } => match self.prove(&store, peer, tag, key, &signature, endorsement) {
+                endorsements,
+            } => match self.prove(&store, peer, tag, key, &signature, &endorsements) {
                 Ok(()) => Some((channel, Response::Proven)),
                 Err(why) => Some((channel, refused(&why))),
             },
@@ -342,7 +343,10 @@ impl Server {
             | Request::Fetch { tag, .. }
             | Request::Push { tag, .. }
             | Request::PushSnapshot { tag, .. }
-                if !self.sessions.get(&peer).is_some_and(|s| s.contains(&tag)) =>
+                if !self
+                    .sessions
+                    .get(&peer)
+                    .is_some_and(|s| s.contains_key(&tag)) =>
             {
                 Some((channel, refused("prove the group's store key first")))
             }
@@ -372,7 +376,8 @@ impl Server {
     }
 
     /// Checks a store proof against the nonces given to `peer`; registers the key when
-    /// it is new (a new group, or endorsed by a registered key) and opens the session.
+    /// it is new (a new group, or endorsed along a chain from its newest registered
+    /// key) and opens the session.
     fn prove(
         &mut self,
         store: &BlindStore,
@@ -380,7 +385,7 @@ impl Server {
         tag: Tag,
         key: [u8; 32],
         signature: &[u8],
-        endorsement: Option<wire::Endorsement>,
+        endorsements: &[wire::Endorsement],
     ) -> Result<(), String> {
         let me = self.me;
         let proven = self.nonces.get(&peer).is_some_and(|nonces| {
@@ -391,10 +396,14 @@ impl Server {
         if !proven {
             return Err("the store proof does not verify; say StoreHello first".into());
         }
-        if !store.is_registered(&tag, &key).map_err(|e| e.to_string())? {
-            let endorsed_by = endorsement.and_then(|e| {
-                store_key::verify_endorsement(&e.by, &e.signature, &tag, &key).then_some(e.by)
-            });
+        if endorsements.len() > wire::MAX_ENDORSEMENTS {
+            return Err(format!(
+                "more than {} endorsements in a store proof",
+                wire::MAX_ENDORSEMENTS
+            ));
+        }
+        let keys = store.keys(&tag).map_err(|e| e.to_string())?;
+        if !keys.contains(&key) {
             if self.registrations.len() >= MAX_REGISTRANTS {
                 self.registrations.clear();
             }
@@ -402,13 +411,29 @@ impl Server {
             if *count >= MAX_REGISTRATIONS_PER_PEER {
                 return Err("this device registered as many groups here as it may".into());
             }
-            store
-                .register(&tag, key, endorsed_by)
-                .map_err(|e| e.to_string())?;
+            // A new group takes its first key as is; a known one each key on the way
+            // from its newest, in order, so it keeps the newest two.
+            let newest = keys.last().copied();
+            let path = store_key::endorsed_path(&tag, &key, endorsements, |k| Some(*k) == newest);
+            match path {
+                Some(path) if !keys.is_empty() => {
+                    for (by, new) in path {
+                        store
+                            .register(&tag, new, Some(by))
+                            .map_err(|e| e.to_string())?;
+                    }
+                }
+                _ => store.register(&tag, key, None).map_err(|e| e.to_string())?,
+            }
             *count += 1;
             info!(%peer, "a store key registered");
+            // Sessions opened with a key that fell out of the group's two end here.
+            let keys = store.keys(&tag).map_err(|e| e.to_string())?;
+            for sessions in self.sessions.values_mut() {
+                sessions.retain(|t, k| *t != tag || keys.contains(k));
+            }
         }
-        self.sessions.entry(peer).or_default().insert(tag);
+        self.sessions.entry(peer).or_default().insert(tag, key);
         Ok(())
     }
 

@@ -9,9 +9,10 @@
 
 use libp2p::PeerId;
 
+use super::wire::{self, Endorsement};
 use crate::crypto::SecretKey;
 use crate::identity::{self, MemberKeys};
-use crate::ids::{GroupId, MemberId};
+use crate::ids::{GroupId, Hash, MemberId};
 
 /// Signing context of a store proof.
 const PROOF_CONTEXT: &str = "plenum store proof v1";
@@ -94,6 +95,55 @@ pub(super) fn verify_endorsement(
     .is_ok()
 }
 
+/// The store key for the current epoch, and the chain of older keys vouching for it
+/// (each for the one before it, newest first): so a relay that knows any of the
+/// group's last [`wire::MAX_ENDORSEMENTS`] store keys takes the current one, however
+/// many rotations it missed. `epochs` are the group's epochs and keys, newest first.
+pub(super) fn current_with_chain(
+    epochs: &[(Hash, SecretKey)],
+    group: &GroupId,
+    tag: &[u8; 16],
+) -> Option<(MemberKeys, Vec<Endorsement>)> {
+    let keys: Vec<MemberKeys> = epochs
+        .iter()
+        .take(wire::MAX_ENDORSEMENTS + 1)
+        .map(|(_, key)| store_key(key, group))
+        .collect();
+    let chain = keys
+        .windows(2)
+        .map(|pair| Endorsement {
+            by: pair[1].id().0,
+            signature: endorse(&pair[1], tag, &pair[0].id().0).to_vec(),
+        })
+        .collect();
+    Some((keys.into_iter().next()?, chain))
+}
+
+/// The steps from a key `known` accepts to `key` along `chain` (newest first, as
+/// [`current_with_chain`] makes it), oldest first, each an (endorser, endorsed) pair;
+/// `None` if no key on the chain is known or a signature on the way fails.
+pub(super) fn endorsed_path(
+    tag: &[u8; 16],
+    key: &[u8; 32],
+    chain: &[Endorsement],
+    known: impl Fn(&[u8; 32]) -> bool,
+) -> Option<Vec<([u8; 32], [u8; 32])>> {
+    let mut path = Vec::new();
+    let mut endorsed = *key;
+    for link in chain.iter().take(wire::MAX_ENDORSEMENTS) {
+        if !verify_endorsement(&link.by, &link.signature, tag, &endorsed) {
+            return None;
+        }
+        path.push((link.by, endorsed));
+        if known(&link.by) {
+            path.reverse();
+            return Some(path);
+        }
+        endorsed = link.by;
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -138,5 +188,51 @@ mod tests {
             &tag,
             &elsewhere.id().0
         ));
+    }
+
+    #[test]
+    fn a_relay_that_knows_any_older_key_follows_the_chain_to_the_current_one() {
+        let group = GroupId([1; 32]);
+        let tag = [3; 16];
+        // Four epochs, newest first: the relay last saw the oldest.
+        let epochs: Vec<(Hash, SecretKey)> = (0..4u8)
+            .rev()
+            .map(|i| (Hash([i; 32]), SecretKey::from_bytes([i; 32])))
+            .collect();
+        let (current, chain) = current_with_chain(&epochs, &group, &tag).expect("a key");
+        assert_eq!(current.id(), store_key(&epochs[0].1, &group).id());
+        assert_eq!(chain.len(), 3);
+        let keys: Vec<[u8; 32]> = epochs
+            .iter()
+            .map(|(_, k)| store_key(k, &group).id().0)
+            .collect();
+        let current = current.id().0;
+
+        let oldest = keys[3];
+        let path = endorsed_path(&tag, &current, &chain, |k| *k == oldest).expect("a path");
+        assert_eq!(
+            path,
+            vec![(keys[3], keys[2]), (keys[2], keys[1]), (keys[1], keys[0])]
+        );
+        // Knowing a newer key shortens it.
+        let previous = keys[1];
+        let path = endorsed_path(&tag, &current, &chain, |k| *k == previous).expect("a path");
+        assert_eq!(path, vec![(keys[1], keys[0])]);
+        // A key the relay never had, a broken link, or another key at the end: refused.
+        assert_eq!(endorsed_path(&tag, &current, &chain, |_| false), None);
+        let mut broken = chain.clone();
+        broken[1].signature[0] ^= 1;
+        assert_eq!(
+            endorsed_path(&tag, &current, &broken, |k| *k == oldest),
+            None
+        );
+        assert_eq!(
+            endorsed_path(&tag, &keys[1], &chain, |k| *k == oldest),
+            None
+        );
+        assert_eq!(
+            endorsed_path(&[4; 16], &current, &chain, |k| *k == oldest),
+            None
+        );
     }
 }

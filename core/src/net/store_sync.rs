@@ -11,8 +11,8 @@ use std::collections::HashMap;
 use libp2p::PeerId;
 
 use super::catch_up::vector;
-use super::store_key::{endorse, prove, store_key};
-use super::wire::{self, Endorsement, Request, Response};
+use super::store_key;
+use super::wire::{self, Request, Response};
 use super::{Command, Network, proof};
 use crate::api::{ApiError, ErrorKind};
 use crate::group::membership_doc;
@@ -88,24 +88,16 @@ pub(super) async fn register(
     relay: PeerId,
     group: GroupId,
 ) -> Result<bool, ApiError> {
-    let keys = network.node().group_keys()?;
-    let Some(epochs) = keys.iter().find(|g| g.group == group).map(|g| &g.epochs) else {
-        return Ok(false);
-    };
-    let Some((_, current)) = epochs.first() else {
-        return Ok(false);
-    };
+    // Older epochs' keys vouch for the current one, should the relay know only one of
+    // them.
+    let epochs = network
+        .node()
+        .epoch_keys(&group, wire::MAX_ENDORSEMENTS + 1)?;
     let tag = proof::tag(&group);
-    let key = store_key(current, &group);
+    let Some((key, endorsements)) = store_key::current_with_chain(&epochs, &group, &tag) else {
+        return Ok(false);
+    };
     let public = key.id().0;
-    // The previous epoch's key vouches for this one, should the relay know only it.
-    let endorsement = epochs.get(1).map(|(_, older)| {
-        let old = store_key(older, &group);
-        Endorsement {
-            by: old.id().0,
-            signature: endorse(&old, &tag, &public).to_vec(),
-        }
-    });
     let nonce = match network.request(relay, Request::StoreHello { tag }).await? {
         Response::StoreNonce(nonce) => nonce,
         Response::Refused(why) => {
@@ -121,8 +113,8 @@ pub(super) async fn register(
     let request = Request::StoreProve {
         tag,
         key: public,
-        signature: prove(&key, &tag, &nonce, &relay, &me).to_vec(),
-        endorsement,
+        signature: store_key::prove(&key, &tag, &nonce, &relay, &me).to_vec(),
+        endorsements,
     };
     match network.request(relay, request).await? {
         Response::Proven => Ok(true),

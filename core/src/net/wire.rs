@@ -20,6 +20,9 @@ pub(super) const MAX_REQUEST: usize = 1 << 20;
 pub(super) const MAX_RESPONSE: usize = 64 << 20;
 /// Wants per fetch request.
 pub(super) const MAX_WANTS: usize = 1024;
+/// Endorsements in a store proof at most: how many rotations a relay may miss and
+/// still take the group's current store key.
+pub(super) const MAX_ENDORSEMENTS: usize = 16;
 /// Bytes of envelopes per page.
 pub(super) const PAGE_BYTES: usize = 1 << 20;
 
@@ -71,7 +74,7 @@ pub(super) enum Request {
     },
     /// To a storing relay: the group's store key and its signature over the nonce
     /// (`store_key::proof_message`), and, for a key the relay may not know yet, the
-    /// endorsement of an older store key.
+    /// older store keys vouching for it.
     StoreProve {
         /// The group.
         tag: Tag,
@@ -79,8 +82,9 @@ pub(super) enum Request {
         key: [u8; 32],
         /// Its signature (64 bytes).
         signature: Vec<u8>,
-        /// An older store key vouching for this one.
-        endorsement: Option<Endorsement>,
+        /// Newest first, at most [`MAX_ENDORSEMENTS`]: the first vouches for `key`,
+        /// each next one for the key of the one before it.
+        endorsements: Vec<Endorsement>,
     },
     /// To a storing relay: keep these envelopes of the group.
     Push {

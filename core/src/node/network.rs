@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use crate::ids::{DocId, GroupId, Hash, ItemId, MemberId};
 
 use super::Node;
-use super::engine::{State, integrity};
+use super::engine::{GroupRecord, State, integrity};
 
 /// Epoch keys a device proves membership and subscribes with, newest first: the current
 /// one and a few before it, so peers a rotation behind still find each other.
@@ -57,18 +57,9 @@ impl Node {
             if stored.is_none() {
                 continue;
             }
-            let mut epochs = Vec::new();
-            for epoch in record.state.epochs.iter().rev() {
-                if let Some(key) = record.secrets.epoch_key(epoch) {
-                    epochs.push((*epoch, key));
-                    if epochs.len() == PROOF_EPOCHS {
-                        break;
-                    }
-                }
-            }
             out.push(GroupKeys {
                 group: *id,
-                epochs,
+                epochs: newest_epoch_keys(record, PROOF_EPOCHS),
                 relays: record.state.relays.clone(),
                 invites: record
                     .state
@@ -80,6 +71,17 @@ impl Node {
             });
         }
         Ok(out)
+    }
+
+    /// Up to `at_most` epoch keys of `group` this device holds, newest first (more than
+    /// [`GroupKeys`] carries: a relay that missed many rotations follows them all).
+    pub(crate) fn epoch_keys(
+        &self,
+        group: &GroupId,
+        at_most: usize,
+    ) -> Result<Vec<(Hash, SecretKey)>, ApiError> {
+        let state = self.lock()?;
+        Ok(newest_epoch_keys(state.group(group)?, at_most))
     }
 
     /// The group with an open invite whose public key is `invite_key`.
@@ -141,6 +143,18 @@ impl Node {
     pub(crate) fn resolve_channel(&self, group: &GroupId, query: &str) -> Result<ItemId, ApiError> {
         Ok(self.lock()?.channel(group, query)?.id)
     }
+}
+
+/// The newest `at_most` epoch keys of a group this device holds, newest first.
+fn newest_epoch_keys(record: &GroupRecord, at_most: usize) -> Vec<(Hash, SecretKey)> {
+    record
+        .state
+        .epochs
+        .iter()
+        .rev()
+        .filter_map(|epoch| Some((*epoch, record.secrets.epoch_key(epoch)?)))
+        .take(at_most)
+        .collect()
 }
 
 impl State {

@@ -306,6 +306,58 @@ fn relay_store_a_pad_written_in_a_few_big_edits_reaches_a_returning_device_as_a_
     drop(net.lab);
 }
 
+#[test]
+fn relay_store_a_group_that_rotated_twice_away_from_its_relay_still_uses_it() {
+    let Some(net) = internet(&["ana", "ben", "cai"]) else {
+        return;
+    };
+    let store = tempfile::tempdir().expect("store dir");
+    let store_arg = store.path().to_str().expect("utf-8 path").to_owned();
+    let relay = LabRelay::start(&net.relay, &["--store", &store_arg]);
+    let mut nodes = up_everywhere(&net, &["Ana", "Ben", "Cai"]);
+    let mut cai = nodes.pop().expect("Cai");
+    let mut ben = nodes.pop().expect("Ben");
+    let mut ana = nodes.pop().expect("Ana");
+    let group = found_group_at(&ana, "Tenants", &relay);
+    wait_for_reservation(&ana);
+    for joiner in [&ben, &cai] {
+        let link = ana.plenum(&["invite", "create", &group]).trim().to_owned();
+        joiner.plenum(&["join", &link, "--timeout", "60s"]);
+    }
+    wait_until_relay_holds_all(&ana, &group);
+    ben.stop();
+    cai.stop();
+
+    // Away from the relay, Ana removes both: two key rotations the relay never saw,
+    // so it knows neither of the two newest store keys.
+    ana.stop();
+    ana.plenum(&["member", "remove", &group, "Ben"]);
+    ana.plenum(&["member", "remove", &group, "Cai"]);
+    ana.plenum(&["chat", "send", &group, MARKERS[0]]);
+
+    ana.up_with(&LISTEN, &["--no-mdns"]);
+    wait_until_relay_holds_all(&ana, &group);
+
+    // Ben, removed, still has the old key, and only it: the relay no longer takes it.
+    ben.up_with(&LISTEN, &["--no-mdns"]);
+    ben.wait_until("the relay refuses Ben's old store key", SOON, |n| {
+        let log = n.log();
+        if log.contains("refused the store key") {
+            Ok(())
+        } else {
+            Err(n.log_tail())
+        }
+    });
+    let stores = &ben.json(&["status"])["relays"][0]["stores"];
+    assert!(
+        stores.as_array().is_none_or(|s| s.is_empty()),
+        "the relay stores for a removed member: {stores}"
+    );
+    relay.stop();
+    assert_no_plaintext(store.path(), &MARKERS[..1]);
+    drop(net.lab);
+}
+
 /// `len` letters that do not compress (Automerge compresses what it stores and
 /// sends), a different run of them for each `seed`.
 fn incompressible(len: usize, seed: u64) -> String {

@@ -8,8 +8,9 @@
 //! registered. Members derive the store key from the group's epoch key, so only they
 //! hold it; the relay only ever sees its public half. The first member to register a
 //! group tag names its key; a later key (after a key rotation) is accepted only when
-//! endorsed by one already registered, and the store keeps the two newest, so a
-//! removed member's old key stops working after two rotations.
+//! endorsed by the newest one registered, and the store keeps the two newest, so a
+//! removed member's old key stops working after two rotations, and can vouch for no
+//! key of its own once the group's next key is registered.
 //!
 //! Tables (one redb database, `relay.redb` in the store directory):
 //!
@@ -120,7 +121,9 @@ pub(crate) enum SnapshotPushed {
 pub(crate) enum Refusal {
     #[error("this relay stores for as many groups as it may ({0})")]
     Full(usize),
-    #[error("this key is not registered for the group, and no registered key endorsed it")]
+    #[error(
+        "this key is not registered for the group, and the newest registered key did not endorse it"
+    )]
     UnknownKey,
     #[error("the relay's store failed: {0}")]
     Storage(String),
@@ -196,14 +199,16 @@ impl BlindStore {
         read_row(&groups, tag)
     }
 
-    /// Whether `key` may use the group `tag` now.
-    pub(crate) fn is_registered(&self, tag: &Tag, key: &[u8; 32]) -> Result<bool, Refusal> {
-        Ok(self.entry(tag)?.is_some_and(|e| e.keys.contains(key)))
+    /// The store keys that may use the group `tag` now (none: an unknown group).
+    pub(crate) fn keys(&self, tag: &Tag) -> Result<Vec<[u8; 32]>, Refusal> {
+        Ok(self.entry(tag)?.map(|e| e.keys).unwrap_or_default())
     }
 
     /// Registers `key` for `tag`: a new group takes it as its first key; a known group
-    /// takes it only with `endorsed_by`, a registered key whose signature (checked by
-    /// the caller) vouches for it.
+    /// takes it only with `endorsed_by`, its newest registered key, whose signature
+    /// (checked by the caller) vouches for it. (The older of the two may be a removed
+    /// member's, still good for access while members learn of the rotation, not for
+    /// vouching.)
     pub(crate) fn register(
         &self,
         tag: &Tag,
@@ -217,7 +222,7 @@ impl BlindStore {
                 Some(entry) if entry.keys.contains(&key) => return Ok(()),
                 Some(mut entry) => {
                     match endorsed_by {
-                        Some(old) if entry.keys.contains(&old) => {}
+                        Some(old) if entry.keys.last() == Some(&old) => {}
                         _ => return Err(Refusal::UnknownKey),
                     }
                     entry.keys.push(key);
@@ -628,7 +633,7 @@ mod tests {
     fn a_group_takes_its_first_key_and_later_ones_only_endorsed_keeping_two() {
         let (_dir, store) = store(StoreLimits::default());
         store.register(&TAG, [1; 32], None).unwrap();
-        assert!(store.is_registered(&TAG, &[1; 32]).unwrap());
+        assert_eq!(store.keys(&TAG).unwrap(), vec![[1; 32]]);
         assert_eq!(
             store.register(&TAG, [2; 32], None),
             Err(Refusal::UnknownKey)
@@ -639,14 +644,15 @@ mod tests {
             "endorsed by a key the group never had"
         );
         store.register(&TAG, [2; 32], Some([1; 32])).unwrap();
-        store.register(&TAG, [3; 32], Some([2; 32])).unwrap();
-        assert!(
-            !store.is_registered(&TAG, &[1; 32]).unwrap(),
-            "two rotations later"
+        assert_eq!(
+            store.register(&TAG, [3; 32], Some([1; 32])),
+            Err(Refusal::UnknownKey),
+            "endorsed by the older of the two keys, which one removed may hold"
         );
-        assert!(store.is_registered(&TAG, &[2; 32]).unwrap());
-        assert!(store.is_registered(&TAG, &[3; 32]).unwrap());
-        assert!(!store.is_registered(&[8; 16], &[3; 32]).unwrap());
+        store.register(&TAG, [3; 32], Some([2; 32])).unwrap();
+        // Two rotations later the first key is gone.
+        assert_eq!(store.keys(&TAG).unwrap(), vec![[2; 32], [3; 32]]);
+        assert!(store.keys(&[8; 16]).unwrap().is_empty());
     }
 
     #[test]

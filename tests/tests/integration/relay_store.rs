@@ -1,7 +1,8 @@
 //! Store-and-forward through a blind relay (`plenum relay --store`): two devices that
 //! are never online at the same time converge through envelopes the relay keeps and
 //! cannot open; an outsider filling the relay's store is held to its quota while the
-//! members' data stays. Lab namespaces only: an internet LAN with the relay, each
+//! members' data stays; a key rotation reaches the relay, however many it missed, and
+//! shuts the removed out. Lab namespaces only: an internet LAN with the relay, each
 //! device behind its own NAT.
 
 use std::collections::BTreeMap;
@@ -307,26 +308,42 @@ fn relay_store_a_pad_written_in_a_few_big_edits_reaches_a_returning_device_as_a_
 }
 
 #[test]
-fn relay_store_a_group_that_rotated_twice_away_from_its_relay_still_uses_it() {
-    let Some(net) = internet(&["ana", "ben", "cai"]) else {
+fn relay_store_a_rotated_key_reaches_the_relay_at_once_or_after_two_rotations_away() {
+    let Some(net) = internet(&["ana", "ben", "cai", "dan"]) else {
         return;
     };
     let store = tempfile::tempdir().expect("store dir");
     let store_arg = store.path().to_str().expect("utf-8 path").to_owned();
     let relay = LabRelay::start(&net.relay, &["--store", &store_arg]);
-    let mut nodes = up_everywhere(&net, &["Ana", "Ben", "Cai"]);
+    let mut nodes = up_everywhere(&net, &["Ana", "Ben", "Cai", "Dan"]);
+    let mut dan = nodes.pop().expect("Dan");
     let mut cai = nodes.pop().expect("Cai");
     let mut ben = nodes.pop().expect("Ben");
     let mut ana = nodes.pop().expect("Ana");
     let group = found_group_at(&ana, "Tenants", &relay);
     wait_for_reservation(&ana);
-    for joiner in [&ben, &cai] {
+    for joiner in [&ben, &cai, &dan] {
         let link = ana.plenum(&["invite", "create", &group]).trim().to_owned();
         joiner.plenum(&["join", &link, "--timeout", "60s"]);
     }
     wait_until_relay_holds_all(&ana, &group);
     ben.stop();
     cai.stop();
+    dan.stop();
+    let registered = |relay: &LabRelay| relay.log().matches("a store key registered").count();
+    assert_eq!(registered(&relay), 1, "the group's first key");
+
+    // A removal while connected registers the new key at once: the removed member's
+    // key is no longer the newest there, which could vouch for keys of their own.
+    ana.plenum(&["member", "remove", &group, "Dan"]);
+    ana.wait_until(
+        "the relay takes the rotated key",
+        SOON,
+        |_| match registered(&relay) {
+            2 => Ok(()),
+            n => Err(format!("{n} keys registered")),
+        },
+    );
 
     // Away from the relay, Ana removes both: two key rotations the relay never saw,
     // so it knows neither of the two newest store keys.

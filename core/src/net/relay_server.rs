@@ -38,6 +38,8 @@ use super::wire::{self, Codec, Request, Response, Tag};
 use store::{BlindStore, SnapshotPushed};
 
 mod store;
+#[cfg(test)]
+mod store_key_tests;
 
 pub use store::StoreLimits;
 

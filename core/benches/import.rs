@@ -130,23 +130,38 @@ fn main() {
             peak_rss_mb()
         );
     }
-    let started = Instant::now();
-    let Response::Messages(log) = rt
-        .block_on(node.call(Request::ChatLog {
-            group: group.id.to_string(),
-            channel: Some("Bench".into()),
-            before: None,
-            limit: Some(50),
-        }))
-        .expect("log")
-    else {
-        panic!("log")
+    // Then the channel's last page, as the UI asks for it on opening the channel and
+    // again on each new message: first, again, and after one more message.
+    let last_page = |what: &str| {
+        let started = Instant::now();
+        let Response::Messages(log) = rt
+            .block_on(node.call(Request::ChatLog {
+                group: group.id.to_string(),
+                channel: Some("Bench".into()),
+                before: None,
+                limit: Some(50),
+            }))
+            .expect("log")
+        else {
+            panic!("log")
+        };
+        assert_eq!(log.len(), 50);
+        println!(
+            "then the channel's last 50 messages, {what}: {:.0} ms",
+            started.elapsed().as_secs_f64() * 1e3
+        );
     };
-    assert_eq!(log.len(), 50);
-    println!(
-        "then the channel's last 50 messages: {:.0} ms",
-        started.elapsed().as_secs_f64() * 1e3
-    );
+    last_page("first");
+    last_page("again");
+    rt.block_on(node.call(Request::ChatSend {
+        group: group.id.to_string(),
+        channel: Some("Bench".into()),
+        text: "one more".into(),
+        reply_to: None,
+    }))
+    .expect("send");
+    last_page("after one more message");
+    println!("peak RSS after reading the channel: {:.0} MB", peak_rss_mb());
     let store: u64 = std::fs::read_dir(dir.path().join("data"))
         .expect("data dir")
         .filter_map(|e| e.ok()?.metadata().ok())

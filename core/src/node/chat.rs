@@ -3,6 +3,7 @@
 //! id, so devices that start a month's segment concurrently write into one document.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::api::{ApiError, Event, MessageView, Response};
 use automerge::AutoCommit;
@@ -108,9 +109,9 @@ impl State {
         let mut messages = Vec::new();
         let mut segment_of = HashMap::new();
         for segment in &channel.segments {
-            for message in self.segment_messages(&group, &segment.doc)? {
+            for message in self.segment_messages(&group, &segment.doc)?.iter() {
                 segment_of.insert(message.id, segment.doc);
-                messages.push(message);
+                messages.push(message.clone());
             }
         }
         let mut ordered = docs::chat::order_messages(messages);
@@ -226,13 +227,21 @@ impl State {
         &mut self,
         group: &GroupId,
         segment: &DocId,
-    ) -> Result<Vec<ChatMessage>, ApiError> {
+    ) -> Result<Arc<Vec<ChatMessage>>, ApiError> {
         if !self.has_doc(group, segment)? {
             // Not here yet, or from before this member joined a "from join" group.
-            return Ok(Vec::new());
+            return Ok(Arc::default());
         }
         let loaded = self.doc(group, segment)?;
-        docs::chat::messages(&loaded.doc).map_err(doc_error)
+        let heads = loaded.doc.get_heads();
+        if let Some((read_at, messages)) = &loaded.chat_read
+            && *read_at == heads
+        {
+            return Ok(messages.clone());
+        }
+        let messages = Arc::new(docs::chat::messages(&loaded.doc).map_err(doc_error)?);
+        loaded.chat_read = Some((heads, messages.clone()));
+        Ok(messages)
     }
 
     /// Finds a message by id or unique id prefix in any channel of the group.
@@ -241,7 +250,7 @@ impl State {
         let mut candidates = Vec::new();
         for channel in channels {
             for segment in channel.segments {
-                for message in self.segment_messages(group, &segment.doc)? {
+                for message in self.segment_messages(group, &segment.doc)?.iter() {
                     let at = Located {
                         group: *group,
                         channel: channel.id,

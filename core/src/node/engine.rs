@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 
 use crate::api::{ApiError, ErrorKind, Event};
 use crate::crypto::SecretKey;
-use crate::docs::{self, Directory, DocError, Hlc, HlcClock};
+use crate::docs::{self, ChatMessage, Directory, DocError, Hlc, HlcClock};
 use crate::envelope::{self, Envelope, Header, Kind, doc_key, group_tag};
 use crate::group::{GroupSecrets, GroupState, MembershipLog, directory_doc};
 use crate::identity::{MemberKeys, Profile};
@@ -115,6 +115,10 @@ pub(super) struct LoadedDoc {
     /// For chat segments: the last message in display order, once someone has sent
     /// here since loading (`Some(None)`: the segment is empty).
     pub(super) chat_tail: Option<Option<(Hlc, ItemId)>>,
+    /// For chat segments: the messages as last read, and the heads they were read at.
+    /// Reading a long segment walks all of it (a 100k-message channel took a second
+    /// per `chat log`); any change moves the heads, so a stale read is never served.
+    pub(super) chat_read: Option<(Vec<automerge::ChangeHash>, Arc<Vec<ChatMessage>>)>,
     authors: HashMap<MemberId, (u64, Hash)>,
     /// Hashes of envelopes recorded since loading, which may not be committed yet: a
     /// duplicate arriving before its first copy is on disk must not look like a fork.
@@ -446,6 +450,7 @@ pub(super) fn load_stored(
         changes: automerge.stats().num_changes,
         doc: automerge,
         chat_tail: None,
+        chat_read: None,
         authors,
         recent: HashMap::new(),
         tail,
@@ -578,6 +583,7 @@ impl State {
         let loaded = LoadedDoc {
             doc: docs::new_doc(actor),
             chat_tail: None,
+            chat_read: None,
             authors: HashMap::new(),
             recent: HashMap::new(),
             changes: 0,

@@ -161,7 +161,10 @@ fn main() {
     }))
     .expect("send");
     last_page("after one more message");
-    println!("peak RSS after reading the channel: {:.0} MB", peak_rss_mb());
+    println!(
+        "peak RSS after reading the channel: {:.0} MB",
+        peak_rss_mb()
+    );
     let store: u64 = std::fs::read_dir(dir.path().join("data"))
         .expect("data dir")
         .filter_map(|e| e.ok()?.metadata().ok())

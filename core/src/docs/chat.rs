@@ -375,6 +375,14 @@ pub fn max_hlc(doc: &AutoCommit) -> Result<Option<Hlc>, DocError> {
 /// answers it. Ties go to the message earlier in the `after` chain, then author, then
 /// id.
 pub fn order_messages(messages: Vec<ChatMessage>) -> Vec<ChatMessage> {
+    let order = display_order(&messages.iter().collect::<Vec<_>>());
+    let mut slots: Vec<Option<ChatMessage>> = messages.into_iter().map(Some).collect();
+    order.into_iter().filter_map(|i| slots[i].take()).collect()
+}
+
+/// [`order_messages`] as positions in `messages`, which it leaves where they are (a
+/// long channel's page is picked before anything is copied).
+pub fn display_order(messages: &[&ChatMessage]) -> Vec<usize> {
     let index: HashMap<ItemId, usize> = messages
         .iter()
         .enumerate()
@@ -389,9 +397,12 @@ pub fn order_messages(messages: Vec<ChatMessage>) -> Vec<ChatMessage> {
     // and safe against cycles, which only forged data can contain.
     const UNKNOWN: usize = usize::MAX;
     let mut depth = vec![UNKNOWN; messages.len()];
+    // Which walk last passed each message: one still without a depth was passed by
+    // this walk, so reaching it again closes a cycle.
+    let mut walked_by = vec![UNKNOWN; messages.len()];
+    let mut path = Vec::new();
     for start in 0..messages.len() {
-        let mut path = Vec::new();
-        let mut on_path = std::collections::HashSet::new();
+        path.clear();
         let mut at = Some(start);
         let mut base = 0;
         while let Some(i) = at {
@@ -399,9 +410,10 @@ pub fn order_messages(messages: Vec<ChatMessage>) -> Vec<ChatMessage> {
                 base = depth[i] + 1;
                 break;
             }
-            if !on_path.insert(i) {
+            if walked_by[i] == start {
                 break; // a cycle: treat where it closes as a root
             }
+            walked_by[i] = start;
             path.push(i);
             at = parent[i];
         }
@@ -425,8 +437,7 @@ pub fn order_messages(messages: Vec<ChatMessage>) -> Vec<ChatMessage> {
 
     let mut order: Vec<usize> = (0..messages.len()).collect();
     order.sort_by_key(|&i| (effective[i], depth[i], messages[i].author, messages[i].id));
-    let mut slots: Vec<Option<ChatMessage>> = messages.into_iter().map(Some).collect();
-    order.into_iter().filter_map(|i| slots[i].take()).collect()
+    order
 }
 
 #[cfg(test)]

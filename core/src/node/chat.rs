@@ -2,7 +2,6 @@
 //! calendar month (DESIGN §3, history policy): every device computes the same segment
 //! id, so devices that start a month's segment concurrently write into one document.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use crate::api::{ApiError, Event, MessageView, Response};
@@ -106,17 +105,18 @@ impl State {
     ) -> Result<Response, ApiError> {
         let group = self.resolve_group(group)?;
         let channel = self.channel(&group, channel.unwrap_or(DEFAULT_CHANNEL))?;
-        let mut messages = Vec::new();
-        let mut segment_of = HashMap::new();
+        let mut segments = Vec::new();
         for segment in &channel.segments {
-            for message in self.segment_messages(&group, &segment.doc)?.iter() {
-                segment_of.insert(message.id, segment.doc);
-                messages.push(message.clone());
-            }
+            segments.push((segment.doc, self.segment_messages(&group, &segment.doc)?));
         }
-        let mut ordered = docs::chat::order_messages(messages);
+        let all: Vec<(&ChatMessage, DocId)> = segments
+            .iter()
+            .flat_map(|(doc, messages)| messages.iter().map(move |m| (m, *doc)))
+            .collect();
+        let mut ordered =
+            docs::chat::display_order(&all.iter().map(|(m, _)| *m).collect::<Vec<_>>());
         if let Some(before) = before {
-            let end = page_end(&ordered, before)?;
+            let end = page_end(ordered.iter().map(|&i| all[i].0), before)?;
             ordered.truncate(end);
         }
         if let Some(limit) = limit {
@@ -125,9 +125,9 @@ impl State {
         }
         let views = ordered
             .into_iter()
-            .map(|m| {
-                let segment = segment_of[&m.id];
-                self.view(&group, channel.id, segment, m)
+            .map(|i| {
+                let (message, segment) = all[i];
+                self.view(&group, channel.id, segment, message.clone())
             })
             .collect();
         Ok(Response::Messages(views))
@@ -300,9 +300,11 @@ impl State {
 }
 
 /// Where a page that ends before the message `before` (an id or unique prefix) ends.
-fn page_end(ordered: &[ChatMessage], before: &str) -> Result<usize, ApiError> {
+fn page_end<'a>(
+    ordered: impl Iterator<Item = &'a ChatMessage>,
+    before: &str,
+) -> Result<usize, ApiError> {
     let candidates = ordered
-        .iter()
         .enumerate()
         .map(|(index, m)| (m.id.to_string(), String::new(), index))
         .collect();

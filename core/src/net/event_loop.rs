@@ -3,7 +3,7 @@
 
 mod presence_state;
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::pin::Pin;
 use std::time::Duration;
 
@@ -110,14 +110,13 @@ pub(super) struct EventLoop {
     configured_relays: Vec<Multiaddr>,
     relays: Relays,
     reachability: Reachability,
-    /// Per connected relay, the groups it stores for (their store key proven there).
-    stores: HashMap<PeerId, BTreeSet<GroupId>>,
+    /// Per connected relay, the groups it stores for, each with the epoch whose store
+    /// key this device proved there: a rotation registers the new key at once, so the
+    /// relay stops taking the removed member's key as the newest one (which vouches for
+    /// the next).
+    stores: HashMap<PeerId, BTreeMap<GroupId, Hash>>,
     /// Store registrations under way.
     registering: BTreeSet<(PeerId, GroupId)>,
-    /// Per storing relay and group, the epoch whose store key this device registered
-    /// there: a rotation registers the new key at once, so the relay stops taking
-    /// the removed member's key as the newest one (which vouches for the next).
-    registered_epoch: HashMap<(PeerId, GroupId), Hash>,
     /// Invite names announced at each relay, and when.
     announced: HashMap<(PeerId, String), std::time::Instant>,
     /// Discoveries waiting for the connection to their relay.
@@ -204,7 +203,6 @@ impl EventLoop {
             reachability: Reachability::Unknown,
             stores: HashMap::new(),
             registering: BTreeSet::new(),
-            registered_epoch: HashMap::new(),
             announced: HashMap::new(),
             to_discover: HashMap::new(),
             pushing: 0,
@@ -395,8 +393,6 @@ impl EventLoop {
                 if num_established == 0 {
                     self.hello_nonces.remove(&peer_id);
                     self.stores.remove(&peer_id);
-                    self.registered_epoch
-                        .retain(|(relay, _), _| *relay != peer_id);
                 }
             }
             SwarmEvent::OutgoingConnectionError { peer_id, error, .. } => {
@@ -713,8 +709,7 @@ impl EventLoop {
                     && self.swarm.is_connected(&relay)
                 {
                     info!(%relay, "the relay stores for a group");
-                    self.stores.entry(relay).or_default().insert(group);
-                    self.registered_epoch.insert((relay, group), epoch);
+                    self.stores.entry(relay).or_default().insert(group, epoch);
                     self.spawn_push_missing(relay, group, network);
                     self.spawn_catch_up(relay, group, network);
                 }
@@ -726,7 +721,10 @@ impl EventLoop {
                     .pushed_live
                     .get(&(relay, group))
                     .is_some_and(|n| *n > 0);
-                let stores = self.stores.get(&relay).is_some_and(|g| g.contains(&group));
+                let stores = self
+                    .stores
+                    .get(&relay)
+                    .is_some_and(|g| g.contains_key(&group));
                 if wrote_since && stores && self.swarm.is_connected(&relay) {
                     self.spawn_push_missing(relay, group, network);
                 }
@@ -799,7 +797,11 @@ impl EventLoop {
                 let _ = reply.send(super::NetState {
                     relays: self.relays.states(),
                     reachability: self.reachability,
-                    stores: self.stores.clone(),
+                    stores: self
+                        .stores
+                        .iter()
+                        .map(|(relay, groups)| (*relay, groups.keys().copied().collect()))
+                        .collect(),
                     pushing: self.pushing_missing.clone(),
                 });
             }
@@ -861,7 +863,7 @@ impl EventLoop {
         let stores: Vec<(PeerId, GroupId)> = self
             .stores
             .iter()
-            .flat_map(|(relay, groups)| groups.iter().map(move |g| (*relay, *g)))
+            .flat_map(|(relay, groups)| groups.keys().map(move |g| (*relay, *g)))
             .collect();
         for (relay, group) in stores {
             self.spawn_push_missing(relay, group, network);
@@ -961,8 +963,11 @@ impl EventLoop {
             .map(|g| (g.group, g.epochs.first().map(|(epoch, _)| *epoch)))
             .collect();
         for (group, epoch) in groups {
-            let stored = self.stores.get(&relay).is_some_and(|s| s.contains(&group))
-                && self.registered_epoch.get(&(relay, group)) == epoch.as_ref();
+            let stored = self
+                .stores
+                .get(&relay)
+                .and_then(|s| s.get(&group))
+                .is_some_and(|registered| Some(registered) == epoch.as_ref());
             if stored || !self.registering.insert((relay, group)) {
                 continue;
             }
@@ -1008,7 +1013,7 @@ impl EventLoop {
         let relays: Vec<PeerId> = self
             .stores
             .iter()
-            .filter(|(_, groups)| groups.contains(&group))
+            .filter(|(_, groups)| groups.contains_key(&group))
             .map(|(relay, _)| *relay)
             .collect();
         for relay in relays {

@@ -66,15 +66,15 @@ impl State {
             })?;
         }
         let author = self.me(&group)?.id();
-        let loaded = self.doc(&group, &segment)?;
-        if loaded.chat_tail.is_none() {
+        if self.doc(&group, &segment)?.chat_tail.is_none() {
             // First send into this segment since it was loaded: learn its clock and
             // its last message once, then keep both up to date.
-            let messages = docs::chat::messages(&loaded.doc).map_err(doc_error)?;
-            let last = docs::chat::order_messages(messages).pop();
-            loaded.chat_tail = Some(last.map(|m| (m.hlc, m.id)));
+            let messages = self.segment_messages(&group, &segment)?;
+            let order = docs::chat::display_order(&messages.iter().collect::<Vec<_>>());
+            let last = order.last().map(|&i| (messages[i].hlc, messages[i].id));
+            self.doc(&group, &segment)?.chat_tail = Some(last);
         }
-        let tail = loaded.chat_tail.flatten();
+        let tail = self.doc(&group, &segment)?.chat_tail.flatten();
         if let Some((hlc, _)) = tail {
             self.clock.observe(hlc, now);
         }
@@ -223,7 +223,9 @@ impl State {
         Ok(Response::Message(view))
     }
 
-    fn segment_messages(
+    /// A segment's messages, unordered: read once per change of the document (see
+    /// `LoadedDoc::chat_read`), and none for a segment not here.
+    pub(super) fn segment_messages(
         &mut self,
         group: &GroupId,
         segment: &DocId,

@@ -330,11 +330,8 @@ impl State {
         let mut present = HashSet::new();
         if let Some(info) = &existing {
             for segment in &info.segments {
-                if self.has_doc(&group, &segment.doc)? {
-                    let loaded = self.doc(&group, &segment.doc)?;
-                    for m in docs::chat::messages(&loaded.doc).map_err(super::engine::doc_error)? {
-                        present.insert(m.id);
-                    }
+                for m in self.segment_messages(&group, &segment.doc)?.iter() {
+                    present.insert(m.id);
                 }
             }
         }

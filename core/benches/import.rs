@@ -13,7 +13,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD as B64;
 use plenum_core::api::{Request, Response};
 use plenum_core::import::{ImportSource, whatsapp};
-use plenum_core::{Node, NodeConfig, Protection};
+use plenum_core::{Node, NodeConfig, Protection, Unlock};
 
 const MESSAGES: usize = 100_000;
 
@@ -131,7 +131,11 @@ fn main() {
         );
     }
     // Then the channel's last page, as the UI asks for it on opening the channel and
-    // again on each new message: first, again, and after one more message.
+    // again on each new message: first (after the app starts again, so nothing of the
+    // channel is in memory), again, and after one more message.
+    drop(node);
+    let node =
+        Node::open(&NodeConfig::new(dir.path().join("data")), Unlock::Auto).expect("open again");
     let last_page = |what: &str| {
         let started = Instant::now();
         let Response::Messages(log) = rt

@@ -58,6 +58,7 @@ use writer::{Durable, Writer};
 pub use ingest::{IngestError, Ingested};
 #[cfg(feature = "net")]
 pub(crate) use network::GroupKeys;
+#[cfg(feature = "net")]
 pub(crate) use sync::SNAPSHOT_WORTH;
 
 /// Events buffered per listener before it is told it lagged.
